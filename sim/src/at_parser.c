@@ -210,7 +210,7 @@ void sim_at_run_line(struct sim_modem *m)
         if (status == SIM_AT_PENDING || status == SIM_AT_PROMPT) {
             return;
         }
-        if (status != SIM_AT_OK) {
+        if (status != SIM_AT_OK || m->reset_requested) {
             sim_at_line_done(m, status);
             return;
         }

@@ -321,6 +321,11 @@ static void release_response(struct sim_modem *m)
         sim_buf_clear(&m->after_final);
     }
     m->busy = false;
+    if (m->reset_requested) {
+        m->reset_requested = false;
+        sim_modem_reset(m);
+        return;
+    }
     flush_urcs(m);
     drain_backlog(m);
 }
@@ -556,10 +561,24 @@ static size_t feed(struct sim_modem *m, const uint8_t *data, size_t len)
     return i;
 }
 
+/*
+ * Feed the input that arrived while a command was in progress. A line that
+ * finishes inside feed() releases its response and would call us again: the
+ * draining flag keeps that inner call out, and the outer loop goes on. A
+ * reset inside feed() throws the backlog away (generation bump).
+ */
 static void drain_backlog(struct sim_modem *m)
 {
+    if (m->draining) {
+        return;
+    }
+    m->draining = true;
     while (sim_buf_used(&m->rx_backlog) > 0 && (!m->busy || in_prompt(m))) {
+        uint64_t generation = m->backlog_generation;
         size_t used = feed(m, m->rx_backlog.data + m->rx_backlog.head, sim_buf_used(&m->rx_backlog));
+        if (generation != m->backlog_generation) {
+            continue; /* the backlog was discarded under us */
+        }
         if (used == 0) {
             break;
         }
@@ -568,6 +587,7 @@ static void drain_backlog(struct sim_modem *m)
             sim_buf_clear(&m->rx_backlog);
         }
     }
+    m->draining = false;
 }
 
 static bool stalled(const struct sim_modem *m)
@@ -691,7 +711,12 @@ void sim_modem_reset(struct sim_modem *m)
     free(m->exec_line);
     m->exec_line = NULL;
     sim_buf_clear(&m->rx_backlog);
+    m->backlog_generation++;
     sim_buf_clear(&m->prompt_data);
+    m->rx_state = SIM_RX_LINE;
+    m->line_len = 0;
+    m->line_overflow = false;
+    m->reset_requested = false;
     m->release_at_ms = 0;
     flush_response(m);
     sim_buf_put(&m->tx, m->after_final.data + m->after_final.head, sim_buf_used(&m->after_final));
@@ -702,6 +727,11 @@ void sim_modem_reset(struct sim_modem *m)
     m->booting = true;
     m->boot_next = 0;
     m->boot_start_ms = sim_now_ms(m);
+}
+
+void sim_modem_request_reset(struct sim_modem *m)
+{
+    m->reset_requested = true;
 }
 
 static int64_t boot_urc_due(const struct sim_modem *m, size_t i)

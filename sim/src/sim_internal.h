@@ -257,6 +257,8 @@ struct sim_modem {
     /* UART */
     struct sim_buf tx;              /**< bytes waiting to go to the host */
     struct sim_buf rx_backlog;      /**< input received while a command was in progress */
+    bool draining;                  /**< drain_backlog() is running (no nesting) */
+    uint64_t backlog_generation;    /**< bumped whenever rx_backlog is thrown away */
     sim_tap_fn tap;
     void *tap_ctx;
 
@@ -304,6 +306,7 @@ struct sim_modem {
 
     /* power */
     bool booting;                   /**< between CRESET and RDY: input ignored */
+    bool reset_requested;           /**< reset once the response in progress is sent */
     int64_t boot_start_ms;          /**< virtual time the reset began */
     size_t boot_next;               /**< next boot URC to send; all sent when past the end */
 
@@ -344,8 +347,14 @@ const char *sim_resolve_alias(const struct sim_modem *m, const char *name);
 /** Tear down every group for why (and emit its URCs). */
 void sim_teardown_all(struct sim_modem *m, enum sim_teardown why);
 
-/** Start a module reset (AT+CRESET or a reset fault). */
+/** Start a module reset now (a reset fault). Never call it from a command handler. */
 void sim_modem_reset(struct sim_modem *m);
+
+/**
+ * Reset the module once the response of the command in progress has been
+ * sent (AT+CRESET, AT+CFUN=1,1): the rest of a chained line is dropped.
+ */
+void sim_modem_request_reset(struct sim_modem *m);
 
 /** Next pseudo-random 64-bit value of the modem's seeded source. */
 uint64_t sim_random(struct sim_modem *m);
