@@ -61,7 +61,9 @@ $(SIM_LIB): $(SIM_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/sim7600: $(BUILD)/obj/sim/main.o $(SIM_LIB)
+PROG_SRCS := sim/main.c $(wildcard sim/prog_*.c)
+
+$(BUILD)/bin/sim7600: $(PROG_SRCS:%.c=$(BUILD)/obj/%.o) $(SIM_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS_NET) -lutil
 
