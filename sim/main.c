@@ -90,6 +90,7 @@ int main(int argc, char **argv)
     r.uart.slave_fd = -1;
     prog_control_init(&r.ctl);
     int status = 1;
+    prog_stop_signals_init();
     if (open_all(&r, &opts) == 0) {
         status = prog_serve(r.modem, &r.uart, &r.ctl, opts.pace_baud);
     }

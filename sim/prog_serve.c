@@ -167,6 +167,22 @@ static int64_t byte_time_ns(long baud)
     return baud > 0 ? 10 * VCLOCK_NS_PER_S / baud : 0;
 }
 
+void prog_stop_signals_init(void)
+{
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    stop_requested = 0;
+}
+
 int prog_serve(struct sim_modem *modem, struct prog_uart *uart, struct prog_control *ctl, long pace_baud)
 {
     struct server s;
@@ -177,22 +193,12 @@ int prog_serve(struct sim_modem *modem, struct prog_uart *uart, struct prog_cont
     s.rx.byte_ns = byte_time_ns(pace_baud);
     s.tx.byte_ns = byte_time_ns(pace_baud);
 
-    /* The stop signals are blocked except inside ppoll(): no wake-up is lost. */
-    sigset_t block, wait_mask;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    sigprocmask(SIG_BLOCK, &block, &wait_mask);
+    /* The stop signals stay blocked except inside ppoll(): no wake-up is lost. */
+    sigset_t wait_mask;
+    sigprocmask(SIG_BLOCK, NULL, &wait_mask);
     sigdelset(&wait_mask, SIGINT);
     sigdelset(&wait_mask, SIGTERM);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
-    stop_requested = 0;
     uart_write(&s); /* anything the modem said at power-up */
     while (!stop_requested && s.failed == 0) {
         run_round(&s, &wait_mask);
