@@ -102,6 +102,10 @@ fuzz: deps $(FUZZERS)
 	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(BUILD)/fuzz/corpus-$$name $$seeds 2>&1 | tail -n 12; \
 	done
 
+run: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) bash sim/demo.sh
+
 commands: $(BUILD)/bin/sim7600
 	@$(BUILD)/bin/sim7600 --commands
 
