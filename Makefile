@@ -73,7 +73,7 @@ $(BUILD)/tests/sim/%: $(BUILD)/obj/sim/tests/%.o $(TEST_SUPPORT_OBJS) $(SIM_LIB)
 
 $(BUILD)/bench/%: $(BUILD)/obj/sim/bench/%.o $(TEST_SUPPORT_OBJS) $(SIM_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS_NET) -lutil -lm
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS_NET) -lcmocka -lutil -lm
 
 $(BUILD)/fuzz/%: sim/fuzz/%.c $(SIM_SRCS)
 	@mkdir -p $(dir $@)
