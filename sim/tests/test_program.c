@@ -656,6 +656,34 @@ static void serial_mode_serves_a_tty(void **state)
     close(slave);
 }
 
+/*
+ * --pace-baud sets a floor under the time bytes take (a slow machine only adds
+ * to it): 20 pipelined "AT\r" with echo on come back as 180 bytes, which take at
+ * least 187.5 ms on a 9600-baud line (10 bits a byte, less a 2 ms burst).
+ */
+static void pace_baud_holds_the_uart_to_the_line_rate(void **state)
+{
+    (void)state;
+    struct run r;
+    run_start(&r, -1, "--pace-baud", "9600");
+    host_open(&r);
+    char input[61] = "";
+    char output[181] = "";
+    for (int i = 0; i < 20; i++) {
+        strcat(input, "AT\r");
+        strcat(output, "AT\r\r\nOK\r\n");
+    }
+    int64_t t0 = real_ms();
+    host_send(&r, input);
+    assert_true(host_expect_exact(&r, output));
+    int64_t elapsed = real_ms() - t0;
+    if (elapsed < 180) {
+        print_message("180 bytes at 9600 baud arrived in %lld ms\n", (long long)elapsed);
+    }
+    assert_true(elapsed >= 180);
+    assert_int_equal(run_stop(&r), 0);
+}
+
 static void help_exits_zero(void **state)
 {
     (void)state;
@@ -794,6 +822,7 @@ int main(void)
         cmocka_unit_test(reset_via_control_sends_the_boot_urcs),
         cmocka_unit_test(log_captures_both_directions),
         cmocka_unit_test(serial_mode_serves_a_tty),
+        cmocka_unit_test(pace_baud_holds_the_uart_to_the_line_rate),
         cmocka_unit_test(help_exits_zero),
         cmocka_unit_test(bad_arguments_exit_two_with_usage),
         cmocka_unit_test(link_over_a_regular_file_is_refused),
