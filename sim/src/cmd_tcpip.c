@@ -224,6 +224,16 @@ static void open_result(struct sim_modem *m, int link, int err)
     }
 }
 
+/* Give up on a connect: free the link and report err. */
+static void link_fail(struct sim_modem *m, int link, int err)
+{
+    struct tcpip_link *l = &m->tcpip->links[link];
+    bool pending = l->open_pending;
+    link_reset(l);
+    l->open_pending = pending;
+    open_result(m, link, err);
+}
+
 /* Try the next resolved address; returns -1 while a connect runs, else an <err>. */
 static int connect_next(struct tcpip_link *l)
 {
@@ -279,8 +289,10 @@ static int link_start(struct sim_modem *m, struct tcpip_link *l)
         return connect_next(l);
     }
     /* A name: resolve it without blocking the loop. */
-    snprintf(l->host, sizeof(l->host), "%s", target);
-    l->gai_hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+    if (target != l->host) {
+        snprintf(l->host, sizeof(l->host), "%s", target);
+    }
+    l->gai_hints.ai_flags = AI_NUMERICSERV;
     memset(&l->gai, 0, sizeof(l->gai));
     l->gai.ar_name = l->host;
     l->gai.ar_service = l->service;
@@ -311,8 +323,7 @@ static void resolve_done(struct sim_modem *m, int link)
         err = connect_next(l);
     }
     if (err >= 0) {
-        link_reset(l);
-        open_result(m, link, err);
+        link_fail(m, link, err);
     }
 }
 
@@ -341,8 +352,7 @@ static void connect_done(struct sim_modem *m, int link)
     }
     int err = connect_next(l);
     if (err >= 0) {
-        link_reset(l);
-        open_result(m, link, err);
+        link_fail(m, link, err);
     }
 }
 
@@ -523,8 +533,7 @@ static void tcpip_dispatch(struct sim_modem *m, const struct sim_pollset *ps)
             link_service(m, i, find_revents(ps, l->fd));
         }
         if ((l->state == LINK_RESOLVING || l->state == LINK_CONNECTING) && now >= l->deadline_ms) {
-            link_reset(l);
-            open_result(m, i, ERR_TIMEOUT);
+            link_fail(m, i, ERR_TIMEOUT);
         }
     }
 }
@@ -546,10 +555,7 @@ static void tcpip_teardown(struct sim_modem *m, enum sim_teardown why)
             continue;
         }
         if (l->state == LINK_RESOLVING || l->state == LINK_CONNECTING) {
-            bool pending = l->open_pending;
-            link_reset(l);
-            l->open_pending = pending;
-            open_result(m, i, ERR_NETWORK);
+            link_fail(m, i, ERR_NETWORK);
         } else if (l->state == LINK_OPEN) {
             t->remote_closes++;
             sim_urc(m, "+IPCLOSE: %d,%d", i, CLOSE_REMOTE);
