@@ -6,12 +6,18 @@
 #include "echo_server.h"
 #include "simtest.h"
 
+#include "vclock.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -273,14 +279,20 @@ static void pump_until_open_clients(struct simtest_driver *d, struct echo_server
     assert_int_equal(echo_server_open_clients(srv), count);
 }
 
-static void start_session(struct simtest_driver *d, struct echo_server *srv)
+/* Start the echo server and a modem made from cfg (NULL: simtest_config) with the network open. */
+static void start_session_with(struct simtest_driver *d, struct echo_server *srv, const struct sim_config *cfg)
 {
     assert_int_equal(echo_server_start(srv), 0);
-    simtest_driver_init(d, NULL);
+    simtest_driver_init(d, cfg);
     simtest_send(d, "ATE0\r");
     expect_exact(d, "ATE0\r\r\nOK\r\n");
     simtest_send(d, "AT+NETOPEN\r");
     expect_exact(d, "\r\nOK\r\n\r\n+NETOPEN: 0\r\n");
+}
+
+static void start_session(struct simtest_driver *d, struct echo_server *srv)
+{
+    start_session_with(d, srv, NULL);
 }
 
 static void end_session(struct simtest_driver *d, struct echo_server *srv)
@@ -753,6 +765,195 @@ static void tinygsm_client_flow(void **state)
     end_session(&d, &srv);
 }
 
+
+/* Move n raw bytes out of the driver's output, pumping until they are there. */
+static void take_raw(struct simtest_driver *d, void *out, size_t n)
+{
+    for (int i = 0; i < GUARD_MS && sim_buf_used(&d->seen) < n; i++) {
+        simtest_pump(d, 1);
+    }
+    assert_true(sim_buf_used(&d->seen) >= n);
+    assert_int_equal(sim_buf_take(&d->seen, out, n), n);
+}
+
+/* Read a decimal number from the output up to (and consuming) the terminator. */
+static long take_number(struct simtest_driver *d, const char *terminator)
+{
+    char text[32];
+    assert_true(simtest_expect_capture(d, terminator, GUARD_MS, text, sizeof(text)));
+    return strtol(text, NULL, 10);
+}
+
+static void fill_pattern(uint8_t *data, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        data[i] = (uint8_t)((i * 7 + i / 251) & 0xFF);
+    }
+}
+
+static void push_mode_bulk_data_in_chunks(void **state)
+{
+    (void)state;
+    struct echo_server srv;
+    struct simtest_driver d;
+    start_session(&d, &srv);
+    simtest_send(&d, "AT+CIPCCFG=10,0,0,0,1,0,75000;+CIPSRIP=0\r");
+    expect_exact(&d, "\r\nOK\r\n");
+    open_link(&d, &srv, 6);
+    enum { TOTAL = 200000 };
+    uint8_t *sent = malloc(TOTAL);
+    uint8_t *got = malloc(TOTAL);
+    assert_non_null(sent);
+    assert_non_null(got);
+    fill_pattern(sent, TOTAL);
+    assert_int_equal(echo_server_send(&srv, 0, sent, TOTAL), 0);
+    size_t have = 0;
+    while (have < TOTAL) {
+        expect_exact(&d, "\r\n+RECEIVE,6,");
+        long n = take_number(&d, "\r\n");
+        assert_true(n >= 1 && n <= 1500);
+        assert_true(have + (size_t)n <= TOTAL);
+        take_raw(&d, got + have, (size_t)n);
+        have += (size_t)n;
+    }
+    assert_memory_equal(got, sent, TOTAL);
+    free(sent);
+    free(got);
+    end_session(&d, &srv);
+}
+
+static void manual_mode_bulk_data_with_flow_control(void **state)
+{
+    (void)state;
+    struct echo_server srv;
+    struct simtest_driver d;
+    start_session(&d, &srv);
+    simtest_send(&d, "AT+CIPRXGET=1\r");
+    expect_exact(&d, "\r\nOK\r\n");
+    open_link(&d, &srv, 0);
+    enum { TOTAL = 300000 };
+    uint8_t *sent = malloc(TOTAL);
+    uint8_t *got = malloc(TOTAL);
+    assert_non_null(sent);
+    assert_non_null(got);
+    fill_pattern(sent, TOTAL);
+    assert_int_equal(echo_server_send(&srv, 0, sent, TOTAL), 0);
+    expect_exact(&d, "\r\n+CIPRXGET: 1,0\r\n");
+    size_t have = 0;
+    long most_waiting = 0;
+    for (int rounds = 0; have < TOTAL && rounds < 100000; rounds++) {
+        simtest_pump(&d, 1);
+        simtest_send(&d, "AT+CIPRXGET=2,0\r");
+        char head[64];
+        assert_true(simtest_expect_capture(&d, "\r\n", GUARD_MS, head, sizeof(head))); /* leading CRLF */
+        assert_true(simtest_expect_capture(&d, "\r\n", GUARD_MS, head, sizeof(head)));
+        if (strcmp(head, "+IP ERROR: No data\r\n") == 0) {
+            expect_exact(&d, "\r\nERROR\r\n");
+            continue;
+        }
+        long read_len = 0;
+        long rest = 0;
+        assert_int_equal(sscanf(head, "+CIPRXGET: 2,0,%ld,%ld", &read_len, &rest), 2);
+        assert_true(read_len >= 1 && read_len <= 1500 && have + (size_t)read_len <= TOTAL);
+        most_waiting = rest > most_waiting ? rest : most_waiting;
+        take_raw(&d, got + have, (size_t)read_len);
+        have += (size_t)read_len;
+        expect_exact(&d, "\r\n\r\nOK\r\n");
+    }
+    assert_int_equal(have, TOTAL);
+    assert_memory_equal(got, sent, TOTAL);
+    /* the module's buffer is bounded: the rest waited in TCP */
+    assert_true(most_waiting <= 65536);
+    free(sent);
+    free(got);
+    end_session(&d, &srv);
+}
+
+static void connect_timeout_follows_ciptimeout(void **state)
+{
+    (void)state;
+    struct vclock *clock = vclock_new_private(1800000000LL * 1000000000LL, 0); /* frozen until a jump */
+    assert_non_null(clock);
+    struct sim_config cfg;
+    simtest_config(&cfg);
+    cfg.clock = clock;
+    struct echo_server srv;
+    struct simtest_driver d;
+    start_session_with(&d, &srv, &cfg);
+
+    /* a listener whose accept queue is full never answers a SYN */
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(addr);
+    assert_int_equal(bind(listener, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    assert_int_equal(listen(listener, 0), 0);
+    assert_int_equal(getsockname(listener, (struct sockaddr *)&addr, &len), 0);
+    int filler = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(connect(filler, (struct sockaddr *)&addr, sizeof(addr)), 0);
+
+    simtest_send(&d, "AT+CIPTIMEOUT=,3000\r");
+    expect_exact(&d, "\r\nOK\r\n");
+    sendf(&d, "AT+CIPOPEN=0,\"TCP\",\"127.0.0.1\",%d\r", ntohs(addr.sin_port));
+    expect_exact(&d, "\r\nOK\r\n");
+    sendf(&d, "AT+CIPOPEN=1,\"TCP\",\"127.0.0.1\",%d\r", ntohs(addr.sin_port));
+    expect_exact(&d, "\r\nOK\r\n");
+    for (int i = 0; i < 10; i++) {
+        simtest_pump(&d, 5);
+    }
+    /* still connecting: not listed as open, and a close cancels it */
+    simtest_send(&d, "AT+CIPCLOSE?\r");
+    expect_exact(&d, "\r\n+CIPCLOSE: 0,0,0,0,0,0,0,0,0,0\r\n\r\nOK\r\n");
+    simtest_send(&d, "AT+CIPCLOSE=1\r");
+    expect_exact(&d, "\r\nOK\r\n\r\n+CIPCLOSE: 1,0\r\n");
+    vclock_jump(clock, 2999 * VCLOCK_NS_PER_MS);
+    for (int i = 0; i < 10; i++) {
+        simtest_pump(&d, 5);
+    }
+    assert_int_equal(sim_buf_used(&d.seen), 0);
+    vclock_jump(clock, 2 * VCLOCK_NS_PER_MS);
+    expect_exact(&d, "\r\n+CIPOPEN: 0,10\r\n");
+    simtest_send(&d, "AT+CIPOPEN?\r");
+    expect_text(&d, "\r\n+CIPOPEN: 0\r\n+CIPOPEN: 1\r\n");
+    close(filler);
+    close(listener);
+    end_session(&d, &srv);
+    vclock_close(clock);
+}
+
+static void realistic_latency_keeps_the_order(void **state)
+{
+    (void)state;
+    struct vclock *clock = vclock_new_private(1800000000LL * 1000000000LL, 0);
+    assert_non_null(clock);
+    struct sim_config cfg;
+    simtest_config(&cfg);
+    cfg.clock = clock;
+    cfg.latency = SIM_LATENCY_REALISTIC;
+    struct echo_server srv;
+    struct simtest_driver d;
+    assert_int_equal(echo_server_start(&srv), 0);
+    simtest_driver_init(&d, &cfg);
+    simtest_send(&d, "ATE0\r");
+    expect_exact(&d, "ATE0\r\r\nOK\r\n");
+    simtest_send(&d, "AT+NETOPEN\r");
+    for (int i = 0; i < 10; i++) {
+        simtest_pump(&d, 5);
+    }
+    assert_int_equal(sim_buf_used(&d.seen), 0); /* NETOPEN takes its time */
+    vclock_jump(clock, 800 * VCLOCK_NS_PER_MS);
+    expect_exact(&d, "\r\nOK\r\n\r\n+NETOPEN: 0\r\n");
+    sendf(&d, "AT+CIPOPEN=0,\"TCP\",\"127.0.0.1\",%d\r", srv.port);
+    pump_until_accepted(&d, &srv, 1);
+    for (int i = 0; i < 10; i++) {
+        simtest_pump(&d, 5);
+    }
+    assert_int_equal(sim_buf_used(&d.seen), 0); /* the connect is done, but OK is not out yet */
+    vclock_jump(clock, 50 * VCLOCK_NS_PER_MS);
+    expect_exact(&d, "\r\nOK\r\n\r\n+CIPOPEN: 0,0\r\n");
+    end_session(&d, &srv);
+    vclock_close(clock);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -774,6 +975,10 @@ int main(void)
         cmocka_unit_test(info_first_order_holds_ok),
         cmocka_unit_test(creset_tears_down_links),
         cmocka_unit_test(tinygsm_client_flow),
+        cmocka_unit_test(push_mode_bulk_data_in_chunks),
+        cmocka_unit_test(manual_mode_bulk_data_with_flow_control),
+        cmocka_unit_test(connect_timeout_follows_ciptimeout),
+        cmocka_unit_test(realistic_latency_keeps_the_order),
     };
     return cmocka_run_group_tests_name("sim_tcpip", tests, NULL, NULL);
 }
