@@ -954,6 +954,53 @@ static void realistic_latency_keeps_the_order(void **state)
     vclock_close(clock);
 }
 
+
+static void sendmode_one_answers_after_the_ack(void **state)
+{
+    (void)state;
+    struct echo_server srv;
+    struct simtest_driver d;
+    start_session(&d, &srv);
+    echo_server_set_echo(&srv, false);
+    simtest_send(&d, "AT+CIPSENDMODE=1\r");
+    expect_exact(&d, "\r\nOK\r\n");
+    open_link(&d, &srv, 0);
+    simtest_send(&d, "AT+CIPSEND=0,3\r");
+    expect_exact(&d, "\r\n>");
+    simtest_send_raw(&d, "abc", 3);
+    expect_exact(&d, "\r\nOK\r\n");
+    expect_exact(&d, "\r\n+CIPSEND: 0,3,3\r\n");
+    pump_until_received(&d, &srv, 3);
+
+    /* info-first: the OK waits with the report */
+    simtest_control(&d, "order info-first");
+    simtest_send(&d, "AT+CIPSEND=0;+CIPSENDMODE?\r");
+    expect_exact(&d, "\r\n>");
+    simtest_send_raw(&d, "defg\x1A", 5);
+    expect_exact(&d, "\r\n+CIPSEND: 0,4,4\r\n+CIPSENDMODE: 1\r\n\r\nOK\r\n");
+    pump_until_received(&d, &srv, 7);
+    end_session(&d, &srv);
+}
+
+static void link_closed_during_the_prompt(void **state)
+{
+    (void)state;
+    struct echo_server srv;
+    struct simtest_driver d;
+    start_session(&d, &srv);
+    open_link(&d, &srv, 8);
+    simtest_send(&d, "AT+CIPSEND=8,4\r");
+    expect_exact(&d, "\r\n>");
+    assert_int_equal(echo_server_close(&srv, 0, false), 1);
+    for (int i = 0; i < 40; i++) {
+        simtest_pump(&d, 5);
+    }
+    simtest_send_raw(&d, "late", 4);
+    /* the peer left while the host typed: -1, then the held +IPCLOSE */
+    expect_exact(&d, "\r\nOK\r\n\r\n+CIPSEND: 8,4,-1\r\n\r\n+IPCLOSE: 8,1\r\n");
+    end_session(&d, &srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -979,6 +1026,8 @@ int main(void)
         cmocka_unit_test(manual_mode_bulk_data_with_flow_control),
         cmocka_unit_test(connect_timeout_follows_ciptimeout),
         cmocka_unit_test(realistic_latency_keeps_the_order),
+        cmocka_unit_test(sendmode_one_answers_after_the_ack),
+        cmocka_unit_test(link_closed_during_the_prompt),
     };
     return cmocka_run_group_tests_name("sim_tcpip", tests, NULL, NULL);
 }
