@@ -16,6 +16,16 @@
  * With AT+CIPSENDMODE=1 the +CIPSEND answer waits until the peer has
  * acknowledged every byte (the socket's SIOCOUTQ drops to 0).
  *
+ * Result codes where the reference gives only the <err> table: a refused or
+ * unreachable peer is +CIPOPEN: <link>,1, a lookup failure 11, the
+ * AT+CIPTIMEOUT connect timeout 10, a link already in use 4; AT+CIPSEND on a
+ * link that is not connected answers +CIPERROR: 4 (2 with the network
+ * closed, 3 for bad arguments, 8 while a CIPSENDMODE=1 send waits).
+ * Losing the network (or AT+CRESET) with the PDP context open emits
+ * +CIPEVENT: NETWORK CLOSED UNEXPECTEDLY, then +IPCLOSE: <link>,1 for each
+ * connected link (not on a reset), and closes the context. The control verb
+ * `drop tcp [LINK]` makes the server side close connections (+IPCLOSE: <link>,1).
+ *
  * Not implemented (answered with an error, see the handlers): UDP links,
  * transparent mode (AT+CIPMODE=1 is stored, AT+CIPOPEN then answers ERROR)
  * and TCP servers.
@@ -24,7 +34,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
