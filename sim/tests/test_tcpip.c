@@ -270,6 +270,15 @@ static void pump_until_received(struct simtest_driver *d, struct echo_server *sr
     assert_true(echo_server_received_total(srv) >= bytes);
 }
 
+/* Pump the modem until it has queued a URC (held while a command is in progress). */
+static void pump_until_urc_queued(struct simtest_driver *d)
+{
+    for (int i = 0; i < GUARD_MS / 5 && sim_buf_used(&d->modem->urc_queue) == 0; i++) {
+        simtest_pump(d, 5);
+    }
+    assert_true(sim_buf_used(&d->modem->urc_queue) > 0);
+}
+
 /* Pump the modem until the server has count open connections. */
 static void pump_until_open_clients(struct simtest_driver *d, struct echo_server *srv, int count)
 {
@@ -441,11 +450,17 @@ static void manual_mode_reads(void **state)
     assert_int_equal(echo_server_send(&srv, 0, "ab", 2), 0);
     expect_exact(&d, "\r\n+CIPRXGET: 1,1\r\n");
     assert_int_equal(echo_server_send(&srv, 0, "cd", 2), 0);
-    for (int i = 0; i < 20; i++) {
+    bool all_there = false;
+    for (int i = 0; i < GUARD_MS / 5 && !all_there; i++) {
         simtest_pump(&d, 5);
+        simtest_send(&d, "AT+CIPRXGET=4,1\r");
+        char reply[64];
+        assert_true(simtest_expect_capture(&d, "OK\r\n", GUARD_MS, reply, sizeof(reply)));
+        assert_true(strcmp(reply, "\r\n+CIPRXGET: 4,1,2\r\n\r\nOK\r\n") == 0 ||
+                    strcmp(reply, "\r\n+CIPRXGET: 4,1,4\r\n\r\nOK\r\n") == 0);
+        all_there = strcmp(reply, "\r\n+CIPRXGET: 4,1,4\r\n\r\nOK\r\n") == 0;
     }
-    simtest_send(&d, "AT+CIPRXGET=4,1\r");
-    expect_exact(&d, "\r\n+CIPRXGET: 4,1,4\r\n\r\nOK\r\n");
+    assert_true(all_there);
     simtest_send(&d, "AT+CIPRXGET=2,1,1500\r");
     expect_exact(&d, "\r\n+CIPRXGET: 2,1,4,0\r\nabcd\r\n\r\nOK\r\n");
 
@@ -488,9 +503,7 @@ static void urcs_wait_for_the_command_in_progress(void **state)
     simtest_send(&d, "AT+CIPSEND=0,3\r");
     expect_exact(&d, "\r\n>");
     assert_int_equal(echo_server_send(&srv, 0, "push", 4), 0);
-    for (int i = 0; i < 40; i++) {
-        simtest_pump(&d, 5);
-    }
+    pump_until_urc_queued(&d);
     assert_int_equal(sim_buf_used(&d.seen), 0);
     simtest_send_raw(&d, "xyz", 3);
     expect_exact(&d, "\r\nOK\r\n\r\n+CIPSEND: 0,3,3\r\n\r\n+IPD4\r\npush");
@@ -992,9 +1005,8 @@ static void link_closed_during_the_prompt(void **state)
     simtest_send(&d, "AT+CIPSEND=8,4\r");
     expect_exact(&d, "\r\n>");
     assert_int_equal(echo_server_close(&srv, 0, false), 1);
-    for (int i = 0; i < 40; i++) {
-        simtest_pump(&d, 5);
-    }
+    pump_until_urc_queued(&d);
+    assert_int_equal(sim_buf_used(&d.seen), 0);
     simtest_send_raw(&d, "late", 4);
     /* the peer left while the host typed: -1, then the held +IPCLOSE */
     expect_exact(&d, "\r\nOK\r\n\r\n+CIPSEND: 8,4,-1\r\n\r\n+IPCLOSE: 8,1\r\n");
