@@ -13,21 +13,35 @@
  * empty buffer got data, and AT+CIPRXGET=2/3/4 read it. A full buffer stops
  * reading from the socket, so TCP flow control holds the peer back.
  *
+ * With AT+CIPSENDMODE=1 the +CIPSEND answer waits until the peer has
+ * acknowledged every byte (the socket's SIOCOUTQ drops to 0).
+ *
+ * Result codes where the reference gives only the <err> table: a refused or
+ * unreachable peer is +CIPOPEN: <link>,1, a lookup failure 11, the
+ * AT+CIPTIMEOUT connect timeout 10, a link already in use 4; AT+CIPSEND on a
+ * link that is not connected answers +CIPERROR: 4 (2 with the network
+ * closed, 3 for bad arguments, 8 while a CIPSENDMODE=1 send waits).
+ * Losing the network (or AT+CRESET) with the PDP context open emits
+ * +CIPEVENT: NETWORK CLOSED UNEXPECTEDLY, then +IPCLOSE: <link>,1 for each
+ * connected link (not on a reset), and closes the context. The control verb
+ * `drop tcp [LINK]` makes the server side close connections (+IPCLOSE: <link>,1).
+ *
  * Not implemented (answered with an error, see the handlers): UDP links,
- * transparent mode (AT+CIPMODE=1 is stored, AT+CIPOPEN then answers ERROR),
- * TCP servers, and AT+CIPSENDMODE=1's wait for the peer's ACK (stored only).
+ * transparent mode (AT+CIPMODE=1 is stored, AT+CIPOPEN then answers ERROR)
+ * and TCP servers.
  */
 #include "sim_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -52,6 +66,7 @@ enum tcpip_err {
     ERR_NOT_SUPPORTED = 4,
     ERR_SOCKET = 5,
     ERR_BIND = 6,
+    ERR_BUSY = 8,
     ERR_TIMEOUT = 10,
     ERR_DNS = 11,
 };
@@ -91,6 +106,10 @@ struct tcpip_link {
     bool notified;     /* manual mode: +CIPRXGET: 1 sent since the buffer was last empty */
     bool open_pending; /* the AT+CIPOPEN command waits for the result (info-first order) */
     bool gai_active;   /* gai is a running getaddrinfo_a() request */
+    bool ack_wait;     /* AT+CIPSENDMODE=1: +CIPSEND waits for the peer's ACK of ack_req bytes */
+    bool ack_cmd_pending; /* ... and so does the command's OK (info-first order) */
+    size_t ack_req;
+    int64_t ack_deadline_ms;
     struct gaicb gai;
     struct addrinfo gai_hints;
     struct addrinfo *addrs; /* resolved addresses (owned) */
@@ -224,6 +243,48 @@ static void open_result(struct sim_modem *m, int link, int err)
     }
 }
 
+/* Give up on a connect: free the link and report err. */
+static void link_fail(struct sim_modem *m, int link, int err)
+{
+    struct tcpip_link *l = &m->tcpip->links[link];
+    bool pending = l->open_pending;
+    link_reset(l);
+    l->open_pending = pending;
+    open_result(m, link, err);
+}
+
+/* Report the +CIPSEND of an AT+CIPSENDMODE=1 send (cnf -1: the link closed first). */
+static void send_report(struct sim_modem *m, int link, long cnf)
+{
+    struct tcpip_link *l = &m->tcpip->links[link];
+    if (!l->ack_wait) {
+        return;
+    }
+    l->ack_wait = false;
+    if (l->ack_cmd_pending) {
+        l->ack_cmd_pending = false;
+        sim_two_phase(m, "+CIPSEND: %d,%zu,%ld", link, l->ack_req, cnf);
+        sim_at_finish(m, SIM_AT_OK);
+    } else {
+        sim_urc(m, "+CIPSEND: %d,%zu,%ld", link, l->ack_req, cnf);
+    }
+}
+
+/* Report the waiting send once the peer acknowledged everything (0 confirmed on timeout). */
+static void ack_check(struct sim_modem *m, int link)
+{
+    struct tcpip_link *l = &m->tcpip->links[link];
+    int unacked = 0;
+    if (!l->ack_wait || ioctl(l->fd, SIOCOUTQ, &unacked) != 0) {
+        return;
+    }
+    if (unacked == 0 && sim_buf_used(&l->tx) == 0) {
+        send_report(m, link, (long)l->ack_req);
+    } else if (sim_now_ms(m) >= l->ack_deadline_ms) {
+        send_report(m, link, 0);
+    }
+}
+
 /* Try the next resolved address; returns -1 while a connect runs, else an <err>. */
 static int connect_next(struct tcpip_link *l)
 {
@@ -279,8 +340,10 @@ static int link_start(struct sim_modem *m, struct tcpip_link *l)
         return connect_next(l);
     }
     /* A name: resolve it without blocking the loop. */
-    snprintf(l->host, sizeof(l->host), "%s", target);
-    l->gai_hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+    if (target != l->host) {
+        snprintf(l->host, sizeof(l->host), "%s", target);
+    }
+    l->gai_hints.ai_flags = AI_NUMERICSERV;
     memset(&l->gai, 0, sizeof(l->gai));
     l->gai.ar_name = l->host;
     l->gai.ar_service = l->service;
@@ -311,8 +374,7 @@ static void resolve_done(struct sim_modem *m, int link)
         err = connect_next(l);
     }
     if (err >= 0) {
-        link_reset(l);
-        open_result(m, link, err);
+        link_fail(m, link, err);
     }
 }
 
@@ -341,8 +403,7 @@ static void connect_done(struct sim_modem *m, int link)
     }
     int err = connect_next(l);
     if (err >= 0) {
-        link_reset(l);
-        open_result(m, link, err);
+        link_fail(m, link, err);
     }
 }
 
@@ -356,6 +417,7 @@ static void link_closed_by_peer(struct sim_modem *m, int link)
 {
     struct tcpip_link *l = &m->tcpip->links[link];
     m->tcpip->remote_closes++;
+    send_report(m, link, -1);
     sim_urc(m, "+IPCLOSE: %d,%d", link, CLOSE_REMOTE);
     if (m->tcpip->rxget_mode == 1) {
         link_close_keep_data(l);
@@ -459,7 +521,9 @@ static void link_service(struct sim_modem *m, int link, short revents)
     }
     if (l->eof && (m->tcpip->rxget_mode == 1 || sim_buf_used(&l->rx) == 0)) {
         link_closed_by_peer(m, link);
+        return;
     }
+    ack_check(m, link);
 }
 
 static short find_revents(const struct sim_pollset *ps, int fd)
@@ -501,6 +565,10 @@ static void tcpip_prepare(struct sim_modem *m, struct sim_pollset *ps)
             if (l->eof || (t->rxget_mode == 0 && sim_buf_used(&l->rx) > 0)) {
                 sim_pollset_deadline(m, ps, now + 10); /* output to push or a close to report */
             }
+            if (l->ack_wait) {
+                sim_pollset_deadline(m, ps, now + TCPIP_RESOLVE_POLL_MS); /* ACKs wake nobody: look again */
+                sim_pollset_deadline(m, ps, l->ack_deadline_ms);
+            }
             break;
         }
         default:
@@ -523,8 +591,7 @@ static void tcpip_dispatch(struct sim_modem *m, const struct sim_pollset *ps)
             link_service(m, i, find_revents(ps, l->fd));
         }
         if ((l->state == LINK_RESOLVING || l->state == LINK_CONNECTING) && now >= l->deadline_ms) {
-            link_reset(l);
-            open_result(m, i, ERR_TIMEOUT);
+            link_fail(m, i, ERR_TIMEOUT);
         }
     }
 }
@@ -546,12 +613,10 @@ static void tcpip_teardown(struct sim_modem *m, enum sim_teardown why)
             continue;
         }
         if (l->state == LINK_RESOLVING || l->state == LINK_CONNECTING) {
-            bool pending = l->open_pending;
-            link_reset(l);
-            l->open_pending = pending;
-            open_result(m, i, ERR_NETWORK);
+            link_fail(m, i, ERR_NETWORK);
         } else if (l->state == LINK_OPEN) {
             t->remote_closes++;
+            send_report(m, i, -1);
             sim_urc(m, "+IPCLOSE: %d,%d", i, CLOSE_REMOTE);
             link_reset(l);
         } else {
@@ -643,6 +708,7 @@ static enum sim_at_status cmd_netclose(struct sim_modem *m, const struct sim_at_
     }
     for (int i = 0; i < TCPIP_LINKS; i++) {
         bool was_in_use = link_in_use(&t->links[i]);
+        send_report(m, i, -1);
         link_reset(&t->links[i]);
         if (was_in_use) {
             sim_two_phase(m, "+CIPCLOSE: %d,%d", i, ERR_OK);
@@ -780,6 +846,17 @@ static enum sim_at_status cipsend_data(struct sim_modem *m, void *ctx, const uin
         return cip_error(m, ERR_PARAMETER); /* Ctrl-Z form longer than 1500 bytes */
     }
     long cnf = link_send(m, link, data, len);
+    struct tcpip_link *l = &m->tcpip->links[link];
+    if (m->tcpip->sendmode == 1 && cnf > 0) {
+        l->ack_wait = true;
+        l->ack_req = len;
+        l->ack_deadline_ms = sim_now_ms(m) + m->tcpip->timeout_cipsend;
+        if (m->cfg.order == SIM_ORDER_INFO_FIRST) {
+            l->ack_cmd_pending = true;
+            return SIM_AT_PENDING;
+        }
+        return SIM_AT_OK; /* +CIPSEND follows once the peer acknowledged */
+    }
     return sim_two_phase(m, "+CIPSEND: %d,%zu,%ld", link, len, cnf);
 }
 
@@ -803,6 +880,9 @@ static enum sim_at_status cmd_cipsend(struct sim_modem *m, const struct sim_at_c
     const struct tcpip_link *l = &t->links[link];
     if (l->state != LINK_OPEN || l->eof) {
         return cip_error(m, ERR_NOT_SUPPORTED);
+    }
+    if (l->ack_wait) {
+        return cip_error(m, ERR_BUSY); /* the previous send still waits for its ACK */
     }
     void *ctx = (void *)(intptr_t)link;
     if (fixed) {
@@ -904,6 +984,7 @@ static enum sim_at_status cmd_cipclose(struct sim_modem *m, const struct sim_at_
     }
     struct tcpip_link *l = &t->links[link];
     bool in_use = link_in_use(l);
+    send_report(m, link, -1);
     link_reset(l);
     if (!in_use) {
         return link_error(m, "CIPCLOSE", link, ERR_NOT_SUPPORTED);
@@ -949,7 +1030,7 @@ static enum sim_at_status cmd_cipmode(struct sim_modem *m, const struct sim_at_c
     return status;
 }
 
-/* AT+CIPSENDMODE: 0 answer when the stack takes the data, 1 after the peer's ACK (stored only). */
+/* AT+CIPSENDMODE: 0 answer when the stack takes the data, 1 after the peer's ACK. */
 static enum sim_at_status cmd_cipsendmode(struct sim_modem *m, const struct sim_at_cmd *cmd)
 {
     return flag_setting(m, cmd, "+CIPSENDMODE", &m->tcpip->sendmode, 0);
@@ -1047,6 +1128,7 @@ static int tcpip_control(struct sim_modem *m, int argc, char **argv, char *reply
         if (t->rxget_mode == 0) {
             push_received(m, i);
         }
+        send_report(m, i, -1);
         sim_urc(m, "+IPCLOSE: %d,%d", i, CLOSE_REMOTE);
         if (t->rxget_mode == 1) {
             link_close_keep_data(l);
@@ -1092,7 +1174,7 @@ static const struct sim_cmd tcpip_cmds[] = {
     { "+CIPRXGET", SIM_FORM_SET | SIM_FORM_READ | SIM_FORM_TEST, cmd_ciprxget, 20, "Receive mode (push/manual) and manual reads: raw, hex, waiting length" },
     { "+CIPCLOSE", SIM_FORM_SET | SIM_FORM_READ | SIM_FORM_TEST, cmd_cipclose, 50, "Close a link (+CIPCLOSE: <link>,<err>); read: connected flags of links 0-9" },
     { "+CIPMODE", SIM_FORM_ALL, cmd_cipmode, 10, "Command (0) or transparent (1, not implemented) socket mode" },
-    { "+CIPSENDMODE", SIM_FORM_SET | SIM_FORM_READ | SIM_FORM_TEST, cmd_cipsendmode, 10, "When +CIPSEND reports (stored setting)" },
+    { "+CIPSENDMODE", SIM_FORM_SET | SIM_FORM_READ | SIM_FORM_TEST, cmd_cipsendmode, 10, "When +CIPSEND reports: data taken (0) or acknowledged by the peer (1)" },
     { "+CIPTIMEOUT", SIM_FORM_SET | SIM_FORM_READ, cmd_ciptimeout, 10, "NETOPEN/CIPOPEN/CIPSEND timeouts in ms (CIPOPEN's is enforced)" },
     { "+CIPCCFG", SIM_FORM_ALL, cmd_cipccfg, 10, "Socket options: errMode (+IP ERROR text/number), HeaderType (+RECEIVE header)" },
     { "+CIPHEAD", SIM_FORM_ALL, cmd_ciphead, 10, "+IPD<len> header on pushed data" },

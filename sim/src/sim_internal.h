@@ -281,6 +281,7 @@ struct sim_modem {
     /* prompt */
     size_t prompt_len, prompt_got, prompt_max;
     bool prompt_escape;             /**< previous byte was 0x03 in Ctrl-Z mode */
+    bool prompt_skip_lf;            /**< a LF right after the command's CR ends the line, not data */
     struct sim_buf prompt_data;
     sim_prompt_fn prompt_fn;
     void *prompt_ctx;
