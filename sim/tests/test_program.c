@@ -776,6 +776,45 @@ static void link_over_a_regular_file_is_refused(void **state)
     rmdir(dir);
 }
 
+/* What cannot be opened at start-up is named on stderr, with exit status 1 and nothing left behind. */
+static void startup_failures_exit_one(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test-program-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char link[128];
+    char path[128];
+    snprintf(link, sizeof(link), "%s/modem", dir);
+    struct {
+        const char *option;
+        const char *value;
+        const char *message;
+    } cases[] = {
+        { "--clock", "/nonexistent/clock", "cannot open clock /nonexistent/clock" },
+        { "--clock", "/etc/hostname", "cannot open clock /etc/hostname" },
+        { "--log", "/nonexistent/uart.log", "cannot open log /nonexistent/uart.log" },
+        { "--control", "/nonexistent/ctl", "cannot listen on /nonexistent/ctl" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(path, sizeof(path), "%s", cases[i].value);
+        char *args[] = { (char *)sim_binary(), "--link", link, (char *)cases[i].option, path, NULL };
+        char out[1024];
+        char err[1024];
+        assert_int_equal(run_to_end(args, out, sizeof(out), err, sizeof(err)), 1);
+        if (strstr(err, cases[i].message) == NULL) {
+            print_message("stderr: %s\n", err);
+        }
+        assert_non_null(strstr(err, cases[i].message));
+        assert_false(path_exists(link));
+    }
+    char *serial[] = { (char *)sim_binary(), "--serial", "/nonexistent/tty", NULL };
+    char out[1024];
+    char err[1024];
+    assert_int_equal(run_to_end(serial, out, sizeof(out), err, sizeof(err)), 1);
+    assert_non_null(strstr(err, "cannot open /nonexistent/tty"));
+    rmdir(dir);
+}
+
 /* ---------------------------------------------------------------- the README table */
 
 static char *read_file(const char *path)
@@ -844,6 +883,7 @@ int main(void)
         cmocka_unit_test_teardown(help_exits_zero, stop_active_run),
         cmocka_unit_test_teardown(bad_arguments_exit_two_with_usage, stop_active_run),
         cmocka_unit_test_teardown(link_over_a_regular_file_is_refused, stop_active_run),
+        cmocka_unit_test_teardown(startup_failures_exit_one, stop_active_run),
         cmocka_unit_test_teardown(readme_command_table_is_current, stop_active_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
