@@ -82,11 +82,12 @@ show_reply() {
     local text=${1//$'\r'/}
     local line
     while IFS= read -r line; do
-        [ -n "$line" ] && printf '   <- %s\n' "$line"
+        [ -n "$line" ] && printf '   <- %s\n' "$(printf '%s' "$line" | cat -v)"
     done <<<"$text"
 }
 
-# at COMMAND [DATA [URC]]: send COMMAND, feed DATA at the '>' prompt, wait for
+# at COMMAND [DATA [URC]]: send COMMAND, feed DATA (a printf format, so \xHH
+# writes any byte) at the '>' prompt, wait for
 # the final result code and then for a line containing URC (two-phase result).
 # Returns 0 on OK, 1 on ERROR / +CME ERROR, 2 when the guard expired.
 at() {
@@ -98,8 +99,9 @@ at() {
         buf+=$c
         if [ $sent_data -eq 0 ] && [ -n "$data" ] && [[ $buf == *$'\r\n>' || $buf == *$'\r\n> ' ]]; then
             show_reply "$buf"
-            printf '   -> [%d bytes] %s\n' "${#data}" "$data"
-            printf '%s' "$data" >&3
+            printf '   -> [raw] %s\n' "$data"
+            # shellcheck disable=SC2059 # data is a printf format: \xHH for binary bytes
+            printf "$data" >&3
             sent_data=1
             buf=""
             continue
@@ -145,6 +147,14 @@ wait_urc() {
     [[ $buf == *"$pattern"* ]]
 }
 
+# Read N raw bytes (data the modem pushes after +IPD<N>) and show them in hex.
+# (bash's read drops NUL bytes, so head reads them.)
+show_bytes() {
+    local hex
+    hex=$(timeout "$guard" head -c "$1" <&4 | od -An -tx1 | tr -s ' \n' ' ')
+    printf '   <- [%d bytes]%s\n' "$1" "${hex% }"
+}
+
 control() {
     printf '   ctl> %s\n' "$1"
     printf '%s\n' "$1" | socat -t 2 - "UNIX-CONNECT:$tmp/ctl" | sed 's/^/   ctl< /'
@@ -154,6 +164,14 @@ control() {
 start_broker || exit 1
 start_sim || exit 1
 "$bin" --commands >"$tmp/commands.md"
+
+if command -v mosquitto_sub >/dev/null; then
+    mosquitto_sub -h 127.0.0.1 -p "$broker_port" -t 'cellbench/#' -v >"$tmp/sub.out" 2>&1 &
+    sub_pid=$!
+    pids+=("$sub_pid")
+else
+    sub_pid=""
+fi
 
 section "cellbench demo: mosquitto on 127.0.0.1:$broker_port, sim7600 on $slave (linked from $tmp/modem)"
 echo "   The firmware and the cloud-rules broker come in later issues; this run shows the"
@@ -180,13 +198,6 @@ for c in "${mqtt_needed[@]}"; do implemented "$c" || missing+=("AT$c"); done
 if [ ${#missing[@]} -gt 0 ]; then
     note "not implemented by this build of the simulator: ${missing[*]}; MQTT flow skipped"
 else
-    sub_pid=""
-    if command -v mosquitto_sub >/dev/null; then
-        mosquitto_sub -h 127.0.0.1 -p "$broker_port" -t 'cellbench/#' -v -C 1 -W "$guard" >"$tmp/sub.out" 2>&1 &
-        sub_pid=$!
-        pids+=("$sub_pid")
-        sleep 0.3
-    fi
     topic="cellbench/bus-1/events"
     payload='{"bus":"bus-1","speed_kmh":42.5,"lat":48.8566,"lon":2.3522}'
     ok=1
@@ -206,11 +217,41 @@ else
     at "AT+CMQTTDISC=0,120" "" "+CMQTTDISC: 0,"
     at "AT+CMQTTREL=0"
     at "AT+CMQTTSTOP" "" "+CMQTTSTOP:"
-    if [ -n "$sub_pid" ]; then
-        wait "$sub_pid" 2>/dev/null
-        section "what mosquitto_sub received on cellbench/#"
-        if [ -s "$tmp/sub.out" ]; then sed 's/^/   /' "$tmp/sub.out"; else note "nothing"; fi
+fi
+
+section "raw TCP (AT+NETOPEN/CIPOPEN/CIPSEND): the MCU speaks MQTT itself, as in the *-mcu-tls stacks"
+tcp_needed=(+NETOPEN +CIPOPEN +CIPSEND +CIPCLOSE +NETCLOSE)
+missing=()
+for c in "${tcp_needed[@]}"; do implemented "$c" || missing+=("AT$c"); done
+if [ ${#missing[@]} -gt 0 ]; then
+    note "not implemented by this build of the simulator: ${missing[*]}; raw TCP flow skipped"
+else
+    # MQTT 3.1.1 packets: CONNECT (client "demo-raw", clean session, keep-alive 60 s),
+    # PUBLISH QoS 0 of {"via":"CIPSEND"} to cellbench/bus-1/raw, DISCONNECT.
+    connect='\x10\x14\x00\x04MQTT\x04\x02\x00\x3c\x00\x08demo-raw'
+    publish='\x30\x26\x00\x13cellbench/bus-1/raw{"via":"CIPSEND"}'
+    ok=1
+    at "AT+NETOPEN" "" "+NETOPEN:" || ok=0
+    [ $ok -eq 1 ] && { at "AT+CIPOPEN=0,\"TCP\",\"127.0.0.1\",$broker_port" "" "+CIPOPEN: 0," || ok=0; }
+    if [ $ok -eq 1 ]; then
+        at "AT+CIPSEND=0,22" "$connect" "+CIPSEND: 0," && {
+            echo "   (the broker's CONNACK comes back as pushed data: +IPD4, then 20 02 00 00)"
+            if wait_urc "+IPD4"; then show_bytes 4; else note "no CONNACK within ${guard} s"; fi
+        }
+        at "AT+CIPSEND=0,40" "$publish" "+CIPSEND: 0,"
+        at "AT+CIPSEND=0,2" '\xe0\x00' "+CIPSEND: 0,"
+        echo "   (after DISCONNECT the broker closes the connection: +IPCLOSE: 0,1)"
+        wait_urc "+IPCLOSE: 0," || at "AT+CIPCLOSE=0" "" "+CIPCLOSE: 0,"
     fi
+    at "AT+NETCLOSE" "" "+NETCLOSE:"
+fi
+
+if [ -n "$sub_pid" ]; then
+    sleep 0.5
+    kill "$sub_pid" 2>/dev/null
+    wait "$sub_pid" 2>/dev/null
+    section "what mosquitto_sub received on cellbench/#"
+    if [ -s "$tmp/sub.out" ]; then sed 's/^/   /' "$tmp/sub.out"; else note "nothing"; fi
 fi
 
 section "statistics"

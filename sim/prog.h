@@ -132,12 +132,12 @@ void prog_control_close(struct prog_control *ctl);
 /* ------------------------------------------------------------ serving */
 
 /**
- * Block SIGINT and SIGTERM and install their handlers; call before anything
+ * Block SIGINT, SIGTERM and SIGHUP and install their handlers; call before anything
  * needs cleaning up. prog_serve() then takes them only inside ppoll().
  */
 void prog_stop_signals_init(void);
 
-/** Serve the modem on the UART until SIGINT/SIGTERM; returns the exit status. */
+/** Serve the modem on the UART until SIGINT/SIGTERM/SIGHUP; returns the exit status. */
 int prog_serve(struct sim_modem *modem, struct prog_uart *uart, struct prog_control *ctl, long pace_baud);
 
 #endif /* SIM_PROG_H */

@@ -1,7 +1,7 @@
 /*
  * The poll loop of the sim7600 program: UART bytes in and out (optionally
  * paced like a real UART), the control socket, and the modem's own sockets
- * and timers, until SIGINT or SIGTERM.
+ * and timers, until SIGINT, SIGTERM or SIGHUP.
  */
 #include "prog.h"
 #include "vclock.h"
@@ -173,12 +173,14 @@ void prog_stop_signals_init(void)
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
     sigprocmask(SIG_BLOCK, &block, NULL);
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_stop_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     stop_requested = 0;
 }
@@ -198,6 +200,7 @@ int prog_serve(struct sim_modem *modem, struct prog_uart *uart, struct prog_cont
     sigprocmask(SIG_BLOCK, NULL, &wait_mask);
     sigdelset(&wait_mask, SIGINT);
     sigdelset(&wait_mask, SIGTERM);
+    sigdelset(&wait_mask, SIGHUP);
 
     uart_write(&s); /* anything the modem said at power-up */
     while (!stop_requested && s.failed == 0) {

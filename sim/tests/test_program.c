@@ -160,11 +160,15 @@ static int run_to_end(char *const *args, char *out, size_t out_cap, char *err, s
 
 /* ---------------------------------------------------------------- a served run */
 
+/* The run of the test in progress, stopped by the teardown even when an assertion failed. */
+static struct run *active_run;
+
 /* Start a served modem; clock_rate_micro >= 0 also creates a clock file at VIRTUAL_EPOCH_NS. */
 static void run_start(struct run *r, int64_t clock_rate_micro, const char *extra1, const char *extra2)
 {
     memset(r, 0, sizeof(*r));
     r->fd = -1;
+    active_run = r;
     snprintf(r->dir, sizeof(r->dir), "/tmp/test-program-XXXXXX");
     assert_non_null(mkdtemp(r->dir));
     snprintf(r->link, sizeof(r->link), "%s/modem", r->dir);
@@ -229,12 +233,26 @@ static int run_stop(struct run *r)
     }
     vclock_close(r->clock);
     r->clock = NULL;
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", r->dir);
-    if (system(cmd) != 0) {
-        print_message("could not remove %s\n", r->dir);
+    if (r->dir[0] != '\0') {
+        char cmd[160];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", r->dir);
+        if (system(cmd) != 0) {
+            print_message("could not remove %s\n", r->dir);
+        }
+        r->dir[0] = '\0';
     }
+    active_run = NULL;
     return status;
+}
+
+/* Teardown of every test: no sim7600 outlives its test, whatever happened. */
+static int stop_active_run(void **state)
+{
+    (void)state;
+    if (active_run != NULL) {
+        run_stop(active_run);
+    }
+    return 0;
 }
 
 static void host_send(struct run *r, const char *text)
@@ -389,7 +407,7 @@ static bool path_exists(const char *path)
 static void link_prints_slave_and_answers_at(void **state)
 {
     (void)state;
-    struct run r;
+    static struct run r; /* static: the teardown may stop it after a failed assertion */
     run_start(&r, -1, NULL, NULL);
     char target[128];
     ssize_t n = readlink(r.link, target, sizeof(target) - 1);
@@ -410,7 +428,7 @@ static void link_prints_slave_and_answers_at(void **state)
 static void sigterm_removes_link_and_socket(void **state)
 {
     (void)state;
-    struct run r;
+    static struct run r; /* static: the teardown may stop it after a failed assertion */
     run_start(&r, -1, NULL, NULL);
     assert_true(path_exists(r.link));
     assert_true(path_exists(r.ctl));
@@ -428,7 +446,7 @@ static void sigterm_removes_link_and_socket(void **state)
 static void sigint_also_stops_cleanly(void **state)
 {
     (void)state;
-    struct run r;
+    static struct run r; /* static: the teardown may stop it after a failed assertion */
     run_start(&r, -1, NULL, NULL);
     kill(r.pid, SIGINT);
     assert_int_equal(wait_exit(r.pid), 0);
@@ -440,7 +458,7 @@ static void sigint_also_stops_cleanly(void **state)
 static void host_can_close_and_reopen(void **state)
 {
     (void)state;
-    struct run r;
+    static struct run r; /* static: the teardown may stop it after a failed assertion */
     run_start(&r, -1, NULL, NULL);
     for (int round = 0; round < 3; round++) {
         host_open(&r);
@@ -455,7 +473,7 @@ static void host_can_close_and_reopen(void **state)
 static void control_ping_stats_and_errors(void **state)
 {
     (void)state;
-    struct run r;
+    static struct run r; /* static: the teardown may stop it after a failed assertion */
     run_start(&r, -1, NULL, NULL);
     control_expect(&r, "ping", "ok pong");
     /* several clients at once, several lines per client, CRLF tolerated */
@@ -495,7 +513,7 @@ static void control_ping_stats_and_errors(void **state)
 static void control_net_down_and_up(void **state)
 {
     (void)state;
-    struct run r;
+    static struct run r; /* static: the teardown may stop it after a failed assertion */
     run_start(&r, -1, NULL, NULL);
     char reply[8192];
     control(&r, "stats", reply, sizeof(reply));
@@ -517,7 +535,7 @@ static void control_net_down_and_up(void **state)
 static void stall_ends_when_the_shared_clock_jumps(void **state)
 {
     (void)state;
-    struct run r;
+    static struct run r; /* static: the teardown may stop it after a failed assertion */
     run_start(&r, 0, NULL, NULL);
     host_open(&r);
     host_send(&r, "ATE0\r");
@@ -538,7 +556,7 @@ static void stall_ends_when_the_shared_clock_jumps(void **state)
 static void uart_loss_of_everything_drops_every_byte(void **state)
 {
     (void)state;
-    struct run r;
+    static struct run r; /* static: the teardown may stop it after a failed assertion */
     run_start(&r, -1, NULL, NULL);
     host_open(&r);
     control_expect(&r, "uart-loss 1.0", "ok uart-loss 1 both");
@@ -563,7 +581,7 @@ static void uart_loss_of_everything_drops_every_byte(void **state)
 static void reset_via_control_sends_the_boot_urcs(void **state)
 {
     (void)state;
-    struct run r;
+    static struct run r; /* static: the teardown may stop it after a failed assertion */
     run_start(&r, 0, "--boot-ms", "9000");
     host_open(&r);
     host_send(&r, "ATE0\r");
@@ -584,7 +602,7 @@ static void reset_via_control_sends_the_boot_urcs(void **state)
 static void log_captures_both_directions(void **state)
 {
     (void)state;
-    struct run r;
+    static struct run r; /* static: the teardown may stop it after a failed assertion */
     run_start(&r, 0, NULL, NULL);
     host_open(&r);
     host_send(&r, "AT\r");
@@ -664,7 +682,7 @@ static void serial_mode_serves_a_tty(void **state)
 static void pace_baud_holds_the_uart_to_the_line_rate(void **state)
 {
     (void)state;
-    struct run r;
+    static struct run r; /* static: the teardown may stop it after a failed assertion */
     run_start(&r, -1, "--pace-baud", "9600");
     host_open(&r);
     char input[61] = "";
@@ -758,6 +776,45 @@ static void link_over_a_regular_file_is_refused(void **state)
     rmdir(dir);
 }
 
+/* What cannot be opened at start-up is named on stderr, with exit status 1 and nothing left behind. */
+static void startup_failures_exit_one(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test-program-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char link[128];
+    char path[128];
+    snprintf(link, sizeof(link), "%s/modem", dir);
+    struct {
+        const char *option;
+        const char *value;
+        const char *message;
+    } cases[] = {
+        { "--clock", "/nonexistent/clock", "cannot open clock /nonexistent/clock" },
+        { "--clock", "/etc/hostname", "cannot open clock /etc/hostname" },
+        { "--log", "/nonexistent/uart.log", "cannot open log /nonexistent/uart.log" },
+        { "--control", "/nonexistent/ctl", "cannot listen on /nonexistent/ctl" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(path, sizeof(path), "%s", cases[i].value);
+        char *args[] = { (char *)sim_binary(), "--link", link, (char *)cases[i].option, path, NULL };
+        char out[1024];
+        char err[1024];
+        assert_int_equal(run_to_end(args, out, sizeof(out), err, sizeof(err)), 1);
+        if (strstr(err, cases[i].message) == NULL) {
+            print_message("stderr: %s\n", err);
+        }
+        assert_non_null(strstr(err, cases[i].message));
+        assert_false(path_exists(link));
+    }
+    char *serial[] = { (char *)sim_binary(), "--serial", "/nonexistent/tty", NULL };
+    char out[1024];
+    char err[1024];
+    assert_int_equal(run_to_end(serial, out, sizeof(out), err, sizeof(err)), 1);
+    assert_non_null(strstr(err, "cannot open /nonexistent/tty"));
+    rmdir(dir);
+}
+
 /* ---------------------------------------------------------------- the README table */
 
 static char *read_file(const char *path)
@@ -811,22 +868,23 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(link_prints_slave_and_answers_at),
-        cmocka_unit_test(sigterm_removes_link_and_socket),
-        cmocka_unit_test(sigint_also_stops_cleanly),
-        cmocka_unit_test(host_can_close_and_reopen),
-        cmocka_unit_test(control_ping_stats_and_errors),
-        cmocka_unit_test(control_net_down_and_up),
-        cmocka_unit_test(stall_ends_when_the_shared_clock_jumps),
-        cmocka_unit_test(uart_loss_of_everything_drops_every_byte),
-        cmocka_unit_test(reset_via_control_sends_the_boot_urcs),
-        cmocka_unit_test(log_captures_both_directions),
-        cmocka_unit_test(serial_mode_serves_a_tty),
-        cmocka_unit_test(pace_baud_holds_the_uart_to_the_line_rate),
-        cmocka_unit_test(help_exits_zero),
-        cmocka_unit_test(bad_arguments_exit_two_with_usage),
-        cmocka_unit_test(link_over_a_regular_file_is_refused),
-        cmocka_unit_test(readme_command_table_is_current),
+        cmocka_unit_test_teardown(link_prints_slave_and_answers_at, stop_active_run),
+        cmocka_unit_test_teardown(sigterm_removes_link_and_socket, stop_active_run),
+        cmocka_unit_test_teardown(sigint_also_stops_cleanly, stop_active_run),
+        cmocka_unit_test_teardown(host_can_close_and_reopen, stop_active_run),
+        cmocka_unit_test_teardown(control_ping_stats_and_errors, stop_active_run),
+        cmocka_unit_test_teardown(control_net_down_and_up, stop_active_run),
+        cmocka_unit_test_teardown(stall_ends_when_the_shared_clock_jumps, stop_active_run),
+        cmocka_unit_test_teardown(uart_loss_of_everything_drops_every_byte, stop_active_run),
+        cmocka_unit_test_teardown(reset_via_control_sends_the_boot_urcs, stop_active_run),
+        cmocka_unit_test_teardown(log_captures_both_directions, stop_active_run),
+        cmocka_unit_test_teardown(serial_mode_serves_a_tty, stop_active_run),
+        cmocka_unit_test_teardown(pace_baud_holds_the_uart_to_the_line_rate, stop_active_run),
+        cmocka_unit_test_teardown(help_exits_zero, stop_active_run),
+        cmocka_unit_test_teardown(bad_arguments_exit_two_with_usage, stop_active_run),
+        cmocka_unit_test_teardown(link_over_a_regular_file_is_refused, stop_active_run),
+        cmocka_unit_test_teardown(startup_failures_exit_one, stop_active_run),
+        cmocka_unit_test_teardown(readme_command_table_is_current, stop_active_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
