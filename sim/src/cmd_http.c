@@ -613,15 +613,13 @@ static void read_frames(struct sim_modem *m, size_t offset, size_t size)
 {
     struct sim_http *h = m->http;
     const uint8_t *body = h->body.data + h->body.head;
-    sim_urc_begin(m);
     for (size_t done = 0; done < size;) {
         size_t n = size - done < HTTP_READ_FRAME ? size - done : HTTP_READ_FRAME;
-        sim_urc_line(m, "+HTTPREAD: DATA,%zu", n);
-        sim_urc_raw(m, body + offset + done, n);
+        sim_after_final_line(m, "+HTTPREAD: DATA,%zu", n);
+        sim_after_final_raw(m, body + offset + done, n);
         done += n;
     }
-    sim_urc_line(m, "+HTTPREAD: 0");
-    sim_urc_end(m);
+    sim_after_final_line(m, "+HTTPREAD: 0");
 }
 
 static enum sim_at_status cmd_httpread(struct sim_modem *m, const struct sim_at_cmd *cmd)

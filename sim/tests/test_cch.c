@@ -262,11 +262,19 @@ static void mutual_auth_manual_receive(void **state)
     assert_non_null(strstr(subject, "bus-1"));
 
     send_data(&d, 1, "ping over mutual TLS");
-    assert_true(simtest_expect(&d, "\r\n+CCHEVENT: 1,RECV EVENT\r\n", GUARD_MS));
+    char before[256];
+    assert_true(simtest_expect_capture(&d, "\r\n+CCHEVENT: 1,RECV EVENT\r\n", GUARD_MS, before, sizeof(before)));
+    assert_null(strstr(before, "+CCHSEND")); /* report_send_result 0 */
+    assert_null(strstr(before, "+CCHRECV")); /* recv_mode 1: nothing pushed */
     simtest_send(&d, "AT+CCHRECV?\r");
     assert_true(simtest_expect(&d, "\r\n+CCHRECV: LEN,0,20\r\n\r\nOK\r\n", GUARD_MS));
+    /* the frames follow the OK whatever the result order and URC policy */
+    simtest_control(&d, "urc between-lines");
+    simtest_control(&d, "order info-first");
     simtest_send(&d, "AT+CCHRECV=1,4\r");
     assert_true(simtest_expect(&d, "\r\nOK\r\n\r\n+CCHRECV: DATA,1,4\r\nping\r\n+CCHRECV: 1,0\r\n", GUARD_MS));
+    simtest_control(&d, "urc until-final");
+    simtest_control(&d, "order ok-first");
     simtest_send(&d, "AT+CCHRECV=1\r");
     assert_true(simtest_expect(&d, "\r\nOK\r\n\r\n+CCHRECV: DATA,1,16\r\n over mutual TLS\r\n+CCHRECV: 1,0\r\n",
                                GUARD_MS));

@@ -170,13 +170,24 @@ static void get_with_content_length_and_404(void **state)
     assert_true(simtest_expect(&d, "\r\n+HTTPREAD: LEN,11\r\n\r\nOK\r\n", GUARD_MS));
     simtest_send(&d, "AT+HTTPREAD=0,11\r");
     assert_true(simtest_expect(&d, "\r\nOK\r\n\r\n+HTTPREAD: DATA,11\r\nhello world\r\n+HTTPREAD: 0\r\n", GUARD_MS));
+    simtest_control(&d, "urc until-final");
+    simtest_control(&d, "order ok-first");
     /* read on from where the last read stopped, then past the end */
     simtest_send(&d, "AT+HTTPREAD=0,5\r");
     assert_true(simtest_expect(&d, "\r\nOK\r\n\r\n+HTTPREAD: DATA,5\r\nhello\r\n+HTTPREAD: 0\r\n", GUARD_MS));
     simtest_send(&d, "AT+HTTPREAD=100\r");
     assert_true(simtest_expect(&d, "\r\nOK\r\n\r\n+HTTPREAD: DATA,6\r\n world\r\n+HTTPREAD: 0\r\n", GUARD_MS));
+    simtest_control(&d, "urc until-final");
+    simtest_control(&d, "order ok-first");
     simtest_send(&d, "AT+HTTPREAD=1\r");
     assert_true(simtest_expect(&d, "\r\nERROR\r\n", GUARD_MS));
+    /* the data follows the OK whatever the result order and URC policy */
+    assert_string_equal(simtest_control(&d, "urc between-lines"), "ok urc between-lines");
+    assert_string_equal(simtest_control(&d, "order info-first"), "ok order info-first");
+    simtest_send(&d, "AT+HTTPREAD=6,5\r");
+    assert_true(simtest_expect(&d, "\r\nOK\r\n\r\n+HTTPREAD: DATA,5\r\nworld\r\n+HTTPREAD: 0\r\n", GUARD_MS));
+    simtest_control(&d, "urc until-final");
+    simtest_control(&d, "order ok-first");
     simtest_send(&d, "AT+HTTPREAD=11,1\r");
     assert_true(simtest_expect(&d, "\r\nERROR\r\n", GUARD_MS));
 
