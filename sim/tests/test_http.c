@@ -320,6 +320,11 @@ static void receive_timeout_on_virtual_clock(void **state)
     at_ok(&d, "AT+HTTPPARA=\"RECVTO\",2\r");
     set_url(&d, "http", srv.port, "/stall");
     at_ok(&d, "AT+HTTPACTION=0\r");
+    /* one action at a time; nothing to read while it runs */
+    simtest_send(&d, "AT+HTTPACTION=0\r");
+    assert_true(simtest_expect(&d, "\r\nERROR\r\n", GUARD_MS));
+    simtest_send(&d, "AT+HTTPREAD?\r");
+    assert_true(simtest_expect(&d, "\r\nERROR\r\n", GUARD_MS));
     /* wait until the server has answered part of the body */
     for (int i = 0; i < GUARD_MS / 10 && atomic_load(&srv.requests) == 0; i++) {
         simtest_pump(&d, 10);
