@@ -493,11 +493,12 @@ static void cch_prepare(struct sim_modem *m, struct sim_pollset *ps)
 {
     for (int i = 0; i < CCH_SESSIONS; i++) {
         struct cch_session *s = &m->cch->sessions[i];
-        short events = sim_stream_events(&s->stream, wants_data(m, s));
+        bool want_read = wants_data(m, s);
+        short events = sim_stream_events(&s->stream, want_read);
         if (events != 0) {
             sim_pollset_add(ps, s->stream.fd, events);
         }
-        int64_t deadline = sim_stream_deadline(&s->stream);
+        int64_t deadline = sim_stream_deadline(&s->stream, want_read);
         if (deadline != 0) {
             sim_pollset_deadline(m, ps, deadline);
         }

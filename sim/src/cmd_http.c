@@ -687,7 +687,7 @@ static void http_prepare(struct sim_modem *m, struct sim_pollset *ps)
     if (events != 0) {
         sim_pollset_add(ps, h->stream.fd, events);
     }
-    int64_t deadline = sim_stream_deadline(&h->stream);
+    int64_t deadline = sim_stream_deadline(&h->stream, true);
     if (deadline != 0) {
         sim_pollset_deadline(m, ps, deadline);
     }
