@@ -477,6 +477,33 @@ static void handshake_timeout_on_virtual_clock(void **state)
     close(silent);
 }
 
+static void sslversion_is_honoured(void **state)
+{
+    (void)state;
+    struct simtest_tls_server srv;
+    struct simtest_tls_options opts = { .cert = "server.pem", .key = "server.key" };
+    assert_int_equal(simtest_tls_echo_start(&srv, &opts), 0);
+    struct simtest_driver d;
+    start_service(&d, "AT+CCHSET=0,0\r");
+    char version[16];
+    /* 4 (all): the module's stack stops at TLS 1.2 */
+    open_session(&d, 0, "127.0.0.1", srv.port, 2, 0);
+    assert_true(simtest_tls_echo_wait_handshakes(&srv, 1, GUARD_MS));
+    simtest_tls_echo_version(&srv, version, sizeof(version));
+    assert_string_equal(version, "TLSv1.2");
+    at_ok(&d, "AT+CCHCLOSE=0\r");
+    /* the server (OpenSSL 3 defaults) refuses TLS 1.0 */
+    at_ok(&d, "AT+CSSLCFG=\"sslversion\",0,1\r");
+    open_session(&d, 0, "127.0.0.1", srv.port, 2, 15);
+    at_ok(&d, "AT+CSSLCFG=\"sslversion\",0,3\r");
+    open_session(&d, 0, "127.0.0.1", srv.port, 2, 0);
+    assert_true(simtest_tls_echo_wait_handshakes(&srv, 2, GUARD_MS));
+    simtest_tls_echo_version(&srv, version, sizeof(version));
+    assert_string_equal(version, "TLSv1.2");
+    simtest_driver_fini(&d);
+    simtest_tls_echo_stop(&srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -485,6 +512,7 @@ int main(void)
         cmocka_unit_test(server_auth_push_mode_with_sni),
         cmocka_unit_test(mutual_auth_manual_receive),
         cmocka_unit_test(bad_certificates_are_rejected),
+        cmocka_unit_test(sslversion_is_honoured),
         cmocka_unit_test(missing_files_refused_and_dropped),
         cmocka_unit_test(two_sessions_at_once_and_reset),
         cmocka_unit_test(handshake_timeout_on_virtual_clock),
