@@ -406,11 +406,10 @@ static void cchrecv_frames(struct sim_modem *m, struct cch_session *s, size_t ma
     if (max > 0 && max < want) {
         want = max;
     }
-    sim_urc_begin(m);
     while (want > 0) {
         size_t n = want < CCH_BLOCK_MAX ? want : CCH_BLOCK_MAX;
-        sim_urc_line(m, "+CCHRECV: DATA,%d,%zu", s->id, n);
-        sim_urc_raw(m, s->cache.data + s->cache.head, n);
+        sim_after_final_line(m, "+CCHRECV: DATA,%d,%zu", s->id, n);
+        sim_after_final_raw(m, s->cache.data + s->cache.head, n);
         s->cache.head += n;
         want -= n;
     }
@@ -418,8 +417,7 @@ static void cchrecv_frames(struct sim_modem *m, struct cch_session *s, size_t ma
         sim_buf_clear(&s->cache);
         s->event_sent = false;
     }
-    sim_urc_line(m, "+CCHRECV: %d,0", s->id);
-    sim_urc_end(m);
+    sim_after_final_line(m, "+CCHRECV: %d,0", s->id);
 }
 
 static enum sim_at_status cmd_cchrecv(struct sim_modem *m, const struct sim_at_cmd *cmd)
@@ -495,11 +493,12 @@ static void cch_prepare(struct sim_modem *m, struct sim_pollset *ps)
 {
     for (int i = 0; i < CCH_SESSIONS; i++) {
         struct cch_session *s = &m->cch->sessions[i];
-        short events = sim_stream_events(&s->stream, wants_data(m, s));
+        bool want_read = wants_data(m, s);
+        short events = sim_stream_events(&s->stream, want_read);
         if (events != 0) {
             sim_pollset_add(ps, s->stream.fd, events);
         }
-        int64_t deadline = sim_stream_deadline(&s->stream);
+        int64_t deadline = sim_stream_deadline(&s->stream, want_read);
         if (deadline != 0) {
             sim_pollset_deadline(m, ps, deadline);
         }

@@ -284,6 +284,21 @@ enum sim_at_status sim_two_phase(struct sim_modem *m, const char *fmt, ...)
     return SIM_AT_OK;
 }
 
+void sim_after_final_line(struct sim_modem *m, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sim_buf_put(&m->after_final, "\r\n", 2);
+    sim_buf_vprintf(&m->after_final, fmt, ap);
+    sim_buf_put(&m->after_final, "\r\n", 2);
+    va_end(ap);
+}
+
+void sim_after_final_raw(struct sim_modem *m, const void *data, size_t len)
+{
+    sim_buf_put(&m->after_final, data, len);
+}
+
 const char *sim_cme_text(int code)
 {
     switch (code) {

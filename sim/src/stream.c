@@ -161,12 +161,12 @@ short sim_stream_events(const struct sim_stream *s, bool want_read)
     }
 }
 
-int64_t sim_stream_deadline(const struct sim_stream *s)
+int64_t sim_stream_deadline(const struct sim_stream *s, bool want_read)
 {
     if (s->state == SIM_STREAM_CONNECTING || s->state == SIM_STREAM_HANDSHAKING) {
         return s->deadline_ms;
     }
-    if (s->state == SIM_STREAM_OPEN && s->ssl != NULL && SSL_pending(s->ssl) > 0) {
+    if (want_read && s->state == SIM_STREAM_OPEN && s->ssl != NULL && SSL_pending(s->ssl) > 0) {
         return 1; /* decrypted bytes wait inside OpenSSL: look again at once */
     }
     return 0;
@@ -233,8 +233,7 @@ static void finish_connect(struct sim_stream *s)
         s->state = SIM_STREAM_OPEN;
         return;
     }
-    s->state = SIM_STREAM_HANDSHAKING;
-    s->deadline_ms = 0; /* set by the caller's clock below */
+    s->state = SIM_STREAM_HANDSHAKING; /* sim_stream_step() sets the handshake deadline */
 }
 
 static void handshake_failed(struct sim_stream *s)

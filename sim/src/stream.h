@@ -74,8 +74,12 @@ enum sim_stream_error sim_stream_open(struct sim_stream *s, struct sim_modem *m,
 /** Poll events the stream needs now (0 when it has no descriptor). want_read: the owner has room for data. */
 short sim_stream_events(const struct sim_stream *s, bool want_read);
 
-/** The stream's next virtual deadline in ms, or 0 when it has none. */
-int64_t sim_stream_deadline(const struct sim_stream *s);
+/**
+ * The stream's next virtual deadline in ms (connect or handshake limit), a
+ * time in the past when decrypted bytes wait inside OpenSSL and want_read is
+ * set (the owner should read at once), or 0 when it has none.
+ */
+int64_t sim_stream_deadline(const struct sim_stream *s, bool want_read);
 
 /** Advance connect, handshake and queued writes; call every dispatch round. */
 void sim_stream_step(struct sim_stream *s, struct sim_modem *m);

@@ -6,6 +6,7 @@
  */
 #include "simtest.h"
 #include "tls_echo_server.h"
+#include "vclock.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -262,11 +264,19 @@ static void mutual_auth_manual_receive(void **state)
     assert_non_null(strstr(subject, "bus-1"));
 
     send_data(&d, 1, "ping over mutual TLS");
-    assert_true(simtest_expect(&d, "\r\n+CCHEVENT: 1,RECV EVENT\r\n", GUARD_MS));
+    char before[256];
+    assert_true(simtest_expect_capture(&d, "\r\n+CCHEVENT: 1,RECV EVENT\r\n", GUARD_MS, before, sizeof(before)));
+    assert_null(strstr(before, "+CCHSEND")); /* report_send_result 0 */
+    assert_null(strstr(before, "+CCHRECV")); /* recv_mode 1: nothing pushed */
     simtest_send(&d, "AT+CCHRECV?\r");
     assert_true(simtest_expect(&d, "\r\n+CCHRECV: LEN,0,20\r\n\r\nOK\r\n", GUARD_MS));
+    /* the frames follow the OK whatever the result order and URC policy */
+    simtest_control(&d, "urc between-lines");
+    simtest_control(&d, "order info-first");
     simtest_send(&d, "AT+CCHRECV=1,4\r");
     assert_true(simtest_expect(&d, "\r\nOK\r\n\r\n+CCHRECV: DATA,1,4\r\nping\r\n+CCHRECV: 1,0\r\n", GUARD_MS));
+    simtest_control(&d, "urc until-final");
+    simtest_control(&d, "order ok-first");
     simtest_send(&d, "AT+CCHRECV=1\r");
     assert_true(simtest_expect(&d, "\r\nOK\r\n\r\n+CCHRECV: DATA,1,16\r\n over mutual TLS\r\n+CCHRECV: 1,0\r\n",
                                GUARD_MS));
@@ -393,6 +403,107 @@ static void missing_files_refused_and_dropped(void **state)
     simtest_tls_echo_stop(&srv);
 }
 
+static void two_sessions_at_once_and_reset(void **state)
+{
+    (void)state;
+    struct simtest_tls_server tls;
+    struct simtest_tls_server tcp;
+    struct simtest_tls_options tls_opts = { .cert = "server.pem", .key = "server.key" };
+    struct simtest_tls_options tcp_opts = { 0 };
+    assert_int_equal(simtest_tls_echo_start(&tls, &tls_opts), 0);
+    assert_int_equal(simtest_tls_echo_start(&tcp, &tcp_opts), 0);
+    struct simtest_driver d;
+    start_service(&d, "AT+CCHSET=1,0\r");
+    open_session(&d, 0, "127.0.0.1", tls.port, 2, 0);
+    open_session(&d, 1, "127.0.0.1", tcp.port, 1, 0);
+    /* a third open of a busy session is refused */
+    simtest_send(&d, "AT+CCHOPEN=0,\"127.0.0.1\",1\r");
+    assert_true(simtest_expect(&d, "\r\nERROR\r\n", GUARD_MS));
+    send_data(&d, 1, "to-tcp");
+    assert_true(simtest_expect(&d, "\r\n+CCHRECV: DATA,1,6\r\nto-tcp", GUARD_MS));
+    send_data(&d, 0, "to-tls");
+    assert_true(simtest_expect(&d, "\r\n+CCHRECV: DATA,0,6\r\nto-tls", GUARD_MS));
+    simtest_send(&d, "AT+CCHSEND?\r");
+    assert_true(simtest_expect(&d, "\r\n+CCHSEND: 0,0,1,0\r\n\r\nOK\r\n", GUARD_MS));
+    simtest_send(&d, "AT+CCHCLOSE=1\r");
+    assert_true(simtest_expect(&d, "\r\nOK\r\n\r\n+CCHCLOSE: 1,0\r\n", GUARD_MS));
+    /* a reset drops session 0 without a word; the service must be started again */
+    assert_string_equal(simtest_control(&d, "reset"), "ok reset");
+    assert_true(simtest_expect(&d, "PB DONE\r\n", GUARD_MS));
+    simtest_send(&d, "AT+CCHSEND=0,1\r");
+    char out[256];
+    assert_true(simtest_expect_capture(&d, "\r\nERROR\r\n", GUARD_MS, out, sizeof(out)));
+    assert_non_null(strstr(out, "AT+CCHSEND=0,1\r")); /* echo is on again after the reset */
+    assert_null(strstr(out, "+CCH_PEER_CLOSED"));
+    assert_null(strstr(out, "+CCH: CCHSTOP"));
+    const char *stats = simtest_control(&d, "stats");
+    assert_non_null(strstr(stats, "\"cch_open\":0"));
+    simtest_driver_fini(&d);
+    simtest_tls_echo_stop(&tls);
+    simtest_tls_echo_stop(&tcp);
+}
+
+/* A server that accepts TCP (in the kernel backlog) and never speaks: the handshake times out. */
+static void handshake_timeout_on_virtual_clock(void **state)
+{
+    (void)state;
+    int port = 0;
+    int silent = simtest_tls_listen(&port);
+    assert_true(silent >= 0);
+    struct sim_config cfg;
+    simtest_config(&cfg);
+    cfg.clock = vclock_new_private(1700000000LL * 1000 * VCLOCK_NS_PER_MS, 0); /* frozen: only jumps move it */
+    assert_non_null(cfg.clock);
+    struct simtest_driver d;
+    simtest_driver_init(&d, &cfg);
+    at_ok(&d, "ATE0\r");
+    at_ok(&d, "AT+CCHSTART\r");
+    at_ok(&d, "AT+CSSLCFG=\"negotiatetime\",0,10\r");
+    char line[64];
+    snprintf(line, sizeof(line), "AT+CCHOPEN=0,\"127.0.0.1\",%d\r", port);
+    at_ok(&d, line);
+    for (int i = 0; i < 20; i++) {
+        simtest_pump(&d, 5);
+    }
+    vclock_jump(cfg.clock, 9000 * VCLOCK_NS_PER_MS);
+    for (int i = 0; i < 20; i++) {
+        simtest_pump(&d, 5);
+    }
+    assert_int_equal(sim_buf_used(&d.seen), 0);
+    vclock_jump(cfg.clock, 2000 * VCLOCK_NS_PER_MS);
+    assert_true(simtest_expect(&d, "\r\n+CCHOPEN: 0,5\r\n", GUARD_MS));
+    simtest_driver_fini(&d);
+    vclock_close(cfg.clock);
+    close(silent);
+}
+
+static void sslversion_is_honoured(void **state)
+{
+    (void)state;
+    struct simtest_tls_server srv;
+    struct simtest_tls_options opts = { .cert = "server.pem", .key = "server.key" };
+    assert_int_equal(simtest_tls_echo_start(&srv, &opts), 0);
+    struct simtest_driver d;
+    start_service(&d, "AT+CCHSET=0,0\r");
+    char version[16];
+    /* 4 (all): the module's stack stops at TLS 1.2 */
+    open_session(&d, 0, "127.0.0.1", srv.port, 2, 0);
+    assert_true(simtest_tls_echo_wait_handshakes(&srv, 1, GUARD_MS));
+    simtest_tls_echo_version(&srv, version, sizeof(version));
+    assert_string_equal(version, "TLSv1.2");
+    at_ok(&d, "AT+CCHCLOSE=0\r");
+    /* the server (OpenSSL 3 defaults) refuses TLS 1.0 */
+    at_ok(&d, "AT+CSSLCFG=\"sslversion\",0,1\r");
+    open_session(&d, 0, "127.0.0.1", srv.port, 2, 15);
+    at_ok(&d, "AT+CSSLCFG=\"sslversion\",0,3\r");
+    open_session(&d, 0, "127.0.0.1", srv.port, 2, 0);
+    assert_true(simtest_tls_echo_wait_handshakes(&srv, 2, GUARD_MS));
+    simtest_tls_echo_version(&srv, version, sizeof(version));
+    assert_string_equal(version, "TLSv1.2");
+    simtest_driver_fini(&d);
+    simtest_tls_echo_stop(&srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,7 +512,10 @@ int main(void)
         cmocka_unit_test(server_auth_push_mode_with_sni),
         cmocka_unit_test(mutual_auth_manual_receive),
         cmocka_unit_test(bad_certificates_are_rejected),
+        cmocka_unit_test(sslversion_is_honoured),
         cmocka_unit_test(missing_files_refused_and_dropped),
+        cmocka_unit_test(two_sessions_at_once_and_reset),
+        cmocka_unit_test(handshake_timeout_on_virtual_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -161,6 +161,7 @@ static void record_peer(struct simtest_tls_server *srv, SSL *ssl)
     pthread_mutex_lock(&srv->lock);
     const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     snprintf(srv->sni, sizeof(srv->sni), "%s", name != NULL ? name : "");
+    snprintf(srv->version, sizeof(srv->version), "%s", SSL_get_version(ssl));
     srv->client_subject[0] = '\0';
     X509 *peer = SSL_get1_peer_certificate(ssl);
     if (peer != NULL) {
@@ -276,6 +277,13 @@ void simtest_tls_echo_sni(struct simtest_tls_server *srv, char *out, size_t cap)
 {
     pthread_mutex_lock(&srv->lock);
     snprintf(out, cap, "%s", srv->sni);
+    pthread_mutex_unlock(&srv->lock);
+}
+
+void simtest_tls_echo_version(struct simtest_tls_server *srv, char *out, size_t cap)
+{
+    pthread_mutex_lock(&srv->lock);
+    snprintf(out, cap, "%s", srv->version);
     pthread_mutex_unlock(&srv->lock);
 }
 

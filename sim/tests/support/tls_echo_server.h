@@ -34,6 +34,7 @@ struct simtest_tls_server {
     pthread_mutex_t lock;
     char sni[256];             /**< server name of the last handshake ("" when none) */
     char client_subject[256];  /**< subject of the last client certificate ("" when none) */
+    char version[16];          /**< protocol of the last handshake, e.g. "TLSv1.2" */
     atomic_int connections;    /**< accepted connections */
     atomic_int handshakes_ok;
     atomic_int handshakes_failed;
@@ -88,6 +89,9 @@ bool simtest_tls_echo_wait_handshakes(struct simtest_tls_server *srv, int count,
 
 /** Copy the SNI of the last handshake into out (thread-safe). */
 void simtest_tls_echo_sni(struct simtest_tls_server *srv, char *out, size_t cap);
+
+/** Copy the protocol version of the last handshake into out (thread-safe). */
+void simtest_tls_echo_version(struct simtest_tls_server *srv, char *out, size_t cap);
 
 /** Copy the client certificate subject of the last handshake into out (thread-safe). */
 void simtest_tls_echo_client_subject(struct simtest_tls_server *srv, char *out, size_t cap);
