@@ -61,7 +61,9 @@ $(SIM_LIB): $(SIM_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/sim7600: $(BUILD)/obj/sim/main.o $(SIM_LIB)
+PROG_SRCS := sim/main.c $(wildcard sim/prog_*.c)
+
+$(BUILD)/bin/sim7600: $(PROG_SRCS:%.c=$(BUILD)/obj/%.o) $(SIM_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS_NET) -lutil
 
@@ -71,7 +73,7 @@ $(BUILD)/tests/sim/%: $(BUILD)/obj/sim/tests/%.o $(TEST_SUPPORT_OBJS) $(SIM_LIB)
 
 $(BUILD)/bench/%: $(BUILD)/obj/sim/bench/%.o $(TEST_SUPPORT_OBJS) $(SIM_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS_NET) -lutil -lm
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS_NET) -lcmocka -lutil -lm
 
 $(BUILD)/fuzz/%: sim/fuzz/%.c $(SIM_SRCS)
 	@mkdir -p $(dir $@)
@@ -99,6 +101,10 @@ fuzz: deps $(FUZZERS)
 	  echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(BUILD)/fuzz/corpus-$$name $$seeds 2>&1 | tail -n 12; \
 	done
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) bash sim/demo.sh
 
 commands: $(BUILD)/bin/sim7600
 	@$(BUILD)/bin/sim7600 --commands

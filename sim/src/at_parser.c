@@ -121,13 +121,13 @@ static enum parse_result parse_extended(char *s, size_t *pos, struct sim_at_cmd 
         s[end] = '\0';
         bool ok = split_args(s + start, cmd);
         *pos = end;
-        if (saved == '\0') {
-            /* nothing to restore */
-        } else {
-            s[end] = saved;
-        }
         if (!ok) {
             return PARSE_SYNTAX;
+        }
+        if (saved == ';') {
+            /* The ';' stays a NUL: it ends the last argument. The next command follows it. */
+            (*pos)++;
+            return PARSE_COMMAND;
         }
     } else {
         cmd->kind = SIM_AT_EXEC;

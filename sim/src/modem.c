@@ -284,6 +284,21 @@ enum sim_at_status sim_two_phase(struct sim_modem *m, const char *fmt, ...)
     return SIM_AT_OK;
 }
 
+void sim_after_final_line(struct sim_modem *m, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sim_buf_put(&m->after_final, "\r\n", 2);
+    sim_buf_vprintf(&m->after_final, fmt, ap);
+    sim_buf_put(&m->after_final, "\r\n", 2);
+    va_end(ap);
+}
+
+void sim_after_final_raw(struct sim_modem *m, const void *data, size_t len)
+{
+    sim_buf_put(&m->after_final, data, len);
+}
+
 const char *sim_cme_text(int code)
 {
     switch (code) {
@@ -389,6 +404,7 @@ static void send_prompt(struct sim_modem *m)
 enum sim_at_status sim_prompt(struct sim_modem *m, size_t len, sim_prompt_fn fn, void *ctx)
 {
     m->rx_state = SIM_RX_PROMPT_FIXED;
+    m->prompt_skip_lf = true;
     m->prompt_len = len;
     m->prompt_got = 0;
     m->prompt_fn = fn;
@@ -401,6 +417,7 @@ enum sim_at_status sim_prompt(struct sim_modem *m, size_t len, sim_prompt_fn fn,
 enum sim_at_status sim_prompt_ctrlz(struct sim_modem *m, size_t max, sim_prompt_fn fn, void *ctx)
 {
     m->rx_state = SIM_RX_PROMPT_CTRLZ;
+    m->prompt_skip_lf = true;
     m->prompt_max = max;
     m->prompt_got = 0;
     m->prompt_escape = false;
@@ -435,6 +452,14 @@ static void prompt_complete(struct sim_modem *m, bool cancelled)
 /* Take prompt bytes; returns how many were consumed. */
 static size_t feed_prompt(struct sim_modem *m, const uint8_t *data, size_t len)
 {
+    if (m->prompt_skip_lf) {
+        /* Hosts end lines with CR LF (TinyGSM sends "AT+CIPSEND=0,27\r\n", waits for '>', then
+         * the data): the LF belongs to the command line, as on the real module. */
+        m->prompt_skip_lf = false;
+        if (data[0] == '\n') {
+            return 1;
+        }
+    }
     if (m->rx_state == SIM_RX_PROMPT_FIXED) {
         size_t want = m->prompt_len - m->prompt_got;
         size_t n = len < want ? len : want;

@@ -118,6 +118,16 @@ enum sim_at_status sim_cme(struct sim_modem *m, int code);
  */
 enum sim_at_status sim_two_phase(struct sim_modem *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/**
+ * A line that follows the final OK of the line in progress, whatever the
+ * two-phase order and URC policy (e.g. AT+HTTPREAD's `+HTTPREAD: DATA,<n>`
+ * frames, which the module sends after its OK). Use only on the OK path.
+ */
+void sim_after_final_line(struct sim_modem *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/** Raw bytes that follow the final OK (after sim_after_final_line). */
+void sim_after_final_raw(struct sim_modem *m, const void *data, size_t len);
+
 /** Finish a command that returned SIM_AT_PENDING (or a prompt's data handler that did). */
 void sim_at_finish(struct sim_modem *m, enum sim_at_status status);
 
@@ -282,6 +292,7 @@ struct sim_modem {
     /* prompt */
     size_t prompt_len, prompt_got, prompt_max;
     bool prompt_escape;             /**< previous byte was 0x03 in Ctrl-Z mode */
+    bool prompt_skip_lf;            /**< a LF right after the command's CR ends the line, not data */
     struct sim_buf prompt_data;
     sim_prompt_fn prompt_fn;
     void *prompt_ctx;
