@@ -352,13 +352,13 @@ static enum sim_at_status cops_set(struct sim_modem *m, const struct sim_at_cmd 
     if (sim_missing(m)) {
         return sim_cme(m, SIM_CME_SIM_NOT_INSERTED);
     }
-    b->cops_format = (int)fmt;
-    if (mode == 3) {
-        return SIM_AT_OK;
-    }
     bool known = oper != NULL && strcmp(oper, operator_as(m, (int)fmt)) == 0 && act == CELL_ACT_EUTRAN;
     if (mode == 1 && !known) {
         return sim_cme(m, 111); /* PLMN not allowed */
+    }
+    b->cops_format = (int)fmt;
+    if (mode == 3) {
+        return SIM_AT_OK;
     }
     bool was_ready = sim_network_ready(m);
     if (mode == 2) {
