@@ -11,6 +11,8 @@
  *   - a pending command is given virtual time (the private clock jumps) so
  *     that its timeouts expire;
  *   - a half-typed line is ended with CR.
+ * A stall or UART faults come only from the control protocol, which the
+ * input cannot reach, so they need no undoing here.
  * Whatever state the input leaves, this must converge within a bounded
  * number of steps; a modem that does not, or that then fails to answer OK,
  * is a bug and the target aborts. ASan/UBSan/LSan catch the rest.

@@ -362,6 +362,10 @@ static void reset_boot_sequence(void **state)
         /* power-up settings are back: echo on, CMEE from the configuration, CREG URCs off */
         { .send = "AT+CMEE?;+CREG?\r", .expect = "AT+CMEE?;+CREG?\r\r\n+CMEE: 2\r\n+CREG: 0,1\r\n" OK },
         { .send = "AT+CRESET=1\r", .expect = "AT+CRESET=1\r" ERR },
+        /* registration URCs after the reset report changes from the booted state */
+        { .send = "ATE0;+CREG=1\r", .expect = "ATE0;+CREG=1\r" OK },
+        { .control = "sim absent", .expect = "\r\n+CREG: 0\r\n" },
+        { .control = "sim ready", .expect = "\r\n+CREG: 1\r\n" },
     };
     REPLAY(steps);
 }
