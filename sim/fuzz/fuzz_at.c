@@ -17,8 +17,11 @@
  * number of steps; a modem that does not, or that then fails to answer OK,
  * is a bug and the target aborts. ASan/UBSan/LSan catch the rest.
  *
- * The first input byte selects the feeding chunk size (1..64), so that the
- * framing is fuzzed at every split.
+ * The first input byte selects the feeding chunk size (bits 0-5: 1..64
+ * bytes), so that the framing is fuzzed at every split, the realistic
+ * latency profile (bit 6: responses held on the frozen clock, input queued
+ * in the backlog) and the other framing options (bit 7: URCs between lines,
+ * info line before OK).
  */
 #include "sim_internal.h"
 #include "vclock.h"
@@ -101,7 +104,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sim_config cfg;
     sim_config_defaults(&cfg);
     cfg.clock = clock;
-    cfg.latency = SIM_LATENCY_INSTANT;
+    cfg.latency = (data[0] & 0x40) ? SIM_LATENCY_REALISTIC : SIM_LATENCY_INSTANT;
+    if (data[0] & 0x80) {
+        cfg.urc_hold = SIM_URC_BETWEEN_LINES;
+        cfg.order = SIM_ORDER_INFO_FIRST;
+    }
     cfg.boot_ms = 0;
     struct sim_modem *m = sim_modem_new(&cfg);
     if (m == NULL) {
@@ -112,7 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
 
-    size_t chunk = (size_t)(data[0] % 64) + 1;
+    size_t chunk = (size_t)(data[0] & 0x3F) + 1;
     for (size_t off = 1; off < size; off += chunk) {
         size_t n = size - off < chunk ? size - off : chunk;
         sim_modem_input(m, data + off, n);
