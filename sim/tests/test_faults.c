@@ -1,0 +1,375 @@
+/*
+ * Every fault of the control protocol, injected into the real sim7600 program
+ * while a firmware-like host drives it over its PTY (sim/tests/support/
+ * ptyhost.h) against real servers started on free ports: Mosquitto for MQTT,
+ * the echo server for TCP. Time only moves when a test jumps the virtual
+ * clock; real time appears only in hang guards. The URC bytes checked here
+ * are those of /work/shared/reference/sim7600-at.md (§1 CRESET, §2 URCs,
+ * §4.2 MQTT URCs, §4.5 leftover state).
+ */
+#include "echo_server.h"
+#include "ptyhost.h"
+#include "simtest.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+/* Real ms during which nothing may arrive where the modem must stay silent. */
+#define QUIET_MS 300
+
+/* Everything a test started; the teardown stops what is still running after a failed assertion. */
+struct bench {
+    struct ptyhost host;
+    struct simtest_server broker;
+    struct echo_server echo;
+    bool host_up;
+    bool broker_up;
+    bool echo_up;
+};
+
+static struct bench bench;
+
+static int stop_everything(void **state)
+{
+    (void)state;
+    if (bench.host_up) {
+        ptyhost_stop(&bench.host);
+        bench.host_up = false;
+    }
+    if (bench.broker_up) {
+        simtest_server_stop(&bench.broker);
+        bench.broker_up = false;
+    }
+    if (bench.echo_up) {
+        echo_server_stop(&bench.echo);
+        bench.echo_up = false;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- host side */
+
+/* Start sim7600 (extra arguments NULL-terminated) and switch echo off as firmware does. */
+static void modem_start(const char *const *extra_args)
+{
+    assert_int_equal(ptyhost_start(&bench.host, extra_args), 0);
+    bench.host_up = true;
+    assert_true(ptyhost_send(&bench.host, "ATE0\r"));
+    assert_true(ptyhost_expect_exact(&bench.host, "ATE0\r\r\nOK\r\n"));
+}
+
+static void modem_stop(void)
+{
+    assert_int_equal(ptyhost_stop(&bench.host), 0);
+    bench.host_up = false;
+}
+
+static void broker_start(void)
+{
+    assert_int_equal(simtest_mosquitto_start(&bench.broker, NULL), 0);
+    bench.broker_up = true;
+}
+
+static void broker_stop(void)
+{
+    simtest_server_stop(&bench.broker);
+    bench.broker_up = false;
+}
+
+static void echo_start(void)
+{
+    assert_int_equal(echo_server_start(&bench.echo), 0);
+    bench.echo_up = true;
+}
+
+/* Send a formatted command line. */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    assert_true(ptyhost_send(&bench.host, line));
+}
+
+/* The next bytes from the modem are exactly these (formatted); a mismatch names the caller's line. */
+#define exact(...) exact_at(__LINE__, __VA_ARGS__)
+static void exact_at(int line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void exact_at(int line, const char *fmt, ...)
+{
+    char bytes[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(bytes, sizeof(bytes), fmt, ap);
+    va_end(ap);
+    if (!ptyhost_expect_exact(&bench.host, bytes)) {
+        fail_msg("modem output differs at test_faults.c:%d", line);
+    }
+}
+
+#define control_is(line, want) control_is_at(__LINE__, line, want)
+static void control_is_at(int line, const char *command, const char *want)
+{
+    if (!ptyhost_control_is(&bench.host, command, want)) {
+        fail_msg("control reply differs at test_faults.c:%d", line);
+    }
+}
+
+static long long stat_of(const char *key)
+{
+    long long v = ptyhost_stat(&bench.host, key);
+    assert_true(v >= 0);
+    return v;
+}
+
+static void echo_open_clients_reach(int count)
+{
+    for (int i = 0; i < PTYHOST_GUARD_MS / 10 && echo_server_open_clients(&bench.echo) != count; i++) {
+        struct timespec ts = { 0, 10 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(echo_server_open_clients(&bench.echo), count);
+}
+
+/* ------------------------------------------------------------- MQTT as firmware does it */
+
+static void mqtt_start_service(void)
+{
+    say("AT+CMQTTSTART\r");
+    exact("\r\nOK\r\n\r\n+CMQTTSTART: 0\r\n");
+}
+
+/* ACCQ and CONNECT client 0 to the test broker (service already started). */
+static void mqtt_connect(const char *client_id)
+{
+    say("AT+CMQTTACCQ=0,\"%s\"\r", client_id);
+    exact("\r\nOK\r\n");
+    say("AT+CMQTTCONNECT=0,\"tcp://127.0.0.1:%d\",60,1\r", bench.broker.port);
+    exact("\r\nOK\r\n\r\n+CMQTTCONNECT: 0,0\r\n");
+}
+
+static void mqtt_session_up(const char *client_id)
+{
+    mqtt_start_service();
+    mqtt_connect(client_id);
+}
+
+static void mqtt_subscribe(const char *topic)
+{
+    say("AT+CMQTTSUBTOPIC=0,%zu,0\r", strlen(topic));
+    exact("\r\n>");
+    say("%s", topic);
+    exact("\r\nOK\r\n");
+    say("AT+CMQTTSUB=0\r");
+    exact("\r\nOK\r\n\r\n+CMQTTSUB: 0,0\r\n");
+}
+
+/* Publish at QoS 0 to a topic the client subscribed to and read the message back. */
+static void mqtt_round_trip(const char *topic, const char *payload)
+{
+    size_t tl = strlen(topic);
+    size_t pl = strlen(payload);
+    say("AT+CMQTTTOPIC=0,%zu\r", tl);
+    exact("\r\n>");
+    say("%s", topic);
+    exact("\r\nOK\r\n");
+    say("AT+CMQTTPAYLOAD=0,%zu\r", pl);
+    exact("\r\n>");
+    say("%s", payload);
+    exact("\r\nOK\r\n");
+    say("AT+CMQTTPUB=0,0,60\r");
+    exact("\r\nOK\r\n\r\n+CMQTTPUB: 0,0\r\n");
+    exact("\r\n+CMQTTRXSTART: 0,%zu,%zu\r\n+CMQTTRXTOPIC: 0,%zu\r\n%s\r\n+CMQTTRXPAYLOAD: 0,%zu\r\n%s\r\n"
+          "+CMQTTRXEND: 0\r\n",
+          tl, pl, tl, topic, pl, payload);
+}
+
+/* ------------------------------------------------------------- TCP as firmware does it */
+
+static void tcp_network_open(void)
+{
+    say("AT+NETOPEN\r");
+    exact("\r\nOK\r\n\r\n+NETOPEN: 0\r\n");
+}
+
+/* Open link to the echo server and wait until the server accepted it. */
+static void tcp_open(int link)
+{
+    int before = echo_server_accepted(&bench.echo);
+    say("AT+CIPOPEN=%d,\"TCP\",\"127.0.0.1\",%d\r", link, bench.echo.port);
+    exact("\r\nOK\r\n\r\n+CIPOPEN: %d,0\r\n", link);
+    assert_int_equal(echo_server_wait_accepted(&bench.echo, before + 1, PTYHOST_GUARD_MS), 0);
+}
+
+/* Send text on link and read the echo (push mode, CIPHEAD/CIPSRIP defaults). */
+static void tcp_round_trip(int link, const char *text)
+{
+    size_t len = strlen(text);
+    say("AT+CIPSEND=%d,%zu\r", link, len);
+    exact("\r\n>");
+    say("%s", text);
+    exact("\r\nOK\r\n\r\n+CIPSEND: %d,%zu,%zu\r\n", link, len, len);
+    exact("\r\nRECV FROM:127.0.0.1:%d\r\n+IPD%zu\r\n%s", bench.echo.port, len, text);
+}
+
+/* ------------------------------------------------------------- 1. network loss and return */
+
+static void network_loss_ends_the_mqtt_session_until_it_returns(void **state)
+{
+    (void)state;
+    broker_start();
+    modem_start(NULL);
+    mqtt_session_up("bus-1");
+    mqtt_subscribe("fleet/bus-1/cmd");
+    mqtt_round_trip("fleet/bus-1/cmd", "before");
+    assert_int_equal(stat_of("mqtt_connected"), 1);
+
+    control_is("net down", "ok net down");
+    exact("\r\n+CMQTTCONNLOST: 0,3\r\n\r\n+CMQTTNONET\r\n");
+    assert_int_equal(stat_of("mqtt_connected"), 0);
+    /* the service is gone with the network: a new start fails while there is none */
+    say("AT+CMQTTACCQ=0,\"bus-1\"\r");
+    exact("\r\nERROR\r\n");
+    say("AT+CMQTTSTART\r");
+    exact("\r\nOK\r\n\r\n+CMQTTSTART: 7\r\n");
+
+    control_is("net up", "ok net up");
+    assert_true(ptyhost_quiet(&bench.host, QUIET_MS)); /* no URC on return: the host restarts */
+    mqtt_session_up("bus-1");
+    mqtt_subscribe("fleet/bus-1/cmd");
+    mqtt_round_trip("fleet/bus-1/cmd", "after");
+    assert_int_equal(stat_of("mqtt_connected"), 1);
+    modem_stop();
+    broker_stop();
+}
+
+static void network_loss_closes_tcp_links_until_it_returns(void **state)
+{
+    (void)state;
+    echo_start();
+    modem_start(NULL);
+    tcp_network_open();
+    tcp_open(0);
+    tcp_open(3);
+    tcp_round_trip(0, "ping");
+
+    control_is("net down", "ok net down");
+    exact("\r\n+CIPEVENT: NETWORK CLOSED UNEXPECTEDLY\r\n\r\n+IPCLOSE: 0,1\r\n\r\n+IPCLOSE: 3,1\r\n");
+    echo_open_clients_reach(0);
+    say("AT+NETOPEN?\r");
+    exact("\r\n+NETOPEN: 0\r\n\r\nOK\r\n");
+    say("AT+CIPOPEN=0,\"TCP\",\"127.0.0.1\",%d\r", bench.echo.port);
+    exact("\r\n+CIPOPEN: 0,2\r\n\r\nERROR\r\n"); /* network not opened */
+    say("AT+NETOPEN\r");
+    exact("\r\nOK\r\n\r\n+NETOPEN: 1\r\n"); /* network failure while down */
+
+    control_is("net up", "ok net up");
+    tcp_network_open();
+    tcp_open(0);
+    tcp_round_trip(0, "pong");
+    modem_stop();
+}
+
+/* ------------------------------------------------------------- 2. registration loss */
+
+static void registration_loss_reports_and_refuses_connections(void **state)
+{
+    (void)state;
+    broker_start();
+    modem_start(NULL);
+    say("AT+CREG=1\r");
+    exact("\r\nOK\r\n");
+    say("AT+CEREG=1\r");
+    exact("\r\nOK\r\n");
+    say("AT+CREG?\r");
+    exact("\r\n+CREG: 1,1\r\n\r\nOK\r\n");
+    mqtt_session_up("bus-2");
+
+    control_is("reg searching", "ok reg searching");
+    exact("\r\n+CREG: 2\r\n\r\n+CEREG: 2\r\n\r\n+CMQTTCONNLOST: 0,3\r\n\r\n+CMQTTNONET\r\n");
+    say("AT+CREG?\r");
+    exact("\r\n+CREG: 1,2\r\n\r\nOK\r\n");
+    say("AT+CEREG?\r");
+    exact("\r\n+CEREG: 1,2\r\n\r\nOK\r\n");
+    say("AT+CGREG?\r");
+    exact("\r\n+CGREG: 0,2\r\n\r\nOK\r\n"); /* no URC asked for: the state is still read */
+    say("AT+CMQTTSTART\r");
+    exact("\r\nOK\r\n\r\n+CMQTTSTART: 7\r\n");
+    say("AT+NETOPEN\r");
+    exact("\r\nOK\r\n\r\n+NETOPEN: 1\r\n");
+
+    control_is("reg denied", "ok reg denied");
+    exact("\r\n+CREG: 3\r\n\r\n+CEREG: 3\r\n");
+    say("AT+CREG?\r");
+    exact("\r\n+CREG: 1,3\r\n\r\nOK\r\n");
+    say("AT+CMQTTSTART\r");
+    exact("\r\nOK\r\n\r\n+CMQTTSTART: 7\r\n");
+
+    control_is("reg home", "ok reg home");
+    exact("\r\n+CREG: 1\r\n\r\n+CEREG: 1\r\n");
+    say("AT+CREG?\r");
+    exact("\r\n+CREG: 1,1\r\n\r\nOK\r\n");
+    mqtt_session_up("bus-2");
+    mqtt_subscribe("fleet/bus-2/cmd");
+    mqtt_round_trip("fleet/bus-2/cmd", "registered");
+
+    /* URCs stop when the host turns them off; roaming counts as registered */
+    say("AT+CREG=0;+CEREG=0\r");
+    exact("\r\nOK\r\n");
+    control_is("reg roaming", "ok reg roaming");
+    say("AT+CREG?\r");
+    exact("\r\n+CREG: 0,5\r\n\r\nOK\r\n");
+    assert_int_equal(stat_of("mqtt_connected"), 1);
+    control_is("reg sideways", "error: usage: reg none|home|searching|denied|unknown|roaming");
+    modem_stop();
+    broker_stop();
+}
+
+/* ------------------------------------------------------------- 3. signal level */
+
+static void signal_level_is_what_csq_reports(void **state)
+{
+    (void)state;
+    modem_start(NULL);
+    say("AT+CSQ\r");
+    exact("\r\n+CSQ: 23,99\r\n\r\nOK\r\n");
+    control_is("signal 5", "ok signal 5,99");
+    say("AT+CSQ\r");
+    exact("\r\n+CSQ: 5,99\r\n\r\nOK\r\n");
+    control_is("signal 31 0", "ok signal 31,0");
+    say("AT+CSQ\r");
+    exact("\r\n+CSQ: 31,0\r\n\r\nOK\r\n");
+    control_is("signal 99", "ok signal 99,99");
+    say("AT+CSQ\r");
+    exact("\r\n+CSQ: 99,99\r\n\r\nOK\r\n");
+    assert_int_equal(stat_of("rssi"), 99);
+    control_is("signal 32", "error: usage: signal RSSI(0-31|99) [BER(0-7|99)]");
+    control_is("signal 10 8", "error: usage: signal RSSI(0-31|99) [BER(0-7|99)]");
+    control_is("signal", "error: usage: signal RSSI(0-31|99) [BER(0-7|99)]");
+    say("AT+CSQ\r");
+    exact("\r\n+CSQ: 99,99\r\n\r\nOK\r\n"); /* a refused change changes nothing */
+    modem_stop();
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(network_loss_ends_the_mqtt_session_until_it_returns, stop_everything),
+        cmocka_unit_test_teardown(network_loss_closes_tcp_links_until_it_returns, stop_everything),
+        cmocka_unit_test_teardown(registration_loss_reports_and_refuses_connections, stop_everything),
+        cmocka_unit_test_teardown(signal_level_is_what_csq_reports, stop_everything),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
