@@ -362,6 +362,122 @@ static void signal_level_is_what_csq_reports(void **state)
     modem_stop();
 }
 
+/* ------------------------------------------------------------- 4. modem reset */
+
+/* Boot URCs of reference §1 (AT+CRESET), once the boot time has passed on the virtual clock. */
+static const char boot_urcs[] = "\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS DONE\r\n\r\nPB DONE\r\n";
+
+/* Open an MQTT session and a TCP link, the state a reset must take away. */
+static void sessions_up(const char *client_id)
+{
+    mqtt_session_up(client_id);
+    tcp_network_open();
+    tcp_open(0);
+    assert_int_equal(stat_of("mqtt_connected"), 1);
+}
+
+/* After the boot: echo is on again and nothing of the sessions is left; a new session works. */
+static void state_is_gone_after_boot(const char *client_id)
+{
+    say("AT\r");
+    exact("AT\r\r\nOK\r\n");
+    say("ATE0\r");
+    exact("ATE0\r\r\nOK\r\n");
+    echo_open_clients_reach(0);
+    assert_int_equal(stat_of("mqtt_connected"), 0);
+    assert_int_equal(stat_of("mqtt_started"), 0);
+    say("AT+NETOPEN?\r");
+    exact("\r\n+NETOPEN: 0\r\n\r\nOK\r\n");
+    say("AT+CMQTTACCQ=0,\"%s\"\r", client_id);
+    exact("\r\nERROR\r\n"); /* the service is not started */
+    mqtt_session_up(client_id);
+    mqtt_subscribe("fleet/reset");
+    mqtt_round_trip("fleet/reset", "back");
+    tcp_network_open();
+    tcp_open(1);
+    tcp_round_trip(1, "back");
+}
+
+static void reset_tears_sessions_down_then_boots(void **state)
+{
+    (void)state;
+    broker_start();
+    echo_start();
+    modem_start(NULL);
+    sessions_up("depot-1");
+
+    control_is("reset", "ok reset");
+    exact("\r\n+CIPEVENT: NETWORK CLOSED UNEXPECTEDLY\r\n\r\n+CMQTTCONNLOST: 0,3\r\n\r\n+CMQTTNONET\r\n");
+    say("AT\r");
+    assert_true(ptyhost_quiet(&bench.host, QUIET_MS)); /* booting on a frozen clock: nobody listens */
+    ptyhost_jump_ms(&bench.host, 8999);
+    assert_true(ptyhost_quiet(&bench.host, QUIET_MS));
+    ptyhost_jump_ms(&bench.host, 1);
+    exact("%s", boot_urcs);
+    assert_int_equal(stat_of("resets"), 1);
+    state_is_gone_after_boot("depot-1");
+    modem_stop();
+    broker_stop();
+}
+
+static void creset_command_tears_sessions_down_then_boots(void **state)
+{
+    (void)state;
+    broker_start();
+    echo_start();
+    const char *const args[] = { "--boot-ms", "15000", NULL };
+    modem_start(args);
+    sessions_up("depot-1");
+
+    say("AT+CRESET\r");
+    exact("\r\nOK\r\n\r\n+CIPEVENT: NETWORK CLOSED UNEXPECTEDLY\r\n\r\n+CMQTTCONNLOST: 0,3\r\n\r\n+CMQTTNONET\r\n");
+    ptyhost_jump_ms(&bench.host, 14000);
+    assert_true(ptyhost_quiet(&bench.host, QUIET_MS));
+    ptyhost_jump_ms(&bench.host, 1000);
+    exact("%s", boot_urcs);
+    state_is_gone_after_boot("depot-1");
+    modem_stop();
+    broker_stop();
+}
+
+/*
+ * The host reboots, the modem does not (reference §4.5): the MQTT service and
+ * the connection live on in the modem, so the firmware's first CMQTTSTART
+ * answers 23 and ERROR until it disconnects, releases and stops.
+ */
+static void host_reboot_finds_the_mqtt_service_still_started(void **state)
+{
+    (void)state;
+    broker_start();
+    modem_start(NULL);
+    mqtt_session_up("bus-1");
+
+    ptyhost_close(&bench.host);
+    assert_int_equal(ptyhost_open(&bench.host), 0);
+    say("AT\r");
+    exact("\r\nOK\r\n"); /* the modem kept ATE0 */
+    say("AT+CMQTTSTART\r");
+    exact("\r\n+CMQTTSTART: 23\r\n\r\nERROR\r\n");
+    say("AT+CMQTTACCQ=0,\"bus-1\"\r");
+    exact("\r\n+CMQTTACCQ: 0,19\r\n\r\nERROR\r\n");
+    say("AT+CMQTTREL=0\r");
+    exact("\r\n+CMQTTREL: 0,19\r\n\r\nERROR\r\n");
+    assert_int_equal(stat_of("mqtt_connected"), 1);
+
+    /* the usual workaround: DISC, REL, STOP, then start over */
+    say("AT+CMQTTDISC=0,120\r");
+    exact("\r\nOK\r\n\r\n+CMQTTDISC: 0,0\r\n");
+    say("AT+CMQTTREL=0\r");
+    exact("\r\nOK\r\n");
+    say("AT+CMQTTSTOP\r");
+    exact("\r\nOK\r\n\r\n+CMQTTSTOP: 0\r\n");
+    mqtt_session_up("bus-1");
+    mqtt_subscribe("fleet/bus-1/cmd");
+    mqtt_round_trip("fleet/bus-1/cmd", "rebooted");
+    modem_stop();
+    broker_stop();
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -370,6 +486,9 @@ int main(void)
         cmocka_unit_test_teardown(network_loss_closes_tcp_links_until_it_returns, stop_everything),
         cmocka_unit_test_teardown(registration_loss_reports_and_refuses_connections, stop_everything),
         cmocka_unit_test_teardown(signal_level_is_what_csq_reports, stop_everything),
+        cmocka_unit_test_teardown(reset_tears_sessions_down_then_boots, stop_everything),
+        cmocka_unit_test_teardown(creset_command_tears_sessions_down_then_boots, stop_everything),
+        cmocka_unit_test_teardown(host_reboot_finds_the_mqtt_service_still_started, stop_everything),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
