@@ -478,6 +478,84 @@ static void host_reboot_finds_the_mqtt_service_still_started(void **state)
     broker_stop();
 }
 
+/* ------------------------------------------------------------- 5. the server closes the connection */
+
+static void broker_drop_reports_connlost_passive_and_reconnect_works(void **state)
+{
+    (void)state;
+    broker_start();
+    modem_start(NULL);
+    mqtt_session_up("bus-1");
+
+    control_is("drop mqtt 0", "ok drop mqtt 1");
+    exact("\r\n+CMQTTCONNLOST: 0,1\r\n"); /* §4.2 cause 1: socket closed passively */
+    assert_int_equal(stat_of("mqtt_connected"), 0);
+    control_is("drop mqtt 0", "error: no MQTT connection to drop");
+    control_is("drop mqtt 2", "error: usage: drop mqtt [0|1]");
+    say("AT+CMQTTDISC?\r");
+    exact("\r\n+CMQTTDISC: 0,1\r\n+CMQTTDISC: 1,1\r\n\r\nOK\r\n");
+
+    /* the service and the acquired client stay: CONNECT again is enough */
+    say("AT+CMQTTCONNECT=0,\"tcp://127.0.0.1:%d\",60,1\r", bench.broker.port);
+    exact("\r\nOK\r\n\r\n+CMQTTCONNECT: 0,0\r\n");
+    mqtt_subscribe("fleet/bus-1/cmd");
+    mqtt_round_trip("fleet/bus-1/cmd", "reconnected");
+    modem_stop();
+    broker_stop();
+}
+
+static void broker_going_away_reports_connlost_and_refuses_reconnects(void **state)
+{
+    (void)state;
+    broker_start();
+    modem_start(NULL);
+    mqtt_session_up("bus-2");
+    int old_port = bench.broker.port;
+
+    broker_stop(); /* Mosquitto itself goes away: it closes our connection */
+    exact("\r\n+CMQTTCONNLOST: 0,1\r\n");
+    say("AT+CMQTTCONNECT=0,\"tcp://127.0.0.1:%d\",60,1\r", old_port);
+    exact("\r\nOK\r\n\r\n+CMQTTCONNECT: 0,3\r\n"); /* §4.3 3: sock connect fail */
+
+    broker_start();
+    say("AT+CMQTTCONNECT=0,\"tcp://127.0.0.1:%d\",60,1\r", bench.broker.port);
+    exact("\r\nOK\r\n\r\n+CMQTTCONNECT: 0,0\r\n");
+    mqtt_subscribe("fleet/bus-2/cmd");
+    mqtt_round_trip("fleet/bus-2/cmd", "broker is back");
+    modem_stop();
+    broker_stop();
+}
+
+static void tcp_peer_close_and_drop_report_ipclose(void **state)
+{
+    (void)state;
+    echo_start();
+    modem_start(NULL);
+    tcp_network_open();
+    tcp_open(0);
+    tcp_open(1);
+    tcp_open(2);
+
+    control_is("drop tcp 1", "ok drop tcp 1");
+    exact("\r\n+IPCLOSE: 1,1\r\n");
+    echo_open_clients_reach(2);
+    control_is("drop tcp 1", "error: no open TCP link 1");
+    tcp_round_trip(0, "still here"); /* the other links are untouched */
+
+    /* the server itself closes (FIN), then resets (RST), a link */
+    assert_int_equal(echo_server_close(&bench.echo, 0, false), 1);
+    exact("\r\n+IPCLOSE: 0,1\r\n");
+    assert_int_equal(echo_server_close(&bench.echo, 0, true), 1);
+    exact("\r\n+IPCLOSE: 2,1\r\n");
+    say("AT+CIPCLOSE?\r");
+    exact("\r\n+CIPCLOSE: 0,0,0,0,0,0,0,0,0,0\r\n\r\nOK\r\n");
+    control_is("drop tcp", "error: no open TCP link");
+
+    tcp_open(1);
+    tcp_round_trip(1, "again");
+    modem_stop();
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -489,6 +567,9 @@ int main(void)
         cmocka_unit_test_teardown(reset_tears_sessions_down_then_boots, stop_everything),
         cmocka_unit_test_teardown(creset_command_tears_sessions_down_then_boots, stop_everything),
         cmocka_unit_test_teardown(host_reboot_finds_the_mqtt_service_still_started, stop_everything),
+        cmocka_unit_test_teardown(broker_drop_reports_connlost_passive_and_reconnect_works, stop_everything),
+        cmocka_unit_test_teardown(broker_going_away_reports_connlost_and_refuses_reconnects, stop_everything),
+        cmocka_unit_test_teardown(tcp_peer_close_and_drop_report_ipclose, stop_everything),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
