@@ -133,6 +133,16 @@ static long long stat_of(const char *key)
     return v;
 }
 
+/* Poll `stats` until key reaches want (a hang guard only). */
+static void stat_reaches(const char *key, long long want)
+{
+    for (int i = 0; i < PTYHOST_GUARD_MS / 10 && ptyhost_stat(&bench.host, key) != want; i++) {
+        struct timespec ts = { 0, 10 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(stat_of(key), want);
+}
+
 static void echo_open_clients_reach(int count)
 {
     for (int i = 0; i < PTYHOST_GUARD_MS / 10 && echo_server_open_clients(&bench.echo) != count; i++) {
@@ -556,6 +566,231 @@ static void tcp_peer_close_and_drop_report_ipclose(void **state)
     modem_stop();
 }
 
+/* ------------------------------------------------------------- 6. stall */
+
+static void stall_holds_answers_and_urcs_until_the_clock_passes_it(void **state)
+{
+    (void)state;
+    broker_start();
+    modem_start(NULL);
+    mqtt_session_up("bus-1");
+
+    long long commands = stat_of("commands");
+    control_is("stall 30", "ok stall 30.000");
+    long long dropped = stat_of("rx_dropped");
+    say("AT\r");
+    assert_true(ptyhost_quiet(&bench.host, QUIET_MS)); /* frozen clock: the stall cannot end */
+    assert_int_equal(stat_of("rx_dropped"), dropped + 3);
+    /* the broker drops us meanwhile: the URC waits for the stall to end */
+    control_is("drop mqtt 0", "ok drop mqtt 1");
+    stat_reaches("mqtt_connected", 0);
+    ptyhost_jump_ms(&bench.host, 29999);
+    say("AT\r");
+    assert_true(ptyhost_quiet(&bench.host, QUIET_MS));
+    assert_int_equal(stat_of("commands"), commands); /* nothing ran while stalled */
+
+    ptyhost_jump_ms(&bench.host, 1);
+    exact("\r\n+CMQTTCONNLOST: 0,1\r\n");
+    say("AT\r");
+    exact("\r\nOK\r\n");
+
+    /* a stall can be ended early, and a bad one is refused */
+    control_is("stall 5", "ok stall 5.000");
+    say("AT\r");
+    assert_true(ptyhost_quiet(&bench.host, QUIET_MS));
+    control_is("stall 0", "ok stall 0.000");
+    say("AT\r");
+    exact("\r\nOK\r\n");
+    control_is("stall -1", "error: usage: stall SECONDS");
+    control_is("stall soon", "error: usage: stall SECONDS");
+    modem_stop();
+    broker_stop();
+}
+
+/* ------------------------------------------------------------- 7. UART loss and corruption */
+
+/* BURST_LINES times "AT\r": a long burst of input, 3 bytes a line, 6 bytes of answer a line. */
+#define BURST_LINES 400
+#define BURST_BYTES (3 * BURST_LINES)
+#define ANSWER_BYTES (6 * BURST_LINES)
+
+static void send_burst(void)
+{
+    static char burst[BURST_BYTES + 1];
+    for (int i = 0; i < BURST_LINES; i++) {
+        memcpy(burst + 3 * i, "AT\r", 3);
+    }
+    burst[BURST_BYTES] = '\0';
+    assert_true(ptyhost_send(&bench.host, burst));
+}
+
+/*
+ * Send the burst with every input byte corrupted at rate 0.05 from seed 42,
+ * then end the fault and flush the line with a sentinel command. Returns the
+ * answer bytes before the sentinel's; *corrupted gets the bytes corrupted.
+ */
+static size_t corrupted_burst(uint8_t *out, size_t cap, long long *corrupted)
+{
+    long long rx_before = stat_of("rx_bytes");
+    long long corrupted_before = stat_of("rx_corrupted");
+    control_is("seed 42", "ok seed 42");
+    control_is("uart-corrupt 0.05 rx", "ok uart-corrupt 0.05 rx");
+    send_burst();
+    stat_reaches("rx_bytes", rx_before + BURST_BYTES); /* every byte went past the fault */
+    control_is("uart-corrupt 0 rx", "ok uart-corrupt 0 rx");
+    say("\rAT+CMEE?\r"); /* ends a line the burst left open, then a marker */
+    size_t len = 0;
+    assert_true(ptyhost_expect_capture(&bench.host, "\r\n+CMEE: 2\r\n\r\nOK\r\n", out, cap, &len));
+    *corrupted = stat_of("rx_corrupted") - corrupted_before;
+    return len;
+}
+
+static void uart_input_corruption_is_seeded_and_counted(void **state)
+{
+    (void)state;
+    modem_start(NULL);
+    static uint8_t first[4 * ANSWER_BYTES];
+    static uint8_t second[4 * ANSWER_BYTES];
+    long long corrupted_first = 0;
+    long long corrupted_second = 0;
+    size_t first_len = corrupted_burst(first, sizeof(first), &corrupted_first);
+    size_t second_len = corrupted_burst(second, sizeof(second), &corrupted_second);
+
+    /* about 5% of 1200 bytes, and the firmware saw it: not 400 clean OKs */
+    assert_in_range(corrupted_first, 20, 120);
+    static uint8_t clean[ANSWER_BYTES];
+    for (int i = 0; i < BURST_LINES; i++) {
+        memcpy(clean + 6 * i, "\r\nOK\r\n", 6);
+    }
+    assert_false(first_len == sizeof(clean) && memcmp(first, clean, sizeof(clean)) == 0);
+    /* the same seed and input give the same faults, byte for byte */
+    assert_int_equal(corrupted_second, corrupted_first);
+    assert_int_equal(second_len, first_len);
+    assert_memory_equal(second, first, first_len);
+
+    say("AT\r");
+    exact("\r\nOK\r\n");
+    modem_stop();
+}
+
+static void uart_output_corruption_flips_one_bit_per_counted_byte(void **state)
+{
+    (void)state;
+    modem_start(NULL);
+    long long corrupted_before = stat_of("tx_corrupted");
+    control_is("seed 7", "ok seed 7");
+    control_is("uart-corrupt 0.05 tx", "ok uart-corrupt 0.05 tx");
+    send_burst();
+    for (int i = 0; i < PTYHOST_GUARD_MS / 20 && bench.host.seen_len < ANSWER_BYTES; i++) {
+        ptyhost_receive(&bench.host, 20);
+    }
+    assert_int_equal(bench.host.seen_len, ANSWER_BYTES); /* corruption keeps every byte */
+    long long corrupted = stat_of("tx_corrupted") - corrupted_before;
+    long long differing = 0;
+    for (size_t i = 0; i < ANSWER_BYTES; i++) {
+        uint8_t diff = bench.host.seen[i] ^ (uint8_t)"\r\nOK\r\n"[i % 6];
+        assert_true((diff & (diff - 1)) == 0); /* at most one bit flipped */
+        differing += diff != 0;
+    }
+    assert_int_equal(differing, corrupted);
+    assert_in_range(corrupted, 40, 240); /* about 5% of 2400 */
+    ptyhost_discard(&bench.host);
+
+    control_is("uart-corrupt 0", "ok uart-corrupt 0 both");
+    say("AT\r");
+    exact("\r\nOK\r\n");
+    control_is("uart-corrupt 1.5", "error: usage: uart-corrupt RATE(0..1) [rx|tx|both]");
+    control_is("seed 0", "error: usage: seed N(>0)");
+    modem_stop();
+}
+
+static void uart_loss_drops_counted_bytes(void **state)
+{
+    (void)state;
+    modem_start(NULL);
+    /* everything lost: the modem hears nothing */
+    long long rx_dropped = stat_of("rx_dropped");
+    long long commands = stat_of("commands");
+    control_is("uart-loss 1.0", "ok uart-loss 1 both");
+    for (int i = 0; i < 10; i++) {
+        say("AT\r");
+    }
+    stat_reaches("rx_dropped", rx_dropped + 30);
+    assert_true(ptyhost_quiet(&bench.host, QUIET_MS));
+    assert_int_equal(stat_of("commands"), commands);
+
+    /* 5% of the answers lost: what arrives is what the counters say */
+    control_is("uart-loss 0", "ok uart-loss 0 both");
+    control_is("seed 3", "ok seed 3");
+    control_is("uart-loss 0.05 tx", "ok uart-loss 0.05 tx");
+    long long tx_bytes = stat_of("tx_bytes");
+    long long tx_dropped = stat_of("tx_dropped");
+    send_burst();
+    for (int i = 0; i < PTYHOST_GUARD_MS / 10; i++) {
+        if (stat_of("tx_bytes") - tx_bytes + stat_of("tx_dropped") - tx_dropped == ANSWER_BYTES) {
+            break;
+        }
+        ptyhost_receive(&bench.host, 10);
+    }
+    long long delivered = stat_of("tx_bytes") - tx_bytes;
+    long long lost = stat_of("tx_dropped") - tx_dropped;
+    assert_int_equal(delivered + lost, ANSWER_BYTES);
+    assert_in_range(lost, 40, 240);
+    for (int i = 0; i < PTYHOST_GUARD_MS / 20 && bench.host.seen_len < (size_t)delivered; i++) {
+        ptyhost_receive(&bench.host, 20);
+    }
+    assert_int_equal(bench.host.seen_len, delivered);
+    assert_int_equal(stat_of("commands"), commands + BURST_LINES); /* the input was intact */
+    ptyhost_discard(&bench.host);
+
+    control_is("uart-loss 0", "ok uart-loss 0 both");
+    say("AT\r");
+    exact("\r\nOK\r\n");
+    control_is("uart-loss 0.5 sideways", "error: usage: uart-loss RATE(0..1) [rx|tx|both]");
+    modem_stop();
+}
+
+/* ------------------------------------------------------------- 8. SIM card pulled */
+
+static void sim_absent_fails_cpin_and_drops_the_network(void **state)
+{
+    (void)state;
+    broker_start();
+    modem_start(NULL);
+    mqtt_session_up("bus-1");
+    say("AT+CPIN?\r");
+    exact("\r\n+CPIN: READY\r\n\r\nOK\r\n");
+
+    control_is("sim absent", "ok sim absent");
+    exact("\r\n+CMQTTCONNLOST: 0,3\r\n\r\n+CMQTTNONET\r\n");
+    say("AT+CPIN?\r");
+    exact("\r\n+CME ERROR: SIM not inserted\r\n"); /* AT+CMEE=2 after power-up */
+    say("AT+CMEE=1\r");
+    exact("\r\nOK\r\n");
+    say("AT+CPIN?\r");
+    exact("\r\n+CME ERROR: 10\r\n");
+    say("AT+CMEE=0\r");
+    exact("\r\nOK\r\n");
+    say("AT+CPIN?\r");
+    exact("\r\nERROR\r\n");
+    say("AT+CMEE=2\r");
+    exact("\r\nOK\r\n");
+    say("AT+CREG?\r");
+    exact("\r\n+CREG: 0,0\r\n\r\nOK\r\n"); /* no SIM, no registration */
+    say("AT+CMQTTSTART\r");
+    exact("\r\nOK\r\n\r\n+CMQTTSTART: 7\r\n");
+
+    control_is("sim ready", "ok sim ready");
+    say("AT+CPIN?\r");
+    exact("\r\n+CPIN: READY\r\n\r\nOK\r\n");
+    mqtt_session_up("bus-1");
+    mqtt_subscribe("fleet/bus-1/cmd");
+    mqtt_round_trip("fleet/bus-1/cmd", "sim back");
+    control_is("sim gone", "error: usage: sim ready|absent");
+    modem_stop();
+    broker_stop();
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -570,6 +805,11 @@ int main(void)
         cmocka_unit_test_teardown(broker_drop_reports_connlost_passive_and_reconnect_works, stop_everything),
         cmocka_unit_test_teardown(broker_going_away_reports_connlost_and_refuses_reconnects, stop_everything),
         cmocka_unit_test_teardown(tcp_peer_close_and_drop_report_ipclose, stop_everything),
+        cmocka_unit_test_teardown(stall_holds_answers_and_urcs_until_the_clock_passes_it, stop_everything),
+        cmocka_unit_test_teardown(uart_input_corruption_is_seeded_and_counted, stop_everything),
+        cmocka_unit_test_teardown(uart_output_corruption_flips_one_bit_per_counted_byte, stop_everything),
+        cmocka_unit_test_teardown(uart_loss_drops_counted_bytes, stop_everything),
+        cmocka_unit_test_teardown(sim_absent_fails_cpin_and_drops_the_network, stop_everything),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -232,14 +232,22 @@ static void print_escaped(const char *label, const uint8_t *data, size_t len)
     fputs("\"\n", stderr);
 }
 
-bool ptyhost_expect(struct ptyhost *h, const char *needle)
+bool ptyhost_expect_capture(struct ptyhost *h, const char *needle, uint8_t *out, size_t cap, size_t *out_len)
 {
     size_t want = strlen(needle);
     int64_t end = real_ms() + PTYHOST_GUARD_MS;
     for (;;) {
         uint8_t *hit = memmem(h->seen, h->seen_len, needle, want);
         if (hit != NULL) {
-            consume(h, (size_t)(hit - h->seen) + want);
+            size_t before = (size_t)(hit - h->seen);
+            size_t copied = before < cap ? before : cap;
+            if (out != NULL) {
+                memcpy(out, h->seen, copied);
+            }
+            if (out_len != NULL) {
+                *out_len = copied;
+            }
+            consume(h, before + want);
             return true;
         }
         if (real_ms() >= end) {
@@ -249,6 +257,11 @@ bool ptyhost_expect(struct ptyhost *h, const char *needle)
         }
         ptyhost_receive(h, 20);
     }
+}
+
+bool ptyhost_expect(struct ptyhost *h, const char *needle)
+{
+    return ptyhost_expect_capture(h, needle, NULL, 0, NULL);
 }
 
 bool ptyhost_expect_exact(struct ptyhost *h, const char *bytes)

@@ -76,6 +76,12 @@ void ptyhost_receive(struct ptyhost *h, int wait_ms);
 bool ptyhost_expect(struct ptyhost *h, const char *needle);
 
 /**
+ * Like ptyhost_expect, and also copies what came before needle (not needle
+ * itself) into out (up to cap bytes); *out_len gets the copied length.
+ */
+bool ptyhost_expect_capture(struct ptyhost *h, const char *needle, uint8_t *out, size_t cap, size_t *out_len);
+
+/**
  * Wait until the unconsumed output starts with exactly these bytes and
  * consume them. Returns false (printing both) on a mismatch or at the guard.
  */
