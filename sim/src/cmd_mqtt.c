@@ -493,8 +493,8 @@ static void connection_ended(struct mqtt_client *c)
     case CONN_CONNECTED:
         /* §4.5: a broker drop fails the pending operation with 6, then CONNLOST */
         ops_fail_messages(c, MQTT_RECEIVE_FAIL);
-        c->lost_cause = (c->close_rc == MOSQ_ERR_ERRNO && c->close_errno == ECONNRESET) ? MQTT_LOST_RESET
-                                                                                       : MQTT_LOST_PASSIVE;
+        /* libmosquitto reports a reset read as MOSQ_ERR_CONN_LOST too; errno tells it apart */
+        c->lost_cause = c->close_errno == ECONNRESET ? MQTT_LOST_RESET : MQTT_LOST_PASSIVE;
         break;
     case CONN_DISCONNECTING:
         ops_fail_messages(c, MQTT_RECEIVE_FAIL);
@@ -1443,6 +1443,7 @@ static void serve_socket(struct mqtt_client *c, const struct sim_pollset *ps)
     }
     if (revents & (POLLIN | POLLERR | POLLHUP)) {
         for (int i = 0; i < MQTT_READS_PER_ROUND && c->mosq != NULL; i++) {
+            errno = 0; /* so that a stale errno never reads as this connection's reset */
             int rc = mosquitto_loop_read(c->mosq, 1);
             settle(c, rc);
             if (c->mosq == NULL || socket_pending(mosquitto_socket(c->mosq)) == 0) {
@@ -1451,6 +1452,7 @@ static void serve_socket(struct mqtt_client *c, const struct sim_pollset *ps)
         }
     }
     if (c->mosq != NULL && (revents & POLLOUT)) {
+        errno = 0;
         settle(c, mosquitto_loop_write(c->mosq, 1));
     }
 }
@@ -1480,6 +1482,7 @@ static void mqtt_dispatch(struct sim_modem *m, const struct sim_pollset *ps)
         }
         if (c->mosq != NULL && now >= c->next_misc_ms) {
             c->next_misc_ms = now + MQTT_MISC_PERIOD_MS;
+            errno = 0;
             settle(c, mosquitto_loop_misc(c->mosq));
         }
         expire_ops(c, now);
