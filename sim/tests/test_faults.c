@@ -536,6 +536,36 @@ static void broker_going_away_reports_connlost_and_refuses_reconnects(void **sta
     broker_stop();
 }
 
+/*
+ * §4.2 causes 1 and 2 told apart: a broker of our own (the echo server,
+ * answering CONNECT with a CONNACK by hand) closes with a FIN, then with an
+ * RST.
+ */
+static void broker_close_and_reset_give_connlost_causes_1_and_2(void **state)
+{
+    (void)state;
+    static const char connack[] = { 0x20, 0x02, 0x00, 0x00 };
+    echo_start();
+    echo_server_set_echo(&bench.echo, false);
+    modem_start(NULL);
+    mqtt_start_service();
+    say("AT+CMQTTACCQ=0,\"bus-1\"\r");
+    exact("\r\nOK\r\n");
+    for (int round = 0; round < 2; round++) {
+        bool reset = round == 1;
+        size_t before = echo_server_received_total(&bench.echo);
+        say("AT+CMQTTCONNECT=0,\"tcp://127.0.0.1:%d\",60,1\r", bench.echo.port);
+        exact("\r\nOK\r\n");
+        /* CONNECT: fixed header (2) + variable header (10) + client id (2 + 5) */
+        assert_int_equal(echo_server_wait_received(&bench.echo, before + 19, PTYHOST_GUARD_MS), 0);
+        assert_int_equal(echo_server_send(&bench.echo, 0, connack, sizeof(connack)), 0);
+        exact("\r\n+CMQTTCONNECT: 0,0\r\n");
+        assert_int_equal(echo_server_close(&bench.echo, 0, reset), 1);
+        exact("\r\n+CMQTTCONNLOST: 0,%d\r\n", reset ? 2 : 1);
+    }
+    modem_stop();
+}
+
 static void tcp_peer_close_and_drop_report_ipclose(void **state)
 {
     (void)state;
@@ -804,6 +834,7 @@ int main(void)
         cmocka_unit_test_teardown(host_reboot_finds_the_mqtt_service_still_started, stop_everything),
         cmocka_unit_test_teardown(broker_drop_reports_connlost_passive_and_reconnect_works, stop_everything),
         cmocka_unit_test_teardown(broker_going_away_reports_connlost_and_refuses_reconnects, stop_everything),
+        cmocka_unit_test_teardown(broker_close_and_reset_give_connlost_causes_1_and_2, stop_everything),
         cmocka_unit_test_teardown(tcp_peer_close_and_drop_report_ipclose, stop_everything),
         cmocka_unit_test_teardown(stall_holds_answers_and_urcs_until_the_clock_passes_it, stop_everything),
         cmocka_unit_test_teardown(uart_input_corruption_is_seeded_and_counted, stop_everything),
