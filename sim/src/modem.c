@@ -731,6 +731,7 @@ static const struct {
 void sim_modem_reset(struct sim_modem *m)
 {
     m->counters.resets++;
+    m->stall_until_ms = 0; /* a reset brings a hung module back */
     sim_teardown_all(m, SIM_DOWN_RESET);
     /* Whatever the host was in the middle of is lost. */
     free(m->exec_line);
