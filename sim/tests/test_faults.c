@@ -596,6 +596,110 @@ static void tcp_peer_close_and_drop_report_ipclose(void **state)
     modem_stop();
 }
 
+/* ------------------------------------------------------------- faults while a result is pending */
+
+/* CONNECT client 0 (service started, client acquired) to the echo server acting as a broker. */
+static void mqtt_connect_to_hand_broker(void)
+{
+    static const char connack[] = { 0x20, 0x02, 0x00, 0x00 };
+    size_t before = echo_server_received_total(&bench.echo);
+    say("AT+CMQTTCONNECT=0,\"tcp://127.0.0.1:%d\",60,1\r", bench.echo.port);
+    exact("\r\nOK\r\n");
+    /* CONNECT: fixed header (2) + variable header (10) + client id (2 + 5) */
+    assert_int_equal(echo_server_wait_received(&bench.echo, before + 19, PTYHOST_GUARD_MS), 0);
+    assert_int_equal(echo_server_send(&bench.echo, echo_server_open_clients(&bench.echo) - 1, connack,
+                                      sizeof(connack)),
+                     0);
+    exact("\r\n+CMQTTCONNECT: 0,0\r\n");
+}
+
+/* A QoS 1 publish the hand-made broker never acknowledges: OK now, +CMQTTPUB later. */
+static void mqtt_publish_unacknowledged(void)
+{
+    say("AT+CMQTTTOPIC=0,4\r");
+    exact("\r\n>");
+    say("t/up");
+    exact("\r\nOK\r\n");
+    say("AT+CMQTTPAYLOAD=0,2\r");
+    exact("\r\n>");
+    say("42");
+    exact("\r\nOK\r\n");
+    say("AT+CMQTTPUB=0,1,60\r");
+    exact("\r\nOK\r\n");
+}
+
+static void hand_broker_session(void)
+{
+    echo_start();
+    echo_server_set_echo(&bench.echo, false);
+    modem_start(NULL);
+    mqtt_start_service();
+    say("AT+CMQTTACCQ=0,\"bus-1\"\r");
+    exact("\r\nOK\r\n");
+    mqtt_connect_to_hand_broker();
+}
+
+/* Reference §4.5: the broker drops the connection under a publish: +CMQTTPUB: 0,6, then CONNLOST 1. */
+static void broker_drop_fails_the_pending_publish_first(void **state)
+{
+    (void)state;
+    hand_broker_session();
+    mqtt_publish_unacknowledged();
+    assert_true(ptyhost_quiet(&bench.host, QUIET_MS)); /* no PUBACK, no result */
+    assert_int_equal(echo_server_close(&bench.echo, 0, false), 1);
+    exact("\r\n+CMQTTPUB: 0,6\r\n\r\n+CMQTTCONNLOST: 0,1\r\n");
+    modem_stop();
+}
+
+static void network_loss_fails_the_pending_publish_first(void **state)
+{
+    (void)state;
+    hand_broker_session();
+    mqtt_publish_unacknowledged();
+    control_is("net down", "ok net down");
+    exact("\r\n+CMQTTPUB: 0,6\r\n\r\n+CMQTTCONNLOST: 0,3\r\n\r\n+CMQTTNONET\r\n");
+    echo_open_clients_reach(0);
+    modem_stop();
+}
+
+/* A reset forgets a CONNECT in progress: no late result after the boot. */
+static void reset_forgets_a_connect_in_progress(void **state)
+{
+    (void)state;
+    echo_start();
+    echo_server_set_echo(&bench.echo, false);
+    modem_start(NULL);
+    mqtt_start_service();
+    say("AT+CMQTTACCQ=0,\"bus-1\"\r");
+    exact("\r\nOK\r\n");
+    say("AT+CMQTTCONNECT=0,\"tcp://127.0.0.1:%d\",60,1\r", bench.echo.port);
+    exact("\r\nOK\r\n");
+    assert_int_equal(echo_server_wait_received(&bench.echo, 19, PTYHOST_GUARD_MS), 0);
+    control_is("reset", "ok reset");
+    exact("\r\n+CMQTTNONET\r\n");
+    echo_open_clients_reach(0);
+    ptyhost_jump_ms(&bench.host, 9000);
+    exact("%s", boot_urcs);
+    assert_true(ptyhost_quiet(&bench.host, QUIET_MS));
+    modem_stop();
+}
+
+/* A hung module that is reset (a firmware's watchdog pulsing RESET) boots normally. */
+static void reset_ends_a_stall(void **state)
+{
+    (void)state;
+    modem_start(NULL);
+    control_is("stall 600", "ok stall 600.000");
+    say("AT\r");
+    assert_true(ptyhost_quiet(&bench.host, QUIET_MS));
+    control_is("reset", "ok reset");
+    ptyhost_jump_ms(&bench.host, 9000);
+    exact("%s", boot_urcs);
+    say("AT\r");
+    exact("AT\r\r\nOK\r\n");
+    modem_stop();
+}
+
 /* ------------------------------------------------------------- 6. stall */
 
 static void stall_holds_answers_and_urcs_until_the_clock_passes_it(void **state)
@@ -836,6 +940,10 @@ int main(void)
         cmocka_unit_test_teardown(broker_going_away_reports_connlost_and_refuses_reconnects, stop_everything),
         cmocka_unit_test_teardown(broker_close_and_reset_give_connlost_causes_1_and_2, stop_everything),
         cmocka_unit_test_teardown(tcp_peer_close_and_drop_report_ipclose, stop_everything),
+        cmocka_unit_test_teardown(broker_drop_fails_the_pending_publish_first, stop_everything),
+        cmocka_unit_test_teardown(network_loss_fails_the_pending_publish_first, stop_everything),
+        cmocka_unit_test_teardown(reset_forgets_a_connect_in_progress, stop_everything),
+        cmocka_unit_test_teardown(reset_ends_a_stall, stop_everything),
         cmocka_unit_test_teardown(stall_holds_answers_and_urcs_until_the_clock_passes_it, stop_everything),
         cmocka_unit_test_teardown(uart_input_corruption_is_seeded_and_counted, stop_everything),
         cmocka_unit_test_teardown(uart_output_corruption_flips_one_bit_per_counted_byte, stop_everything),
