@@ -120,15 +120,15 @@ static enum parse_result parse_extended(char *s, size_t *pos, struct sim_at_cmd 
         char saved = s[end];
         s[end] = '\0';
         bool ok = split_args(s + start, cmd);
-        *pos = end;
-        if (saved == '\0') {
-            /* nothing to restore */
-        } else {
-            s[end] = saved;
-        }
         if (!ok) {
             return PARSE_SYNTAX;
         }
+        /*
+         * The last argument points into s and ends at the '\0' written over
+         * the ';': keep it, and go on after it with the next chained command.
+         */
+        *pos = saved == ';' ? end + 1 : end;
+        return PARSE_COMMAND;
     } else {
         cmd->kind = SIM_AT_EXEC;
     }
