@@ -5,13 +5,20 @@
  */
 #include "simtest.h"
 #include "mqtt_peer.h"
+#include "vclock.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -528,6 +535,176 @@ static void connect_refused_and_alias(void **state)
     at_expect(&f->d, cmd, "\r\n+CMQTTCONNECT: 0,19\r\n\r\nERROR\r\n");
 }
 
+/* ------------------------------------------------------------- a broker that misbehaves */
+
+/*
+ * A minimal MQTT server on a free port: it answers every CONNECT with a
+ * CONNACK carrying connack_rc (none when connack_rc < 0) and never
+ * acknowledges anything else, so the modem's timeouts and CONNACK refusal
+ * codes can be checked.
+ */
+struct fake_broker {
+    int listen_fd;
+    int port;
+    int connack_rc;
+    volatile bool stop;
+    pthread_t thread;
+};
+
+/* Wait up to 20 ms for fd to be readable; false when the broker should stop or nothing came. */
+static bool fake_readable(struct fake_broker *b, int fd)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    return !b->stop && poll(&p, 1, 20) == 1;
+}
+
+static void fake_serve_client(struct fake_broker *b, int fd)
+{
+    uint8_t buf[4096];
+    bool connack_sent = false;
+    while (!b->stop) {
+        if (!fake_readable(b, fd)) {
+            continue;
+        }
+        ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0) {
+            break;
+        }
+        if (!connack_sent && buf[0] == 0x10 && b->connack_rc >= 0) {
+            uint8_t connack[4] = { 0x20, 0x02, 0x00, (uint8_t)b->connack_rc };
+            connack_sent = send(fd, connack, sizeof(connack), MSG_NOSIGNAL) == sizeof(connack);
+        }
+    }
+    close(fd);
+}
+
+static void *fake_broker_run(void *arg)
+{
+    struct fake_broker *b = arg;
+    while (!b->stop) {
+        if (!fake_readable(b, b->listen_fd)) {
+            continue;
+        }
+        int fd = accept(b->listen_fd, NULL, NULL);
+        if (fd >= 0) {
+            fake_serve_client(b, fd);
+        }
+    }
+    return NULL;
+}
+
+static void fake_broker_start(struct fake_broker *b, int connack_rc)
+{
+    memset(b, 0, sizeof(*b));
+    b->connack_rc = connack_rc;
+    b->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(addr);
+    assert_int_equal(bind(b->listen_fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    assert_int_equal(listen(b->listen_fd, 4), 0);
+    assert_int_equal(getsockname(b->listen_fd, (struct sockaddr *)&addr, &len), 0);
+    b->port = ntohs(addr.sin_port);
+    assert_int_equal(pthread_create(&b->thread, NULL, fake_broker_run, b), 0);
+}
+
+static void fake_broker_stop(struct fake_broker *b)
+{
+    b->stop = true;
+    pthread_join(b->thread, NULL);
+    close(b->listen_fd);
+}
+
+/* A modem on a frozen virtual clock: time passes only by vclock_jump(). */
+static struct vclock *frozen_modem(struct simtest_driver *d)
+{
+    struct sim_config cfg;
+    simtest_config(&cfg);
+    cfg.clock = vclock_new_private(1700000000LL * 1000000000LL, 0);
+    assert_non_null(cfg.clock);
+    simtest_driver_init(d, &cfg);
+    simtest_send(d, "ATE0\r");
+    assert_true(simtest_expect(d, "\r\nOK\r\n", GUARD_MS));
+    return cfg.clock;
+}
+
+static void connack_refusals_are_27_to_31(void **state)
+{
+    (void)state;
+    for (int rc = 1; rc <= 5; rc++) {
+        struct fake_broker b;
+        struct simtest_driver d;
+        char cmd[96];
+        char want[64];
+        fake_broker_start(&b, rc);
+        simtest_driver_init(&d, NULL);
+        simtest_send(&d, "AT+CMQTTSTART;+CMQTTACCQ=0,\"bus-1\"\r");
+        assert_true(simtest_expect(&d, "+CMQTTSTART: 0\r\n", GUARD_MS));
+        snprintf(cmd, sizeof(cmd), "AT+CMQTTCONNECT=0,\"tcp://127.0.0.1:%d\",60,1\r", b.port);
+        simtest_send(&d, cmd);
+        snprintf(want, sizeof(want), "\r\n+CMQTTCONNECT: 0,%d\r\n", 26 + rc);
+        assert_true(simtest_expect(&d, want, GUARD_MS));
+        simtest_send(&d, "AT+CMQTTDISC?\r");
+        assert_true(simtest_expect(&d, "+CMQTTDISC: 0,1\r\n", GUARD_MS));
+        simtest_driver_fini(&d);
+        fake_broker_stop(&b);
+    }
+}
+
+static void timeouts_run_on_the_virtual_clock(void **state)
+{
+    (void)state;
+    struct fake_broker silent;
+    struct fake_broker mute_acks;
+    struct simtest_driver d;
+    char cmd[96];
+    fake_broker_start(&silent, -1);
+    fake_broker_start(&mute_acks, 0);
+    struct vclock *clock = frozen_modem(&d);
+    simtest_send(&d, "AT+CMQTTSTART;+CMQTTACCQ=0,\"bus-1\";+CMQTTCFG=\"optimeout\",0,30\r");
+    assert_true(simtest_expect(&d, "+CMQTTSTART: 0\r\n", GUARD_MS));
+
+    /* no CONNACK: error 17 once optimeout (30 s of virtual time) has passed, not before */
+    snprintf(cmd, sizeof(cmd), "AT+CMQTTCONNECT=0,\"tcp://127.0.0.1:%d\",60,1\r", silent.port);
+    simtest_send(&d, cmd);
+    assert_true(simtest_expect(&d, "\r\nOK\r\n", GUARD_MS));
+    for (int i = 0; i < 20; i++) {
+        simtest_pump(&d, 5);
+    }
+    assert_int_equal(sim_buf_used(&d.seen), 0);
+    vclock_jump(clock, 29LL * 1000000000LL);
+    simtest_pump(&d, 5);
+    assert_int_equal(sim_buf_used(&d.seen), 0);
+    vclock_jump(clock, 1LL * 1000000000LL);
+    assert_true(simtest_expect(&d, "\r\n+CMQTTCONNECT: 0,17\r\n", GUARD_MS));
+
+    /* no PUBACK: +CMQTTPUB: 0,17 after pub_timeout */
+    snprintf(cmd, sizeof(cmd), "AT+CMQTTCONNECT=0,\"tcp://127.0.0.1:%d\",60,1\r", mute_acks.port);
+    simtest_send(&d, cmd);
+    assert_true(simtest_expect(&d, "\r\n+CMQTTCONNECT: 0,0\r\n", GUARD_MS));
+    simtest_send(&d, "AT+CMQTTTOPIC=0,1\r");
+    assert_true(simtest_expect(&d, "\r\n>", GUARD_MS));
+    simtest_send(&d, "t");
+    assert_true(simtest_expect(&d, "\r\nOK\r\n", GUARD_MS));
+    simtest_send(&d, "AT+CMQTTPUB=0,1,90\r");
+    assert_true(simtest_expect(&d, "\r\nOK\r\n", GUARD_MS));
+    vclock_jump(clock, 89LL * 1000000000LL);
+    simtest_pump(&d, 5);
+    assert_int_equal(sim_buf_used(&d.seen), 0);
+    vclock_jump(clock, 1LL * 1000000000LL);
+    assert_true(simtest_expect(&d, "\r\n+CMQTTPUB: 0,17\r\n", GUARD_MS));
+    /* QoS 0 needs no acknowledgement */
+    simtest_send(&d, "AT+CMQTTTOPIC=0,1\r");
+    assert_true(simtest_expect(&d, "\r\n>", GUARD_MS));
+    simtest_send(&d, "t");
+    assert_true(simtest_expect(&d, "\r\nOK\r\n", GUARD_MS));
+    simtest_send(&d, "AT+CMQTTPUB=0,0,60\r");
+    assert_true(simtest_expect(&d, "\r\nOK\r\n\r\n+CMQTTPUB: 0,0\r\n", GUARD_MS));
+    simtest_driver_fini(&d);
+    vclock_close(clock);
+    fake_broker_stop(&silent);
+    fake_broker_stop(&mute_acks);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -548,6 +725,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(creset_while_connected, setup, teardown),
         cmocka_unit_test_setup_teardown(info_first_connect_and_publish, setup, teardown),
         cmocka_unit_test_setup_teardown(connect_refused_and_alias, setup, teardown),
+        cmocka_unit_test(connack_refusals_are_27_to_31),
+        cmocka_unit_test(timeouts_run_on_the_virtual_clock),
     };
     return cmocka_run_group_tests_name("sim_mqtt", tests, NULL, NULL);
 }
