@@ -488,7 +488,12 @@ static void connection_ended(struct mqtt_client *c)
         break;
     }
     case CONN_CONNECTED:
-        /* §4.5: a broker drop fails the pending operation with 6, then CONNLOST */
+        /*
+         * §4.5: a broker drop fails the pending operation with 6, then CONNLOST.
+         * Unfinished: a keep-alive timeout (MOSQ_ERR_KEEPALIVE) is reported as
+         * CONNLOST cause 1 as well; the +CMQTTPING URC of §4.2 is not emitted
+         * because no source gives its <err> value.
+         */
         ops_fail_messages(c, MQTT_RECEIVE_FAIL);
         c->lost_cause = (c->close_rc == MOSQ_ERR_ERRNO && c->close_errno == ECONNRESET) ? MQTT_LOST_RESET
                                                                                        : MQTT_LOST_PASSIVE;

@@ -535,6 +535,50 @@ static void connect_refused_and_alias(void **state)
     at_expect(&f->d, cmd, "\r\n+CMQTTCONNECT: 0,19\r\n\r\nERROR\r\n");
 }
 
+static void two_clients_retained_qos2_and_long_topic(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[160];
+    connect_client(f, false);
+    at_ok(&f->d, "AT+CMQTTACCQ=1,\"bus-2\"\r");
+    snprintf(cmd, sizeof(cmd), "AT+CMQTTCONNECT=1,\"%s\",60,1\r", f->server);
+    at_expect(&f->d, cmd, "\r\n+CMQTTCONNECT: 1,0\r\n");
+
+    /* client 0 leaves a retained message; client 1 subscribes later and gets it */
+    at_prompt(&f->d, "AT+CMQTTTOPIC=0,8\r", "state/b1", 8);
+    at_prompt(&f->d, "AT+CMQTTPAYLOAD=0,2\r", "up", 2);
+    at_expect(&f->d, "AT+CMQTTPUB=0,1,60,1\r", "\r\n+CMQTTPUB: 0,0\r\n");
+    at_prompt(&f->d, "AT+CMQTTSUBTOPIC=1,7,2\r", "state/#", 7);
+    at_prompt(&f->d, "AT+CMQTTSUBTOPIC=1,6,0\r", "long/#", 6);
+    at_expect(&f->d, "AT+CMQTTSUB=1\r", "\r\n+CMQTTSUB: 1,0\r\n");
+    assert_true(simtest_expect(&f->d,
+                               "\r\n+CMQTTRXSTART: 1,8,2\r\n+CMQTTRXTOPIC: 1,8\r\nstate/b1\r\n"
+                               "+CMQTTRXPAYLOAD: 1,2\r\nup\r\n+CMQTTRXEND: 1\r\n",
+                               GUARD_MS));
+    /* QoS 2 towards the modem */
+    assert_true(mqtt_peer_publish(&f->peer, "state/b2", "q2", 2, 2));
+    assert_true(simtest_expect(&f->d, "+CMQTTRXTOPIC: 1,8\r\nstate/b2\r\n+CMQTTRXPAYLOAD: 1,2\r\nq2\r\n", GUARD_MS));
+    /* a topic longer than one piece is split like a payload */
+    static char topic[2001];
+    memcpy(topic, "long/", 5);
+    memset(topic + 5, 't', sizeof(topic) - 6);
+    assert_true(mqtt_peer_publish(&f->peer, topic, "x", 1, 0));
+    char want[1700];
+    snprintf(want, sizeof(want), "\r\n+CMQTTRXSTART: 1,2000,1\r\n+CMQTTRXTOPIC: 1,1500\r\n%.1500s\r\n", topic);
+    assert_true(simtest_expect(&f->d, want, GUARD_MS));
+    snprintf(want, sizeof(want), "+CMQTTRXTOPIC: 1,500\r\n%.500s\r\n+CMQTTRXPAYLOAD: 1,1\r\nx\r\n+CMQTTRXEND: 1\r\n",
+             topic + 1500);
+    assert_true(simtest_expect(&f->d, want, GUARD_MS));
+
+    /* dropping client 1 leaves client 0 up */
+    assert_string_equal(simtest_control(&f->d, "drop mqtt 1"), "ok drop mqtt 1");
+    assert_true(simtest_expect(&f->d, "\r\n+CMQTTCONNLOST: 1,1\r\n", GUARD_MS));
+    at_expect(&f->d, "AT+CMQTTDISC?\r", "\r\n+CMQTTDISC: 0,0\r\n+CMQTTDISC: 1,1\r\n\r\nOK\r\n");
+    /* clean up the retained message for later runs on the same broker */
+    at_prompt(&f->d, "AT+CMQTTTOPIC=0,8\r", "state/b1", 8);
+    at_expect(&f->d, "AT+CMQTTPUB=0,0,60,1\r", "\r\n+CMQTTPUB: 0,0\r\n");
+}
+
 /* ------------------------------------------------------------- a broker that misbehaves */
 
 /*
@@ -725,6 +769,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(creset_while_connected, setup, teardown),
         cmocka_unit_test_setup_teardown(info_first_connect_and_publish, setup, teardown),
         cmocka_unit_test_setup_teardown(connect_refused_and_alias, setup, teardown),
+        cmocka_unit_test_setup_teardown(two_clients_retained_qos2_and_long_topic, setup, teardown),
         cmocka_unit_test(connack_refusals_are_27_to_31),
         cmocka_unit_test(timeouts_run_on_the_virtual_clock),
     };
