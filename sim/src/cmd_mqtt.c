@@ -1009,6 +1009,8 @@ static int connection_start(struct mqtt_client *c)
     /* libmosquitto refuses keep-alives below 5 s; 1-4 s are sent as 5 s. */
     int keepalive = c->keepalive < 5 ? 5 : c->keepalive;
     c->closed = false;
+    c->close_rc = MOSQ_ERR_SUCCESS;
+    c->close_errno = 0;
     c->tls_done = false;
     c->tls_verify_error = 0;
     c->conn = CONN_CONNECTING;
