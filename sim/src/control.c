@@ -67,19 +67,6 @@ static bool parse_long(const char *text, long min, long max, long *out)
     return true;
 }
 
-static void emit_reg_urcs(struct sim_modem *m)
-{
-    if (m->creg_n > 0) {
-        sim_urc(m, "+CREG: %d", m->reg_stat);
-    }
-    if (m->cgreg_n > 0) {
-        sim_urc(m, "+CGREG: %d", m->reg_stat);
-    }
-    if (m->cereg_n > 0) {
-        sim_urc(m, "+CEREG: %d", m->reg_stat);
-    }
-}
-
 static int control_net(struct sim_modem *m, int argc, char **argv, char *reply, size_t cap)
 {
     if (argc != 2 || (strcmp(argv[1], "up") != 0 && strcmp(argv[1], "down") != 0)) {
@@ -109,7 +96,7 @@ static int control_reg(struct sim_modem *m, int argc, char **argv, char *reply, 
         bool was_ready = sim_network_ready(m);
         if (m->reg_stat != states[i].stat) {
             m->reg_stat = states[i].stat;
-            emit_reg_urcs(m);
+            sim_basic_reg_urcs(m);
         }
         if (was_ready && !sim_network_ready(m)) {
             sim_teardown_all(m, SIM_DOWN_NETWORK);
@@ -171,6 +158,7 @@ static int control_sim(struct sim_modem *m, int argc, char **argv, char *reply, 
     if (was_ready && !sim_network_ready(m)) {
         sim_teardown_all(m, SIM_DOWN_NETWORK);
     }
+    sim_basic_reg_urcs(m);
     return reply_ok(reply, cap, "sim %s", argv[1]);
 }
 

@@ -232,6 +232,7 @@ extern const size_t sim_group_count;
 
 /* ------------------------------------------------------------- modem state */
 
+struct sim_basic;
 struct sim_tcpip;
 struct sim_ssl;
 struct sim_cch;
@@ -332,6 +333,7 @@ struct sim_modem {
     struct sim_counters counters;
 
     /* groups */
+    struct sim_basic *basic;
     struct sim_tcpip *tcpip;
     struct sim_ssl *ssl;
     struct sim_cch *cch;
@@ -354,6 +356,12 @@ bool sim_network_ready(const struct sim_modem *m);
 
 /** Look up a host alias: returns the address to connect to for name. */
 const char *sim_resolve_alias(const struct sim_modem *m, const char *name);
+
+/**
+ * Emit the +CREG/+CGREG/+CEREG URCs the host enabled (AT+CREG=1/2 ...) for
+ * the current registration state (cmd_basic.c). Call after reg_stat changed.
+ */
+void sim_basic_reg_urcs(struct sim_modem *m);
 
 /** Tear down every group for why (and emit its URCs). */
 void sim_teardown_all(struct sim_modem *m, enum sim_teardown why);
