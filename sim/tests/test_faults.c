@@ -233,6 +233,15 @@ static void tcp_round_trip(int link, const char *text)
     exact("\r\nRECV FROM:127.0.0.1:%d\r\n+IPD%zu\r\n%s", bench.echo.port, len, text);
 }
 
+/* Open an MQTT session and a TCP link, the state faults take away. */
+static void sessions_up(const char *client_id)
+{
+    mqtt_session_up(client_id);
+    tcp_network_open();
+    tcp_open(0);
+    assert_int_equal(stat_of("mqtt_connected"), 1);
+}
+
 /* ------------------------------------------------------------- 1. network loss and return */
 
 static void network_loss_ends_the_mqtt_session_until_it_returns(void **state)
@@ -289,6 +298,33 @@ static void network_loss_closes_tcp_links_until_it_returns(void **state)
     tcp_open(0);
     tcp_round_trip(0, "pong");
     modem_stop();
+}
+
+/* Every service up at once: one network loss, each group's URCs in one unbroken run. */
+static void network_loss_with_every_service_up(void **state)
+{
+    (void)state;
+    broker_start();
+    echo_start();
+    modem_start(NULL);
+    sessions_up("bus-1");
+    say("AT+CCHSTART\r");
+    exact("\r\nOK\r\n\r\n+CCHSTART: 0\r\n");
+    say("AT+HTTPINIT\r");
+    exact("\r\nOK\r\n");
+
+    control_is("net down", "ok net down");
+    exact("\r\n+CIPEVENT: NETWORK CLOSED UNEXPECTEDLY\r\n\r\n+IPCLOSE: 0,1\r\n\r\n+CCH: CCHSTOP\r\n"
+          "\r\n+CMQTTCONNLOST: 0,3\r\n\r\n+CMQTTNONET\r\n\r\n+HTTP_NONET_EVENT\r\n");
+    control_is("net down", "ok net down");
+    assert_true(ptyhost_quiet(&bench.host, QUIET_MS)); /* nothing left to lose */
+    control_is("net sideways", "error: usage: net up|down");
+    control_is("net up", "ok net up");
+    tcp_network_open();
+    tcp_open(0);
+    tcp_round_trip(0, "all back");
+    modem_stop();
+    broker_stop();
 }
 
 /* ------------------------------------------------------------- 2. registration loss */
@@ -376,15 +412,6 @@ static void signal_level_is_what_csq_reports(void **state)
 
 /* Boot URCs of reference §1 (AT+CRESET), once the boot time has passed on the virtual clock. */
 static const char boot_urcs[] = "\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS DONE\r\n\r\nPB DONE\r\n";
-
-/* Open an MQTT session and a TCP link, the state a reset must take away. */
-static void sessions_up(const char *client_id)
-{
-    mqtt_session_up(client_id);
-    tcp_network_open();
-    tcp_open(0);
-    assert_int_equal(stat_of("mqtt_connected"), 1);
-}
 
 /* After the boot: echo is on again and nothing of the sessions is left; a new session works. */
 static void state_is_gone_after_boot(const char *client_id)
@@ -931,6 +958,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(network_loss_ends_the_mqtt_session_until_it_returns, stop_everything),
         cmocka_unit_test_teardown(network_loss_closes_tcp_links_until_it_returns, stop_everything),
+        cmocka_unit_test_teardown(network_loss_with_every_service_up, stop_everything),
         cmocka_unit_test_teardown(registration_loss_reports_and_refuses_connections, stop_everything),
         cmocka_unit_test_teardown(signal_level_is_what_csq_reports, stop_everything),
         cmocka_unit_test_teardown(reset_tears_sessions_down_then_boots, stop_everything),
