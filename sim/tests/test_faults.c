@@ -940,6 +940,15 @@ static void sim_absent_fails_cpin_and_drops_the_network(void **state)
     exact("\r\n+CREG: 0,0\r\n\r\nOK\r\n"); /* no SIM, no registration */
     say("AT+CMQTTSTART\r");
     exact("\r\nOK\r\n\r\n+CMQTTSTART: 7\r\n");
+    /* a module booting without a SIM reports no SIM, SMS or phonebook readiness */
+    control_is("reset", "ok reset");
+    ptyhost_jump_ms(&bench.host, 9000);
+    exact("\r\nRDY\r\n");
+    assert_true(ptyhost_quiet(&bench.host, QUIET_MS));
+    say("ATE0\r");
+    exact("ATE0\r\r\nOK\r\n");
+    say("AT+CPIN?\r");
+    exact("\r\n+CME ERROR: SIM not inserted\r\n");
 
     control_is("sim ready", "ok sim ready");
     say("AT+CPIN?\r");
