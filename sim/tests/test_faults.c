@@ -327,6 +327,28 @@ static void network_loss_with_every_service_up(void **state)
     broker_stop();
 }
 
+/*
+ * The network goes while the host is writing data after `>`: the URCs wait
+ * for the data and the final result, and the send reports cnf -1
+ * (reference §2 AT+CIPSEND: disconnected).
+ */
+static void network_loss_inside_a_send_prompt(void **state)
+{
+    (void)state;
+    echo_start();
+    modem_start(NULL);
+    tcp_network_open();
+    tcp_open(0);
+    say("AT+CIPSEND=0,5\r");
+    exact("\r\n>");
+    control_is("net down", "ok net down");
+    assert_true(ptyhost_quiet(&bench.host, QUIET_MS)); /* nothing breaks into the prompt */
+    say("hello");
+    exact("\r\nOK\r\n\r\n+CIPSEND: 0,5,-1\r\n\r\n+CIPEVENT: NETWORK CLOSED UNEXPECTEDLY\r\n\r\n+IPCLOSE: 0,1\r\n");
+    assert_int_equal(echo_server_received_total(&bench.echo), 0);
+    modem_stop();
+}
+
 /* ------------------------------------------------------------- 2. registration loss */
 
 static void registration_loss_reports_and_refuses_connections(void **state)
@@ -968,6 +990,7 @@ int main(void)
         cmocka_unit_test_teardown(network_loss_ends_the_mqtt_session_until_it_returns, stop_everything),
         cmocka_unit_test_teardown(network_loss_closes_tcp_links_until_it_returns, stop_everything),
         cmocka_unit_test_teardown(network_loss_with_every_service_up, stop_everything),
+        cmocka_unit_test_teardown(network_loss_inside_a_send_prompt, stop_everything),
         cmocka_unit_test_teardown(registration_loss_reports_and_refuses_connections, stop_everything),
         cmocka_unit_test_teardown(signal_level_is_what_csq_reports, stop_everything),
         cmocka_unit_test_teardown(reset_tears_sessions_down_then_boots, stop_everything),
