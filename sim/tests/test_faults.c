@@ -349,6 +349,31 @@ static void network_loss_inside_a_send_prompt(void **state)
     modem_stop();
 }
 
+/*
+ * With the result line before OK (--order info-first, as real SIM7600E logs
+ * show), CONNECT holds its final code until the broker answers. The network
+ * going meanwhile ends it with 3 and OK, and only then come the URCs.
+ */
+static void network_loss_ends_a_held_connect_before_its_urcs(void **state)
+{
+    (void)state;
+    echo_start();
+    echo_server_set_echo(&bench.echo, false);
+    const char *const args[] = { "--order", "info-first", NULL };
+    modem_start(args);
+    say("AT+CMQTTSTART\r");
+    exact("\r\n+CMQTTSTART: 0\r\n\r\nOK\r\n");
+    say("AT+CMQTTACCQ=0,\"bus-1\"\r");
+    exact("\r\nOK\r\n");
+    say("AT+CMQTTCONNECT=0,\"tcp://127.0.0.1:%d\",60,1\r", bench.echo.port);
+    assert_int_equal(echo_server_wait_received(&bench.echo, 19, PTYHOST_GUARD_MS), 0);
+    assert_true(ptyhost_quiet(&bench.host, QUIET_MS)); /* no CONNACK: no answer yet */
+    control_is("net down", "ok net down");
+    exact("\r\n+CMQTTCONNECT: 0,3\r\n\r\nOK\r\n\r\n+CMQTTNONET\r\n");
+    echo_open_clients_reach(0);
+    modem_stop();
+}
+
 /* ------------------------------------------------------------- 2. registration loss */
 
 static void registration_loss_reports_and_refuses_connections(void **state)
@@ -991,6 +1016,7 @@ int main(void)
         cmocka_unit_test_teardown(network_loss_closes_tcp_links_until_it_returns, stop_everything),
         cmocka_unit_test_teardown(network_loss_with_every_service_up, stop_everything),
         cmocka_unit_test_teardown(network_loss_inside_a_send_prompt, stop_everything),
+        cmocka_unit_test_teardown(network_loss_ends_a_held_connect_before_its_urcs, stop_everything),
         cmocka_unit_test_teardown(registration_loss_reports_and_refuses_connections, stop_everything),
         cmocka_unit_test_teardown(signal_level_is_what_csq_reports, stop_everything),
         cmocka_unit_test_teardown(reset_tears_sessions_down_then_boots, stop_everything),
