@@ -4,8 +4,9 @@
  * ptyhost.h) against real servers started on free ports: Mosquitto for MQTT,
  * the echo server for TCP. Time only moves when a test jumps the virtual
  * clock; real time appears only in hang guards. The URC bytes checked here
- * are those of /work/shared/reference/sim7600-at.md (§1 CRESET, §2 URCs,
- * §4.2 MQTT URCs, §4.5 leftover state).
+ * are those of the SIM7600 reference, sim7600-at.md (§1 AT+CRESET and
+ * AT+CPIN, §2 URCs and AT+CIPSEND, §4.2 MQTT URCs, §4.5 observed errors and
+ * leftover state).
  */
 #include "echo_server.h"
 #include "ptyhost.h"
@@ -118,6 +119,7 @@ static void exact_at(int line, const char *fmt, ...)
     }
 }
 
+/* The control command's reply is exactly want; a mismatch names the caller's line. */
 #define control_is(line, want) control_is_at(__LINE__, line, want)
 static void control_is_at(int line, const char *command, const char *want)
 {
@@ -126,6 +128,7 @@ static void control_is_at(int line, const char *command, const char *want)
     }
 }
 
+/* A counter of the `stats` reply. */
 static long long stat_of(const char *key)
 {
     long long v = ptyhost_stat(&bench.host, key);

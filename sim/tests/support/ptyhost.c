@@ -101,6 +101,7 @@ int ptyhost_start(struct ptyhost *h, const char *const *extra_args)
     snprintf(h->dir, sizeof(h->dir), "/tmp/ptyhost-XXXXXX");
     if (mkdtemp(h->dir) == NULL) {
         perror("ptyhost: mkdtemp");
+        h->dir[0] = '\0';
         return -1;
     }
     snprintf(h->link, sizeof(h->link), "%s/modem", h->dir);
@@ -109,6 +110,7 @@ int ptyhost_start(struct ptyhost *h, const char *const *extra_args)
     h->clock = vclock_create(h->clock_path, PTYHOST_EPOCH_NS, 0);
     if (h->clock == NULL) {
         perror("ptyhost: vclock_create");
+        ptyhost_stop(h);
         return -1;
     }
     char *args[32] = { (char *)ptyhost_binary(), "--link", h->link, "--control", h->ctl, "--clock", h->clock_path };
@@ -119,11 +121,12 @@ int ptyhost_start(struct ptyhost *h, const char *const *extra_args)
     args[n] = NULL;
     h->pid = spawn_quiet(args);
     /* The control socket is bound before the link appears; both exist once serving starts. */
-    if (h->pid < 0 || !wait_for_path(h->link) || !wait_for_path(h->ctl)) {
+    if (h->pid < 0 || !wait_for_path(h->link) || !wait_for_path(h->ctl) || ptyhost_open(h) != 0) {
         fprintf(stderr, "ptyhost: %s did not come up\n", ptyhost_binary());
+        ptyhost_stop(h); /* nothing is left behind */
         return -1;
     }
-    return ptyhost_open(h);
+    return 0;
 }
 
 int ptyhost_stop(struct ptyhost *h)

@@ -47,7 +47,7 @@ const char *ptyhost_binary(void);
 /**
  * Start sim7600 with a fresh frozen clock at PTYHOST_EPOCH_NS plus the
  * NULL-terminated extra_args (may be NULL), wait for its link and open it.
- * Returns 0, or -1 (with a message on stderr) on failure.
+ * Returns 0, or -1 (with a message on stderr, nothing left running) on failure.
  */
 int ptyhost_start(struct ptyhost *h, const char *const *extra_args);
 
