@@ -377,6 +377,12 @@ static void missing_files_refused_and_dropped(void **state)
     open_session(&d, 0, "127.0.0.1", simtest_free_port(), 1, 14);
     /* a name that does not resolve: DNS error */
     open_session(&d, 0, "no-such-host.invalid", 443, 1, 13);
+    /* closing while the name lookup runs (one chained line: no poll round in between) */
+    simtest_send(&d, "AT+CCHOPEN=0,\"no-such-host.invalid\",443,1;+CCHCLOSE=0\r");
+    assert_true(simtest_expect(&d, "\r\nOK\r\n\r\n+CCHCLOSE: 0,0\r\n", GUARD_MS));
+    /* a name the host resolves */
+    open_session(&d, 0, "localhost", srv.port, 1, 0);
+    at_ok(&d, "AT+CCHCLOSE=0\r");
 
     /* plain TCP (client_type 1) to the echo server, then the control hook drops it */
     open_session(&d, 1, "127.0.0.1", srv.port, 1, 0);
