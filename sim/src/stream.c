@@ -2,7 +2,8 @@
  * Non-blocking TCP and TLS connections for the CCH sessions and the HTTP
  * client (stream.h). TLS runs over memory BIOs: this file moves the bytes
  * between them and the socket itself, with MSG_NOSIGNAL, so a peer that
- * vanishes never raises SIGPIPE in the process that hosts the modem.
+ * vanishes never raises SIGPIPE in the process that hosts the modem. Host
+ * names are looked up in a short-lived helper thread.
  */
 #include "stream.h"
 

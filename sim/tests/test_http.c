@@ -156,7 +156,7 @@ static void get_with_content_length_and_404(void **state)
     assert_int_equal(simtest_http_start(&srv, NULL), 0);
     struct simtest_driver d;
     start_http(&d, NULL);
-    at_ok(&d, "AT+HTTPPARA=\"USERDATA\",\"Authorization: Bearer t0k3n\"\r");
+    at_ok(&d, "AT+HTTPPARA=\"USERDATA\",\"Authorization: Bearer t0k3n\\r\\nX-Device: bus-1\"\r");
     set_url(&d, "http", srv.port, "/hello");
     get(&d, "0,200,11");
     char request[2048];
@@ -164,7 +164,7 @@ static void get_with_content_length_and_404(void **state)
     char expect[128];
     snprintf(expect, sizeof(expect), "GET /hello HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n", srv.port);
     assert_memory_equal(request, expect, strlen(expect));
-    assert_non_null(strstr(request, "\r\nAuthorization: Bearer t0k3n\r\n\r\n"));
+    assert_non_null(strstr(request, "\r\nAuthorization: Bearer t0k3n\r\nX-Device: bus-1\r\n\r\n"));
 
     simtest_send(&d, "AT+HTTPREAD?\r");
     assert_true(simtest_expect(&d, "\r\n+HTTPREAD: LEN,11\r\n\r\nOK\r\n", GUARD_MS));
