@@ -106,6 +106,17 @@ static void network_state(void **state)
     simtest_replay_all(NULL, STEPS(steps));
 }
 
+static void info_first_order(void **state)
+{
+    (void)state;
+    const struct simtest_step steps[] = {
+        { .send = "ATE0\r", .expect = "ATE0\r\r\nOK\r\n" },
+        { .control = "order info-first", .send = "AT+CCHSTART\r", .expect = "\r\n+CCHSTART: 0\r\n\r\nOK\r\n" },
+        { .send = "AT+CCHSTOP\r", .expect = "\r\n+CCHSTOP: 0\r\n\r\nOK\r\n" },
+    };
+    simtest_replay_all(NULL, STEPS(steps));
+}
+
 /* ------------------------------------------------------------- real sessions */
 
 static char *read_whole_file(const char *path, size_t *len)
@@ -515,6 +526,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(arguments_and_state_errors),
         cmocka_unit_test(network_state),
+        cmocka_unit_test(info_first_order),
         cmocka_unit_test(server_auth_push_mode_with_sni),
         cmocka_unit_test(mutual_auth_manual_receive),
         cmocka_unit_test(bad_certificates_are_rejected),

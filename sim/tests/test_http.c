@@ -349,6 +349,30 @@ static void receive_timeout_on_virtual_clock(void **state)
     simtest_http_stop(&srv);
 }
 
+static void network_loss_ends_the_action(void **state)
+{
+    (void)state;
+    struct simtest_http_server srv;
+    assert_int_equal(simtest_http_start(&srv, NULL), 0);
+    struct simtest_driver d;
+    start_http(&d, NULL);
+    set_url(&d, "http", srv.port, "/stall");
+    at_ok(&d, "AT+HTTPACTION=0\r");
+    for (int i = 0; i < GUARD_MS / 10 && atomic_load(&srv.requests) == 0; i++) {
+        simtest_pump(&d, 10);
+    }
+    simtest_control(&d, "net down");
+    assert_true(simtest_expect(&d, "\r\n+HTTP_NONET_EVENT\r\n\r\n+HTTPACTION: 0,717,0\r\n", GUARD_MS));
+    /* the service stays initialised: a new action fails the same way until the network returns */
+    at_ok(&d, "AT+HTTPACTION=0\r");
+    assert_true(simtest_expect(&d, "\r\n+HTTPACTION: 0,717,0\r\n", GUARD_MS));
+    simtest_control(&d, "net up");
+    set_url(&d, "http", srv.port, "/hello");
+    get(&d, "0,200,11");
+    simtest_driver_fini(&d);
+    simtest_http_stop(&srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +382,7 @@ int main(void)
         cmocka_unit_test(chunked_eof_and_big_bodies),
         cmocka_unit_test(https_with_server_verification),
         cmocka_unit_test(receive_timeout_on_virtual_clock),
+        cmocka_unit_test(network_loss_ends_the_action),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
