@@ -119,38 +119,10 @@ static void info_first_order(void **state)
 
 /* ------------------------------------------------------------- real sessions */
 
-static char *read_whole_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *data = malloc((size_t)size + 1);
-    assert_non_null(data);
-    assert_int_equal(fread(data, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-    *len = (size_t)size;
-    return data;
-}
-
 static void at_ok(struct simtest_driver *d, const char *line)
 {
     simtest_send(d, line);
     assert_true(simtest_expect(d, "\r\nOK\r\n", GUARD_MS));
-}
-
-static void download(struct simtest_driver *d, const char *store_name, const char *cert_path)
-{
-    size_t len = 0;
-    char *data = read_whole_file(simtest_cert(cert_path), &len);
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "AT+CCERTDOWN=\"%s\",%zu\r", store_name, len);
-    simtest_send(d, cmd);
-    assert_true(simtest_expect(d, ">", GUARD_MS));
-    simtest_send_raw(d, data, len);
-    assert_true(simtest_expect(d, "\r\nOK\r\n", GUARD_MS));
-    free(data);
 }
 
 /* A driver with echo off, the given CCHSET and a started service. */
@@ -166,14 +138,14 @@ static void start_service(struct simtest_driver *d, const char *cchset)
 /* SSL context 0 verifying the server with ca.pem, optionally sending the device certificate of dir. */
 static void configure_context(struct simtest_driver *d, int authmode, const char *device_dir)
 {
-    download(d, "ca.pem", "ca.pem");
+    simtest_download_cert(d, "ca.pem", "ca.pem");
     at_ok(d, "AT+CSSLCFG=\"cacert\",0,\"ca.pem\"\r");
     if (device_dir != NULL) {
         char path[128];
         snprintf(path, sizeof(path), "%s/cert.pem", device_dir);
-        download(d, "dev.pem", path);
+        simtest_download_cert(d, "dev.pem", path);
         snprintf(path, sizeof(path), "%s/key.pem", device_dir);
-        download(d, "dev-key.pem", path);
+        simtest_download_cert(d, "dev-key.pem", path);
         at_ok(d, "AT+CSSLCFG=\"clientcert\",0,\"dev.pem\"\r");
         at_ok(d, "AT+CSSLCFG=\"clientkey\",0,\"dev-key.pem\"\r");
     }

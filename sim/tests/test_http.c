@@ -253,21 +253,6 @@ static void chunked_eof_and_big_bodies(void **state)
     simtest_http_stop(&srv);
 }
 
-static char *read_whole_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *data = malloc((size_t)size + 1);
-    assert_non_null(data);
-    assert_int_equal(fread(data, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-    *len = (size_t)size;
-    return data;
-}
-
 static void https_with_server_verification(void **state)
 {
     (void)state;
@@ -286,15 +271,7 @@ static void https_with_server_verification(void **state)
     set_url(&d, "https", srv.port, "/chunked/3000");
     get(&d, "0,719,0"); /* ca.pem is not in the store yet */
 
-    size_t len = 0;
-    char *pem = read_whole_file(simtest_cert("ca.pem"), &len);
-    char line[64];
-    snprintf(line, sizeof(line), "AT+CCERTDOWN=\"ca.pem\",%zu\r", len);
-    simtest_send(&d, line);
-    assert_true(simtest_expect(&d, ">", GUARD_MS));
-    simtest_send_raw(&d, pem, len);
-    assert_true(simtest_expect(&d, "\r\nOK\r\n", GUARD_MS));
-    free(pem);
+    simtest_download_cert(&d, "ca.pem", "ca.pem");
 
     get(&d, "0,200,3000");
     assert_int_equal(read_pattern(&d, 0, 3000), 3000);
