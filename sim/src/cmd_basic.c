@@ -1078,7 +1078,7 @@ static void basic_teardown(struct sim_modem *m, enum sim_teardown why)
         m->reg_stat = 1; /* a deregistration by AT+COPS=2 ends with the reset */
     }
     b->cops_mode = 0;
-    b->last_stat = 0;
+    b->last_stat = m->sim_present ? m->reg_stat : 0; /* what the module reports once booted (CFUN=1) */
     for (int cid = 1; cid <= PDP_MAX_CID; cid++) {
         b->pdp[cid].active = cid == 1 && b->pdp[cid].defined;
     }

@@ -362,6 +362,10 @@ static void reset_boot_sequence(void **state)
         /* power-up settings are back: echo on, CMEE from the configuration, CREG URCs off */
         { .send = "AT+CMEE?;+CREG?\r", .expect = "AT+CMEE?;+CREG?\r\r\n+CMEE: 2\r\n+CREG: 0,1\r\n" OK },
         { .send = "AT+CRESET=1\r", .expect = "AT+CRESET=1\r" ERR },
+        /* registration URCs after the reset report changes from the booted state */
+        { .send = "ATE0;+CREG=1\r", .expect = "ATE0;+CREG=1\r" OK },
+        { .control = "sim absent", .expect = "\r\n+CREG: 0\r\n" },
+        { .control = "sim ready", .expect = "\r\n+CREG: 1\r\n" },
     };
     REPLAY(steps);
 }
@@ -433,10 +437,36 @@ static void realistic_latency_holds_response(void **state)
     vclock_close(clock);
 }
 
+/* What TinyGSM's SIM7600 driver sends during init() and its status calls, with CR LF line ends. */
+static void tinygsm_init_sequence(void **state)
+{
+    (void)state;
+    const struct simtest_step steps[] = {
+        { .send = "AT\r\n", .expect = "AT\r\r\nOK\r\n\n" },
+        { .send = "ATE0\r\n", .expect = "ATE0\r\r\nOK\r\n" },
+        { .send = "AT+CMEE=0\r\n", .expect = OK },
+        { .send = "AT+CTZR=0\r\n", .expect = OK },
+        { .send = "AT+CTZU=1\r\n", .expect = OK },
+        { .send = "AT+CPIN?\r\n", .expect = "\r\n+CPIN: READY\r\n" OK },
+        { .send = "AT+CGMI\r\n", .expect = "\r\nSIMCOM INCORPORATED\r\n" OK },
+        { .send = "AT+CGREG?\r\n", .expect = "\r\n+CGREG: 0,1\r\n" OK },
+        { .send = "AT+CNSMOD?\r\n", .expect = "\r\n+CNSMOD: 0,8\r\n" OK },
+        { .send = "AT+GSN\r\n", .expect = "\r\n862636055891234\r\n" OK },
+        { .send = "AT+CICCID\r\n", .expect = "\r\n+ICCID: 89882390000012345678\r\n" OK },
+        { .send = "AT+CBC\r\n", .expect = "\r\n+CBC: 3.800V\r\n" OK },
+        { .send = "AT+CFUN=4\r\n", .expect = OK },
+        { .send = "AT+CFUN=1\r\n", .expect = OK },
+        /* with CMEE=0 a failing 27.007 command ends in a plain ERROR, which TinyGSM matches */
+        { .control = "sim absent", .send = "AT+CPIN?\r\n", .expect = ERR },
+    };
+    REPLAY(steps);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(identity),
+        cmocka_unit_test(tinygsm_init_sequence),
         cmocka_unit_test(identity_from_config),
         cmocka_unit_test(sim_state_and_cme_verbosity),
         cmocka_unit_test(signal_quality),

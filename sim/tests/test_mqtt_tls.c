@@ -60,44 +60,15 @@ static void at_ok(struct simtest_driver *d, const char *cmd)
     assert_true(simtest_expect(d, "\r\nOK\r\n", GUARD_MS));
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *data = malloc((size_t)size + 1);
-    assert_non_null(data);
-    assert_int_equal(fread(data, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-    *len = (size_t)size;
-    return data;
-}
-
-/* Put a certs/out file into the modem's store with AT+CCERTDOWN. */
-static void download(struct simtest_driver *d, const char *store_name, const char *cert_path)
-{
-    size_t len = 0;
-    char *data = read_file(simtest_cert(cert_path), &len);
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "AT+CCERTDOWN=\"%s\",%zu\r", store_name, len);
-    simtest_send(d, cmd);
-    assert_true(simtest_expect(d, "\r\n>", GUARD_MS));
-    simtest_send_raw(d, data, len);
-    assert_true(simtest_expect(d, "\r\nOK\r\n", GUARD_MS));
-    free(data);
-}
-
 /* SSL context 0 for mutual TLS with the given client certificate directory (e.g. "devices/bus-1"). */
 static void configure_client(struct fixture *f, const char *ca, const char *cert_dir)
 {
     char path[160];
-    download(&f->d, "ca.pem", ca);
+    simtest_download_cert(&f->d, "ca.pem", ca);
     snprintf(path, sizeof(path), "%s/cert.pem", cert_dir);
-    download(&f->d, "cert.pem", path);
+    simtest_download_cert(&f->d, "cert.pem", path);
     snprintf(path, sizeof(path), "%s/key.pem", cert_dir);
-    download(&f->d, "key.pem", path);
+    simtest_download_cert(&f->d, "key.pem", path);
     at_ok(&f->d, "AT+CSSLCFG=\"sslversion\",0,4\r");
     at_ok(&f->d, "AT+CSSLCFG=\"authmode\",0,2\r");
     at_ok(&f->d, "AT+CSSLCFG=\"cacert\",0,\"ca.pem\"\r");
