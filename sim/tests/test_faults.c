@@ -643,6 +643,35 @@ static void broker_close_and_reset_give_connlost_causes_1_and_2(void **state)
     modem_stop();
 }
 
+/* Both MQTT clients: each connection gets its own CONNLOST, the service one NONET. */
+static void two_clients_each_report_their_loss(void **state)
+{
+    (void)state;
+    broker_start();
+    modem_start(NULL);
+    mqtt_start_service();
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 2; i++) {
+            if (round == 0) {
+                say("AT+CMQTTACCQ=%d,\"bus-%d\"\r", i, i + 1);
+                exact("\r\nOK\r\n");
+            }
+            say("AT+CMQTTCONNECT=%d,\"tcp://127.0.0.1:%d\",60,1\r", i, bench.broker.port);
+            exact("\r\nOK\r\n\r\n+CMQTTCONNECT: %d,0\r\n", i);
+        }
+        assert_int_equal(stat_of("mqtt_connected"), 2);
+        if (round == 0) {
+            control_is("drop mqtt", "ok drop mqtt 2"); /* the broker drops both */
+            exact("\r\n+CMQTTCONNLOST: 0,1\r\n\r\n+CMQTTCONNLOST: 1,1\r\n");
+        }
+    }
+    control_is("net down", "ok net down");
+    exact("\r\n+CMQTTCONNLOST: 0,3\r\n\r\n+CMQTTCONNLOST: 1,3\r\n\r\n+CMQTTNONET\r\n");
+    assert_int_equal(stat_of("mqtt_connected"), 0);
+    modem_stop();
+    broker_stop();
+}
+
 static void tcp_peer_close_and_drop_report_ipclose(void **state)
 {
     (void)state;
@@ -1046,6 +1075,7 @@ int main(void)
         cmocka_unit_test_teardown(broker_drop_reports_connlost_passive_and_reconnect_works, stop_everything),
         cmocka_unit_test_teardown(broker_going_away_reports_connlost_and_refuses_reconnects, stop_everything),
         cmocka_unit_test_teardown(broker_close_and_reset_give_connlost_causes_1_and_2, stop_everything),
+        cmocka_unit_test_teardown(two_clients_each_report_their_loss, stop_everything),
         cmocka_unit_test_teardown(tcp_peer_close_and_drop_report_ipclose, stop_everything),
         cmocka_unit_test_teardown(broker_drop_fails_the_pending_publish_first, stop_everything),
         cmocka_unit_test_teardown(network_loss_fails_the_pending_publish_first, stop_everything),
