@@ -847,6 +847,22 @@ static void stall_holds_answers_and_urcs_until_the_clock_passes_it(void **state)
     broker_stop();
 }
 
+/* With realistic latencies, an answer that falls due during a stall comes out when the stall ends. */
+static void stall_holds_an_answer_that_falls_due_meanwhile(void **state)
+{
+    (void)state;
+    const char *const args[] = { "--latency", "realistic", NULL };
+    modem_start(args);
+    say("AT+CMQTTSTART\r");
+    assert_true(ptyhost_quiet(&bench.host, QUIET_MS)); /* its latency has not passed on the frozen clock */
+    control_is("stall 5", "ok stall 5.000");
+    ptyhost_jump_ms(&bench.host, 1000);
+    assert_true(ptyhost_quiet(&bench.host, QUIET_MS)); /* due, but the module hangs */
+    ptyhost_jump_ms(&bench.host, 4000);
+    exact("\r\nOK\r\n\r\n+CMQTTSTART: 0\r\n");
+    modem_stop();
+}
+
 /* ------------------------------------------------------------- 7. UART loss and corruption */
 
 /* BURST_LINES times "AT\r": a long burst of input, 3 bytes a line, 6 bytes of answer a line. */
@@ -1082,6 +1098,7 @@ int main(void)
         cmocka_unit_test_teardown(reset_forgets_a_connect_in_progress, stop_everything),
         cmocka_unit_test_teardown(reset_ends_a_stall, stop_everything),
         cmocka_unit_test_teardown(stall_holds_answers_and_urcs_until_the_clock_passes_it, stop_everything),
+        cmocka_unit_test_teardown(stall_holds_an_answer_that_falls_due_meanwhile, stop_everything),
         cmocka_unit_test_teardown(uart_input_corruption_is_seeded_and_counted, stop_everything),
         cmocka_unit_test_teardown(uart_output_corruption_flips_one_bit_per_counted_byte, stop_everything),
         cmocka_unit_test_teardown(uart_loss_drops_counted_bytes, stop_everything),
