@@ -644,6 +644,24 @@ static void broker_close_and_reset_give_connlost_causes_1_and_2(void **state)
 }
 
 /* Both MQTT clients: each connection gets its own CONNLOST, the service one NONET. */
+/* The broker drops the client while the host is inside a `>` prompt: CONNLOST waits for the OK. */
+static void broker_drop_inside_a_prompt_waits_for_the_final_result(void **state)
+{
+    (void)state;
+    broker_start();
+    modem_start(NULL);
+    mqtt_session_up("bus-1");
+    say("AT+CMQTTTOPIC=0,5\r");
+    exact("\r\n>");
+    control_is("drop mqtt 0", "ok drop mqtt 1");
+    stat_reaches("mqtt_connected", 0);
+    assert_true(ptyhost_quiet(&bench.host, QUIET_MS)); /* nothing breaks into the prompt */
+    say("t/abc");
+    exact("\r\nOK\r\n\r\n+CMQTTCONNLOST: 0,1\r\n");
+    modem_stop();
+    broker_stop();
+}
+
 static void two_clients_each_report_their_loss(void **state)
 {
     (void)state;
@@ -1091,6 +1109,7 @@ int main(void)
         cmocka_unit_test_teardown(broker_drop_reports_connlost_passive_and_reconnect_works, stop_everything),
         cmocka_unit_test_teardown(broker_going_away_reports_connlost_and_refuses_reconnects, stop_everything),
         cmocka_unit_test_teardown(broker_close_and_reset_give_connlost_causes_1_and_2, stop_everything),
+        cmocka_unit_test_teardown(broker_drop_inside_a_prompt_waits_for_the_final_result, stop_everything),
         cmocka_unit_test_teardown(two_clients_each_report_their_loss, stop_everything),
         cmocka_unit_test_teardown(tcp_peer_close_and_drop_report_ipclose, stop_everything),
         cmocka_unit_test_teardown(broker_drop_fails_the_pending_publish_first, stop_everything),
