@@ -208,6 +208,48 @@ static void mqtt_round_trip(const char *topic, const char *payload)
           tl, pl, tl, topic, pl, payload);
 }
 
+/* CONNECT client 0 (service started, client acquired) to the echo server acting as a broker. */
+static void mqtt_connect_to_hand_broker(void)
+{
+    static const char connack[] = { 0x20, 0x02, 0x00, 0x00 };
+    size_t before = echo_server_received_total(&bench.echo);
+    say("AT+CMQTTCONNECT=0,\"tcp://127.0.0.1:%d\",60,1\r", bench.echo.port);
+    exact("\r\nOK\r\n");
+    /* CONNECT: fixed header (2) + variable header (10) + client id (2 + 5) */
+    assert_int_equal(echo_server_wait_received(&bench.echo, before + 19, PTYHOST_GUARD_MS), 0);
+    assert_int_equal(echo_server_send(&bench.echo, echo_server_open_clients(&bench.echo) - 1, connack,
+                                      sizeof(connack)),
+                     0);
+    exact("\r\n+CMQTTCONNECT: 0,0\r\n");
+}
+
+/* A QoS 1 publish the hand-made broker never acknowledges: OK now, +CMQTTPUB later. */
+static void mqtt_publish_unacknowledged(void)
+{
+    say("AT+CMQTTTOPIC=0,4\r");
+    exact("\r\n>");
+    say("t/up");
+    exact("\r\nOK\r\n");
+    say("AT+CMQTTPAYLOAD=0,2\r");
+    exact("\r\n>");
+    say("42");
+    exact("\r\nOK\r\n");
+    say("AT+CMQTTPUB=0,1,60\r");
+    exact("\r\nOK\r\n");
+}
+
+/* The echo server (not echoing) as the broker, the modem with client 0 connected to it. */
+static void hand_broker_session(void)
+{
+    echo_start();
+    echo_server_set_echo(&bench.echo, false);
+    modem_start(NULL);
+    mqtt_start_service();
+    say("AT+CMQTTACCQ=0,\"bus-1\"\r");
+    exact("\r\nOK\r\n");
+    mqtt_connect_to_hand_broker();
+}
+
 /* ------------------------------------------------------------- TCP as firmware does it */
 
 static void tcp_network_open(void)
@@ -621,29 +663,15 @@ static void broker_going_away_reports_connlost_and_refuses_reconnects(void **sta
 static void broker_close_and_reset_give_connlost_causes_1_and_2(void **state)
 {
     (void)state;
-    static const char connack[] = { 0x20, 0x02, 0x00, 0x00 };
-    echo_start();
-    echo_server_set_echo(&bench.echo, false);
-    modem_start(NULL);
-    mqtt_start_service();
-    say("AT+CMQTTACCQ=0,\"bus-1\"\r");
-    exact("\r\nOK\r\n");
-    for (int round = 0; round < 2; round++) {
-        bool reset = round == 1;
-        size_t before = echo_server_received_total(&bench.echo);
-        say("AT+CMQTTCONNECT=0,\"tcp://127.0.0.1:%d\",60,1\r", bench.echo.port);
-        exact("\r\nOK\r\n");
-        /* CONNECT: fixed header (2) + variable header (10) + client id (2 + 5) */
-        assert_int_equal(echo_server_wait_received(&bench.echo, before + 19, PTYHOST_GUARD_MS), 0);
-        assert_int_equal(echo_server_send(&bench.echo, 0, connack, sizeof(connack)), 0);
-        exact("\r\n+CMQTTCONNECT: 0,0\r\n");
-        assert_int_equal(echo_server_close(&bench.echo, 0, reset), 1);
-        exact("\r\n+CMQTTCONNLOST: 0,%d\r\n", reset ? 2 : 1);
-    }
+    hand_broker_session();
+    assert_int_equal(echo_server_close(&bench.echo, 0, false), 1);
+    exact("\r\n+CMQTTCONNLOST: 0,1\r\n");
+    mqtt_connect_to_hand_broker();
+    assert_int_equal(echo_server_close(&bench.echo, 0, true), 1);
+    exact("\r\n+CMQTTCONNLOST: 0,2\r\n");
     modem_stop();
 }
 
-/* Both MQTT clients: each connection gets its own CONNLOST, the service one NONET. */
 /* The broker drops the client while the host is inside a `>` prompt: CONNLOST waits for the OK. */
 static void broker_drop_inside_a_prompt_waits_for_the_final_result(void **state)
 {
@@ -721,47 +749,6 @@ static void tcp_peer_close_and_drop_report_ipclose(void **state)
 }
 
 /* ------------------------------------------------------------- faults while a result is pending */
-
-/* CONNECT client 0 (service started, client acquired) to the echo server acting as a broker. */
-static void mqtt_connect_to_hand_broker(void)
-{
-    static const char connack[] = { 0x20, 0x02, 0x00, 0x00 };
-    size_t before = echo_server_received_total(&bench.echo);
-    say("AT+CMQTTCONNECT=0,\"tcp://127.0.0.1:%d\",60,1\r", bench.echo.port);
-    exact("\r\nOK\r\n");
-    /* CONNECT: fixed header (2) + variable header (10) + client id (2 + 5) */
-    assert_int_equal(echo_server_wait_received(&bench.echo, before + 19, PTYHOST_GUARD_MS), 0);
-    assert_int_equal(echo_server_send(&bench.echo, echo_server_open_clients(&bench.echo) - 1, connack,
-                                      sizeof(connack)),
-                     0);
-    exact("\r\n+CMQTTCONNECT: 0,0\r\n");
-}
-
-/* A QoS 1 publish the hand-made broker never acknowledges: OK now, +CMQTTPUB later. */
-static void mqtt_publish_unacknowledged(void)
-{
-    say("AT+CMQTTTOPIC=0,4\r");
-    exact("\r\n>");
-    say("t/up");
-    exact("\r\nOK\r\n");
-    say("AT+CMQTTPAYLOAD=0,2\r");
-    exact("\r\n>");
-    say("42");
-    exact("\r\nOK\r\n");
-    say("AT+CMQTTPUB=0,1,60\r");
-    exact("\r\nOK\r\n");
-}
-
-static void hand_broker_session(void)
-{
-    echo_start();
-    echo_server_set_echo(&bench.echo, false);
-    modem_start(NULL);
-    mqtt_start_service();
-    say("AT+CMQTTACCQ=0,\"bus-1\"\r");
-    exact("\r\nOK\r\n");
-    mqtt_connect_to_hand_broker();
-}
 
 /* Reference §4.5: the broker drops the connection under a publish: +CMQTTPUB: 0,6, then CONNLOST 1. */
 static void broker_drop_fails_the_pending_publish_first(void **state)
