@@ -46,7 +46,6 @@ static void start_broker(struct fixture *f, const char *server_cert, const char 
     char extra[2048];
     f->tls_port = simtest_free_port();
     snprintf(extra, sizeof(extra),
-             "user root\n"
              "listener %d 127.0.0.1\nallow_anonymous true\n"
              "cafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\n",
              f->tls_port, abs_cert("ca.pem"), abs_cert(server_cert), abs_cert(server_key));

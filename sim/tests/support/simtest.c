@@ -296,6 +296,11 @@ int simtest_mosquitto_start(struct simtest_server *srv, const char *extra_config
             return -1;
         }
         fprintf(f, "per_listener_settings true\nlog_dest file %s/mosquitto.log\nlog_type all\n", srv->dir);
+        if (geteuid() == 0) {
+            /* as root mosquitto would switch to its own user, which can read neither
+               this private directory nor the keys in certs/out */
+            fprintf(f, "user root\n");
+        }
         fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\n%s\n", srv->port, extra_config ? extra_config : "");
         fclose(f);
         pid_t pid = fork();
