@@ -1545,9 +1545,8 @@ static int mqtt_control(struct sim_modem *m, int argc, char **argv, char *reply,
     if (argc < 2 || strcmp(argv[0], "drop") != 0 || strcmp(argv[1], "mqtt") != 0) {
         return 0;
     }
-    char *end = NULL;
-    long idx = argc == 3 ? strtol(argv[2], &end, 10) : -1;
-    if (argc > 3 || (argc == 3 && (*end != '\0' || idx < 0 || idx >= MQTT_CLIENTS))) {
+    long idx = -1;
+    if (argc > 3 || (argc == 3 && !sim_parse_long(argv[2], 0, MQTT_CLIENTS - 1, &idx))) {
         snprintf(reply, cap, "error: usage: drop mqtt [0|1]");
         *ok = false;
         return 1;
