@@ -191,6 +191,18 @@ control "signal 9 99"
 maybe_at "+CSQ" "AT+CSQ"
 control "signal 23 99"
 
+section "GNSS: the fix comes from the control socket"
+if implemented +CGPS && implemented +CGPSINFO; then
+    maybe_at "+CGPS" "AT+CGPS=1"
+    maybe_at "+CGPSINFO" "AT+CGPSINFO"
+    control "gnss fix 48.8566 2.3522 35 42.5 90"
+    maybe_at "+CGPSINFO" "AT+CGPSINFO"
+    control "gnss nofix"
+    maybe_at "+CGPS" "AT+CGPS=0"
+else
+    note "AT+CGPS/AT+CGPSINFO are not implemented by this build of the simulator: GNSS skipped"
+fi
+
 section "MQTT publish flow (AT+CMQTT*) to the local broker"
 mqtt_needed=(+CMQTTSTART +CMQTTACCQ +CMQTTCONNECT +CMQTTTOPIC +CMQTTPAYLOAD +CMQTTPUB +CMQTTDISC +CMQTTREL +CMQTTSTOP)
 missing=()

@@ -542,9 +542,8 @@ static int cch_control(struct sim_modem *m, int argc, char **argv, char *reply, 
     }
     int only = -1;
     if (argc == 3) {
-        char *end = NULL;
-        long v = strtol(argv[2], &end, 10);
-        if (*end != '\0' || v < 0 || v >= CCH_SESSIONS) {
+        long v;
+        if (!sim_parse_long(argv[2], 0, CCH_SESSIONS - 1, &v)) {
             snprintf(reply, cap, "error: session must be 0-%d", CCH_SESSIONS - 1);
             *ok = false;
             return 1;

@@ -319,18 +319,6 @@ static enum sim_at_status cmd_clbs(struct sim_modem *m, const struct sim_at_cmd 
 
 /* ------------------------------------------------------------ control */
 
-static bool parse_number(const char *text, double min, double max, double *out)
-{
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (errno != 0 || end == text || *end != '\0' || !(v >= min && v <= max)) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 /* `gnss fix LAT LON [ALT [SPEED_KMH [COURSE]]]` and `gnss nofix`. */
 static int gnss_control(struct sim_modem *m, int argc, char **argv, char *reply, size_t cap, bool *ok)
 {
@@ -346,10 +334,10 @@ static int gnss_control(struct sim_modem *m, int argc, char **argv, char *reply,
         return 1;
     }
     double lat, lon, alt = 0.0, speed = 0.0, course = -1.0;
-    if (argc < 4 || argc > 7 || strcmp(argv[1], "fix") != 0 || !parse_number(argv[2], -90.0, 90.0, &lat) ||
-        !parse_number(argv[3], -180.0, 180.0, &lon) || (argc > 4 && !parse_number(argv[4], -1000.0, 100000.0, &alt)) ||
-        (argc > 5 && !parse_number(argv[5], 0.0, 3000.0, &speed)) ||
-        (argc > 6 && !parse_number(argv[6], 0.0, 359.999, &course))) {
+    if (argc < 4 || argc > 7 || strcmp(argv[1], "fix") != 0 || !sim_parse_double(argv[2], -90.0, 90.0, &lat) ||
+        !sim_parse_double(argv[3], -180.0, 180.0, &lon) || (argc > 4 && !sim_parse_double(argv[4], -1000.0, 100000.0, &alt)) ||
+        (argc > 5 && !sim_parse_double(argv[5], 0.0, 3000.0, &speed)) ||
+        (argc > 6 && !sim_parse_double(argv[6], 0.0, 359.999, &course))) {
         snprintf(reply, cap, "error: usage: gnss fix LAT LON [ALT [SPEED_KMH [COURSE]]] | gnss nofix");
         return 1;
     }

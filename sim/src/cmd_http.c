@@ -365,6 +365,29 @@ static int open_error_code(enum sim_stream_error error)
     }
 }
 
+/*
+ * USERDATA holds extra header lines. A command line cannot carry a CR, so
+ * the two-character sequences \r and \n written in it stand for CR and LF
+ * (the way the A76 manual's examples separate several headers; unconfirmed
+ * on the SIM7600). The block always ends with CRLF.
+ */
+static void put_userdata(struct sim_buf *req, const char *text)
+{
+    size_t start = req->len;
+    for (const char *p = text; *p != '\0'; p++) {
+        if (p[0] == '\\' && (p[1] == 'r' || p[1] == 'n')) {
+            sim_buf_put(req, p[1] == 'r' ? "\r" : "\n", 1);
+            p++;
+        } else {
+            sim_buf_put(req, p, 1);
+        }
+    }
+    size_t added = req->len - start;
+    if (added < 2 || memcmp(req->data + req->len - 2, "\r\n", 2) != 0) {
+        sim_buf_put(req, "\r\n", 2);
+    }
+}
+
 static void write_request(struct sim_modem *m, const struct http_url *url)
 {
     struct sim_http *h = m->http;
@@ -378,9 +401,7 @@ static void write_request(struct sim_modem *m, const struct http_url *url)
     }
     sim_buf_printf(&req, "User-Agent: SIMCOM_MODULE\r\nAccept: %s\r\n", h->accept);
     if (h->userdata[0] != '\0') {
-        size_t len = strlen(h->userdata);
-        bool has_crlf = len >= 2 && strcmp(h->userdata + len - 2, "\r\n") == 0;
-        sim_buf_printf(&req, "%s%s", h->userdata, has_crlf ? "" : "\r\n");
+        put_userdata(&req, h->userdata);
     }
     sim_buf_put(&req, "\r\n", 2);
     sim_stream_write(&h->stream, req.data + req.head, sim_buf_used(&req));

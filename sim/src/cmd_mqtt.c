@@ -159,7 +159,6 @@ struct mqtt_client {
     int lost_cause;    /* +CMQTTCONNLOST to report from dispatch */
     bool tls_done;     /* handshake completed */
     long tls_verify_error;
-    int tls_alert;     /* fatal alert received from the broker */
 
     struct mqtt_op ops[MQTT_OPS_MAX];
 };
@@ -318,18 +317,13 @@ static int tls_verify_cb(int preverify_ok, X509_STORE_CTX *store)
     return preverify_ok;
 }
 
-/* Remember a completed handshake and any fatal alert the broker sent (error 32). */
+/* Remember a completed handshake: a failure before it is error 32, after it 26. */
 static void tls_info_cb(const SSL *ssl, int where, int ret)
 {
+    (void)ret;
     struct mqtt_client *c = client_of_ssl(ssl);
-    if (c == NULL) {
-        return;
-    }
-    if (where & SSL_CB_HANDSHAKE_DONE) {
+    if (c != NULL && (where & SSL_CB_HANDSHAKE_DONE)) {
         c->tls_done = true;
-    }
-    if ((where & SSL_CB_ALERT) && (where & SSL_CB_READ) && (ret >> 8) == 2 /* fatal */) {
-        c->tls_alert = ret & 0xFF;
     }
 }
 
@@ -453,16 +447,19 @@ static bool errno_means_unreachable(int e)
 /*
  * Why a connection attempt failed, as a §4.3 code. The choices for TLS
  * follow §4.5: the modem refusing the broker's certificate gives 34 (seen
- * on CA validation failures), the broker aborting the handshake with an
- * alert (e.g. it refused the client certificate) gives 32, and the broker
- * closing the socket before CONNACK gives 26.
+ * on CA validation failures); the broker ending the connection during the
+ * handshake (an alert, a close or a reset: which one arrives first is a
+ * race, e.g. when it refuses the client certificate) gives 32; the broker
+ * closing the socket after the handshake but before CONNACK gives 26 (AWS
+ * without a client certificate).
  */
 static int connect_failure_code(const struct mqtt_client *c)
 {
+    bool unreachable = c->close_rc == MOSQ_ERR_ERRNO && errno_means_unreachable(c->close_errno);
     if (c->tls_verify_error != 0) {
         return MQTT_SSL_OPEN_FAIL;
     }
-    if (c->server_type == 1 && !c->tls_done && (c->tls_alert != 0 || c->close_rc == MOSQ_ERR_TLS)) {
+    if (c->server_type == 1 && !c->tls_done && !unreachable && c->close_rc != MOSQ_ERR_EAI) {
         return MQTT_HANDSHAKE_FAIL;
     }
     switch (c->close_rc) {
@@ -491,10 +488,15 @@ static void connection_ended(struct mqtt_client *c)
         break;
     }
     case CONN_CONNECTED:
-        /* §4.5: a broker drop fails the pending operation with 6, then CONNLOST */
+        /*
+         * §4.5: a broker drop fails the pending operation with 6, then CONNLOST.
+         * Unfinished: a keep-alive timeout (MOSQ_ERR_KEEPALIVE) is reported as
+         * CONNLOST cause 1 as well; the +CMQTTPING URC of §4.2 is not emitted
+         * because no source gives its <err> value.
+         */
         ops_fail_messages(c, MQTT_RECEIVE_FAIL);
-        c->lost_cause = (c->close_rc == MOSQ_ERR_ERRNO && c->close_errno == ECONNRESET) ? MQTT_LOST_RESET
-                                                                                       : MQTT_LOST_PASSIVE;
+        /* libmosquitto reports a reset read as MOSQ_ERR_CONN_LOST too; errno tells it apart */
+        c->lost_cause = c->close_errno == ECONNRESET ? MQTT_LOST_RESET : MQTT_LOST_PASSIVE;
         break;
     case CONN_DISCONNECTING:
         ops_fail_messages(c, MQTT_RECEIVE_FAIL);
@@ -1007,9 +1009,10 @@ static int connection_start(struct mqtt_client *c)
     /* libmosquitto refuses keep-alives below 5 s; 1-4 s are sent as 5 s. */
     int keepalive = c->keepalive < 5 ? 5 : c->keepalive;
     c->closed = false;
+    c->close_rc = MOSQ_ERR_SUCCESS;
+    c->close_errno = 0;
     c->tls_done = false;
     c->tls_verify_error = 0;
-    c->tls_alert = 0;
     c->conn = CONN_CONNECTING;
     /* Host names resolve through the simulated DNS (control verb `host`), then the host's resolver. */
     int rc = mosquitto_connect_async(c->mosq, sim_resolve_alias(c->m, host), port, keepalive);
@@ -1041,7 +1044,10 @@ static int connect_args(struct mqtt_client *c, const struct sim_at_cmd *cmd)
         (cmd->argc > 5 && !sim_arg_str(cmd, 5, 1, MQTT_USERPASS_MAX, true, &pass))) {
         return MQTT_LENGTH; /* e.g. an RS256 JWT as password: longer than 256 bytes */
     }
-    if (!sim_arg_int(cmd, 2, 1, MQTT_KEEPALIVE_MAX, &keepalive) || !sim_arg_int_opt(cmd, 3, 0, 1, 0, &clean)) {
+    char host[MQTT_SERVER_MAX + 1];
+    int port;
+    if (!sim_arg_int(cmd, 2, 1, MQTT_KEEPALIVE_MAX, &keepalive) || !sim_arg_int_opt(cmd, 3, 0, 1, 0, &clean) ||
+        !parse_server(server, host, sizeof(host), &port)) {
         return MQTT_INVALID_PARAMETER;
     }
     snprintf(c->server, sizeof(c->server), "%s", server);
@@ -1443,6 +1449,7 @@ static void serve_socket(struct mqtt_client *c, const struct sim_pollset *ps)
     }
     if (revents & (POLLIN | POLLERR | POLLHUP)) {
         for (int i = 0; i < MQTT_READS_PER_ROUND && c->mosq != NULL; i++) {
+            errno = 0; /* so that a stale errno never reads as this connection's reset */
             int rc = mosquitto_loop_read(c->mosq, 1);
             settle(c, rc);
             if (c->mosq == NULL || socket_pending(mosquitto_socket(c->mosq)) == 0) {
@@ -1451,6 +1458,7 @@ static void serve_socket(struct mqtt_client *c, const struct sim_pollset *ps)
         }
     }
     if (c->mosq != NULL && (revents & POLLOUT)) {
+        errno = 0;
         settle(c, mosquitto_loop_write(c->mosq, 1));
     }
 }
@@ -1480,6 +1488,7 @@ static void mqtt_dispatch(struct sim_modem *m, const struct sim_pollset *ps)
         }
         if (c->mosq != NULL && now >= c->next_misc_ms) {
             c->next_misc_ms = now + MQTT_MISC_PERIOD_MS;
+            errno = 0;
             settle(c, mosquitto_loop_misc(c->mosq));
         }
         expire_ops(c, now);
@@ -1536,9 +1545,8 @@ static int mqtt_control(struct sim_modem *m, int argc, char **argv, char *reply,
     if (argc < 2 || strcmp(argv[0], "drop") != 0 || strcmp(argv[1], "mqtt") != 0) {
         return 0;
     }
-    char *end = NULL;
-    long idx = argc == 3 ? strtol(argv[2], &end, 10) : -1;
-    if (argc > 3 || (argc == 3 && (*end != '\0' || idx < 0 || idx >= MQTT_CLIENTS))) {
+    long idx = -1;
+    if (argc > 3 || (argc == 3 && !sim_parse_long(argv[2], 0, MQTT_CLIENTS - 1, &idx))) {
         snprintf(reply, cap, "error: usage: drop mqtt [0|1]");
         *ok = false;
         return 1;

@@ -1108,9 +1108,8 @@ static int tcpip_control(struct sim_modem *m, int argc, char **argv, char *reply
         return 0;
     }
     struct sim_tcpip *t = m->tcpip;
-    char *end = NULL;
-    long only = argc == 3 ? strtol(argv[2], &end, 10) : -1;
-    if (argc > 3 || (argc == 3 && (end == argv[2] || *end != '\0' || only < 0 || only >= TCPIP_LINKS))) {
+    long only = -1;
+    if (argc > 3 || (argc == 3 && !sim_parse_long(argv[2], 0, TCPIP_LINKS - 1, &only))) {
         snprintf(reply, cap, "error: usage: drop tcp [LINK(0-9)]");
         *ok = false;
         return 1;

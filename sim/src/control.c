@@ -43,7 +43,7 @@ static int reply_error(char *reply, size_t cap, const char *fmt, ...)
     return -1;
 }
 
-static bool parse_double(const char *text, double min, double max, double *out)
+bool sim_parse_double(const char *text, double min, double max, double *out)
 {
     char *end = NULL;
     errno = 0;
@@ -55,7 +55,7 @@ static bool parse_double(const char *text, double min, double max, double *out)
     return true;
 }
 
-static bool parse_long(const char *text, long min, long max, long *out)
+bool sim_parse_long(const char *text, long min, long max, long *out)
 {
     char *end = NULL;
     errno = 0;
@@ -110,8 +110,8 @@ static int control_signal(struct sim_modem *m, int argc, char **argv, char *repl
 {
     long rssi = 0;
     long ber = 99;
-    if (argc < 2 || argc > 3 || !parse_long(argv[1], 0, 99, &rssi) || (rssi > 31 && rssi != 99) ||
-        (argc == 3 && (!parse_long(argv[2], 0, 99, &ber) || (ber > 7 && ber != 99)))) {
+    if (argc < 2 || argc > 3 || !sim_parse_long(argv[1], 0, 99, &rssi) || (rssi > 31 && rssi != 99) ||
+        (argc == 3 && (!sim_parse_long(argv[2], 0, 99, &ber) || (ber > 7 && ber != 99)))) {
         return reply_error(reply, cap, "usage: signal RSSI(0-31|99) [BER(0-7|99)]");
     }
     m->rssi = (int)rssi;
@@ -122,7 +122,7 @@ static int control_signal(struct sim_modem *m, int argc, char **argv, char *repl
 static int control_stall(struct sim_modem *m, int argc, char **argv, char *reply, size_t cap)
 {
     double seconds = 0;
-    if (argc != 2 || !parse_double(argv[1], 0.0, 86400.0, &seconds)) {
+    if (argc != 2 || !sim_parse_double(argv[1], 0.0, 86400.0, &seconds)) {
         return reply_error(reply, cap, "usage: stall SECONDS");
     }
     m->stall_until_ms = seconds > 0 ? sim_now_ms(m) + (int64_t)(seconds * 1000.0) : 0;
@@ -135,7 +135,7 @@ static int control_uart_fault(struct sim_modem *m, int argc, char **argv, char *
     const char *dir = argc == 3 ? argv[2] : "both";
     bool rx = strcmp(dir, "rx") == 0 || strcmp(dir, "both") == 0;
     bool tx = strcmp(dir, "tx") == 0 || strcmp(dir, "both") == 0;
-    if (argc < 2 || argc > 3 || !parse_double(argv[1], 0.0, 1.0, &rate) || (!rx && !tx)) {
+    if (argc < 2 || argc > 3 || !sim_parse_double(argv[1], 0.0, 1.0, &rate) || (!rx && !tx)) {
         return reply_error(reply, cap, "usage: %s RATE(0..1) [rx|tx|both]", argv[0]);
     }
     if (rx) {
@@ -336,7 +336,7 @@ int sim_modem_control(struct sim_modem *m, const char *line, char *reply, size_t
     }
     if (strcmp(verb, "seed") == 0) {
         long seed = 0;
-        if (argc != 2 || !parse_long(argv[1], 1, LONG_MAX, &seed)) {
+        if (argc != 2 || !sim_parse_long(argv[1], 1, LONG_MAX, &seed)) {
             return reply_error(reply, cap, "usage: seed N(>0)");
         }
         m->rng = (uint64_t)seed;

@@ -717,20 +717,27 @@ void sim_teardown_all(struct sim_modem *m, enum sim_teardown why)
     }
 }
 
-/* Boot URCs after a reset, at offsets from the start of the boot (virtual ms). */
+/*
+ * Boot URCs after a reset, at offsets from the start of the boot (virtual
+ * ms). All but RDY report the SIM's initialisation, so a module without a
+ * SIM sends only RDY (what it sends instead of +CPIN: READY is unconfirmed,
+ * reference §1 AT+CPIN).
+ */
 static const struct {
     const char *text;
     uint32_t realistic_offset_ms;
+    bool needs_sim;
 } boot_urcs[] = {
-    { "RDY", 0 },
-    { "+CPIN: READY", 100 },
-    { "SMS DONE", 5000 },
-    { "PB DONE", 7000 },
+    { "RDY", 0, false },
+    { "+CPIN: READY", 100, true },
+    { "SMS DONE", 5000, true },
+    { "PB DONE", 7000, true },
 };
 
 void sim_modem_reset(struct sim_modem *m)
 {
     m->counters.resets++;
+    m->stall_until_ms = 0; /* a reset brings a hung module back */
     sim_teardown_all(m, SIM_DOWN_RESET);
     /* Whatever the host was in the middle of is lost. */
     free(m->exec_line);
@@ -771,7 +778,9 @@ static void service_boot(struct sim_modem *m, int64_t now)
     size_t count = sizeof(boot_urcs) / sizeof(boot_urcs[0]);
     while (m->boot_next < count && now >= boot_urc_due(m, m->boot_next)) {
         m->booting = false; /* RDY: the AT interface is up */
-        sim_urc(m, "%s", boot_urcs[m->boot_next].text);
+        if (m->sim_present || !boot_urcs[m->boot_next].needs_sim) {
+            sim_urc(m, "%s", boot_urcs[m->boot_next].text);
+        }
         m->boot_next++;
     }
 }

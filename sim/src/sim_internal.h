@@ -378,6 +378,12 @@ void sim_modem_request_reset(struct sim_modem *m);
 /** Next pseudo-random 64-bit value of the modem's seeded source. */
 uint64_t sim_random(struct sim_modem *m);
 
+/** Parse a whole decimal word (control verbs) within [min, max]; false when it is not one. */
+bool sim_parse_long(const char *text, long min, long max, long *out);
+
+/** Parse a whole floating-point word (control verbs) within [min, max]; false when it is not one. */
+bool sim_parse_double(const char *text, double min, double max, double *out);
+
 /** Text of a CME error code for AT+CMEE=2. */
 const char *sim_cme_text(int code);
 

@@ -2,7 +2,8 @@
  * Non-blocking TCP and TLS connections for the CCH sessions and the HTTP
  * client (stream.h). TLS runs over memory BIOs: this file moves the bytes
  * between them and the socket itself, with MSG_NOSIGNAL, so a peer that
- * vanishes never raises SIGPIPE in the process that hosts the modem.
+ * vanishes never raises SIGPIPE in the process that hosts the modem. Host
+ * names are looked up in a short-lived helper thread.
  */
 #include "stream.h"
 
@@ -16,7 +17,9 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -62,24 +65,101 @@ static void drop_front(struct sim_buf *b, size_t n)
     }
 }
 
-/* Resolve host (after the alias table) to an IPv4 address. */
-static bool resolve(struct sim_modem *m, const char *host, int port, struct sockaddr_in *addr)
+/* A host name lookup shared by the stream and its helper thread. */
+struct sim_stream_lookup {
+    pthread_mutex_t lock;
+    bool done;           /* the thread has stored its result */
+    bool abandoned;      /* the stream went away first: the thread frees this */
+    bool found;
+    struct in_addr addr;
+    int wake_fd;         /* the thread's end of the socket pair that wakes poll() */
+    char host[];
+};
+
+static void lookup_free(struct sim_stream_lookup *job)
 {
-    const char *target = sim_resolve_alias(m, host);
-    memset(addr, 0, sizeof(*addr));
-    addr->sin_family = AF_INET;
-    addr->sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, target, &addr->sin_addr) == 1) {
-        return true;
-    }
-    /* Name lookups go through the host's resolver (usually /etc/hosts for test names). */
+    pthread_mutex_destroy(&job->lock);
+    free(job);
+}
+
+static bool lookup_name(const char *host, struct in_addr *addr)
+{
     struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM };
     struct addrinfo *res = NULL;
-    if (getaddrinfo(target, NULL, &hints, &res) != 0 || res == NULL) {
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || res == NULL) {
         return false;
     }
-    addr->sin_addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+    *addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
     freeaddrinfo(res);
+    return true;
+}
+
+static void *lookup_main(void *arg)
+{
+    struct sim_stream_lookup *job = arg;
+    struct in_addr addr = { 0 };
+    bool found = lookup_name(job->host, &addr);
+    pthread_mutex_lock(&job->lock);
+    job->found = found;
+    job->addr = addr;
+    job->done = true;
+    bool abandoned = job->abandoned;
+    int wake = job->wake_fd;
+    pthread_mutex_unlock(&job->lock);
+    /* from here on the stream may free job: only local copies are used */
+    send(wake, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    close(wake);
+    if (abandoned) {
+        lookup_free(job);
+    }
+    return NULL;
+}
+
+/* Forget the lookup: free it when finished, else leave it to its thread. */
+static void lookup_release(struct sim_stream *s)
+{
+    struct sim_stream_lookup *job = s->lookup;
+    if (job == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&job->lock);
+    bool done = job->done;
+    job->abandoned = !done;
+    pthread_mutex_unlock(&job->lock);
+    if (done) {
+        lookup_free(job);
+    }
+    s->lookup = NULL;
+}
+
+/* Start a lookup of host in a detached thread; false when no thread could be made. */
+static bool lookup_start(struct sim_stream *s, const char *host)
+{
+    size_t len = strlen(host);
+    struct sim_stream_lookup *job = calloc(1, sizeof(*job) + len + 1);
+    int pair[2] = { -1, -1 };
+    if (job == NULL || socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) {
+        free(job);
+        return false;
+    }
+    memcpy(job->host, host, len + 1);
+    pthread_mutex_init(&job->lock, NULL);
+    job->wake_fd = pair[1];
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t thread;
+    int rc = pthread_create(&thread, &attr, lookup_main, job);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        close(pair[0]);
+        close(pair[1]);
+        lookup_free(job);
+        return false;
+    }
+    s->lookup = job;
+    s->fd = pair[0];
+    s->state = SIM_STREAM_RESOLVING;
     return true;
 }
 
@@ -107,18 +187,31 @@ static enum sim_stream_error setup_tls(struct sim_stream *s, struct sim_modem *m
     return SIM_STREAM_OK;
 }
 
+/* Start the non-blocking TCP connect to addr. */
+static enum sim_stream_error start_connect(struct sim_stream *s, struct in_addr addr)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)s->port), .sin_addr = addr };
+    s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s->fd < 0) {
+        fail(s, SIM_STREAM_SOCKET, NULL);
+        return s->error;
+    }
+    int one = 1;
+    setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(s->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno != EINPROGRESS) {
+        fail(s, SIM_STREAM_CONNECT, strerror(errno));
+        return s->error;
+    }
+    s->state = SIM_STREAM_CONNECTING;
+    return SIM_STREAM_OK;
+}
+
 enum sim_stream_error sim_stream_open(struct sim_stream *s, struct sim_modem *m, const char *host, int port,
                                       int ssl_ctx, int64_t connect_ms)
 {
     sim_stream_close(s);
-    s->error = SIM_STREAM_OK;
-    s->why[0] = '\0';
     s->deadline_ms = sim_now_ms(m) + connect_ms;
-    struct sockaddr_in addr;
-    if (!resolve(m, host, port, &addr)) {
-        fail(s, SIM_STREAM_DNS, NULL);
-        return s->error;
-    }
+    s->port = port;
     if (ssl_ctx >= 0) {
         enum sim_stream_error err = setup_tls(s, m, ssl_ctx, host);
         if (err != SIM_STREAM_OK) {
@@ -129,19 +222,41 @@ enum sim_stream_error sim_stream_open(struct sim_stream *s, struct sim_modem *m,
             return err;
         }
     }
-    s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (s->fd < 0) {
-        fail(s, SIM_STREAM_SOCKET, NULL);
+    const char *target = sim_resolve_alias(m, host);
+    struct in_addr addr;
+    if (inet_pton(AF_INET, target, &addr) == 1) {
+        return start_connect(s, addr);
+    }
+    if (lookup_start(s, target)) {
+        return SIM_STREAM_OK;
+    }
+    if (!lookup_name(target, &addr)) { /* no thread to spare: look up in place */
+        fail(s, SIM_STREAM_DNS, NULL);
         return s->error;
     }
-    int one = 1;
-    setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(s->fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 && errno != EINPROGRESS) {
-        fail(s, SIM_STREAM_CONNECT, strerror(errno));
-        return s->error;
+    return start_connect(s, addr);
+}
+
+/* The lookup finished (or not yet): connect to what it found. */
+static void finish_lookup(struct sim_stream *s)
+{
+    struct sim_stream_lookup *job = s->lookup;
+    pthread_mutex_lock(&job->lock);
+    bool done = job->done;
+    bool found = job->found;
+    struct in_addr addr = job->addr;
+    pthread_mutex_unlock(&job->lock);
+    if (!done) {
+        return;
     }
-    s->state = SIM_STREAM_CONNECTING;
-    return SIM_STREAM_OK;
+    lookup_release(s);
+    close(s->fd);
+    s->fd = -1;
+    if (!found) {
+        fail(s, SIM_STREAM_DNS, NULL);
+        return;
+    }
+    start_connect(s, addr);
 }
 
 short sim_stream_events(const struct sim_stream *s, bool want_read)
@@ -150,6 +265,8 @@ short sim_stream_events(const struct sim_stream *s, bool want_read)
         return 0;
     }
     switch (s->state) {
+    case SIM_STREAM_RESOLVING:
+        return POLLIN;
     case SIM_STREAM_CONNECTING:
         return POLLOUT;
     case SIM_STREAM_HANDSHAKING:
@@ -163,7 +280,7 @@ short sim_stream_events(const struct sim_stream *s, bool want_read)
 
 int64_t sim_stream_deadline(const struct sim_stream *s, bool want_read)
 {
-    if (s->state == SIM_STREAM_CONNECTING || s->state == SIM_STREAM_HANDSHAKING) {
+    if (s->state == SIM_STREAM_RESOLVING || s->state == SIM_STREAM_CONNECTING || s->state == SIM_STREAM_HANDSHAKING) {
         return s->deadline_ms;
     }
     if (want_read && s->state == SIM_STREAM_OPEN && s->ssl != NULL && SSL_pending(s->ssl) > 0) {
@@ -279,6 +396,13 @@ static void continue_handshake(struct sim_stream *s)
 void sim_stream_step(struct sim_stream *s, struct sim_modem *m)
 {
     int64_t now = sim_now_ms(m);
+    if (s->state == SIM_STREAM_RESOLVING) {
+        finish_lookup(s);
+    }
+    if (s->state == SIM_STREAM_RESOLVING && now >= s->deadline_ms) {
+        fail(s, SIM_STREAM_DNS, "name lookup timeout");
+        return;
+    }
     if (s->state == SIM_STREAM_CONNECTING) {
         finish_connect(s);
         if (s->state == SIM_STREAM_HANDSHAKING) {
@@ -382,6 +506,7 @@ size_t sim_stream_unsent(const struct sim_stream *s)
 
 void sim_stream_close(struct sim_stream *s)
 {
+    lookup_release(s);
     if (s->ssl != NULL) {
         if (s->state == SIM_STREAM_OPEN && s->fd >= 0) {
             SSL_shutdown(s->ssl);

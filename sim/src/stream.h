@@ -23,6 +23,7 @@
 /** Where a stream is in its life. */
 enum sim_stream_state {
     SIM_STREAM_IDLE,        /**< never opened, or closed by the owner */
+    SIM_STREAM_RESOLVING,   /**< host name lookup running in a helper thread */
     SIM_STREAM_CONNECTING,  /**< TCP connect in progress */
     SIM_STREAM_HANDSHAKING, /**< TLS handshake in progress */
     SIM_STREAM_OPEN,        /**< data may flow */
@@ -43,11 +44,15 @@ enum sim_stream_error {
     SIM_STREAM_IO,          /**< send or receive failed */
 };
 
+struct sim_stream_lookup;
+
 /** One connection. Zero-initialise, or call sim_stream_init(). */
 struct sim_stream {
     enum sim_stream_state state;
     enum sim_stream_error error;
-    int fd;
+    int fd;                   /**< the socket; while RESOLVING the lookup's wake-up descriptor */
+    int port;
+    struct sim_stream_lookup *lookup; /**< the name lookup in progress */
     SSL_CTX *ctx;
     SSL *ssl;
     int64_t deadline_ms;      /**< virtual time by which connect + handshake must finish */
@@ -62,7 +67,8 @@ void sim_stream_init(struct sim_stream *s);
 
 /**
  * Start connecting to host:port (host may be an alias from the control
- * socket). ssl_ctx is the SSL context 0-9 for TLS, or -1 for plain TCP.
+ * socket). Names are looked up in a helper thread so the loop never waits
+ * for a resolver; connect_ms bounds lookup and connect together. ssl_ctx is the SSL context 0-9 for TLS, or -1 for plain TCP.
  * connect_ms bounds the TCP connect, the TLS handshake is bounded by the
  * context's negotiatetime. Returns SIM_STREAM_OK when the connect is under
  * way (the state is then CONNECTING, or CLOSED with an error later), or the

@@ -106,40 +106,23 @@ static void network_state(void **state)
     simtest_replay_all(NULL, STEPS(steps));
 }
 
-/* ------------------------------------------------------------- real sessions */
-
-static char *read_whole_file(const char *path, size_t *len)
+static void info_first_order(void **state)
 {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *data = malloc((size_t)size + 1);
-    assert_non_null(data);
-    assert_int_equal(fread(data, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-    *len = (size_t)size;
-    return data;
+    (void)state;
+    const struct simtest_step steps[] = {
+        { .send = "ATE0\r", .expect = "ATE0\r\r\nOK\r\n" },
+        { .control = "order info-first", .send = "AT+CCHSTART\r", .expect = "\r\n+CCHSTART: 0\r\n\r\nOK\r\n" },
+        { .send = "AT+CCHSTOP\r", .expect = "\r\n+CCHSTOP: 0\r\n\r\nOK\r\n" },
+    };
+    simtest_replay_all(NULL, STEPS(steps));
 }
+
+/* ------------------------------------------------------------- real sessions */
 
 static void at_ok(struct simtest_driver *d, const char *line)
 {
     simtest_send(d, line);
     assert_true(simtest_expect(d, "\r\nOK\r\n", GUARD_MS));
-}
-
-static void download(struct simtest_driver *d, const char *store_name, const char *cert_path)
-{
-    size_t len = 0;
-    char *data = read_whole_file(simtest_cert(cert_path), &len);
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "AT+CCERTDOWN=\"%s\",%zu\r", store_name, len);
-    simtest_send(d, cmd);
-    assert_true(simtest_expect(d, ">", GUARD_MS));
-    simtest_send_raw(d, data, len);
-    assert_true(simtest_expect(d, "\r\nOK\r\n", GUARD_MS));
-    free(data);
 }
 
 /* A driver with echo off, the given CCHSET and a started service. */
@@ -155,14 +138,14 @@ static void start_service(struct simtest_driver *d, const char *cchset)
 /* SSL context 0 verifying the server with ca.pem, optionally sending the device certificate of dir. */
 static void configure_context(struct simtest_driver *d, int authmode, const char *device_dir)
 {
-    download(d, "ca.pem", "ca.pem");
+    simtest_download_cert(d, "ca.pem", "ca.pem");
     at_ok(d, "AT+CSSLCFG=\"cacert\",0,\"ca.pem\"\r");
     if (device_dir != NULL) {
         char path[128];
         snprintf(path, sizeof(path), "%s/cert.pem", device_dir);
-        download(d, "dev.pem", path);
+        simtest_download_cert(d, "dev.pem", path);
         snprintf(path, sizeof(path), "%s/key.pem", device_dir);
-        download(d, "dev-key.pem", path);
+        simtest_download_cert(d, "dev-key.pem", path);
         at_ok(d, "AT+CSSLCFG=\"clientcert\",0,\"dev.pem\"\r");
         at_ok(d, "AT+CSSLCFG=\"clientkey\",0,\"dev-key.pem\"\r");
     }
@@ -377,6 +360,12 @@ static void missing_files_refused_and_dropped(void **state)
     open_session(&d, 0, "127.0.0.1", simtest_free_port(), 1, 14);
     /* a name that does not resolve: DNS error */
     open_session(&d, 0, "no-such-host.invalid", 443, 1, 13);
+    /* closing while the name lookup runs (one chained line: no poll round in between) */
+    simtest_send(&d, "AT+CCHOPEN=0,\"no-such-host.invalid\",443,1;+CCHCLOSE=0\r");
+    assert_true(simtest_expect(&d, "\r\nOK\r\n\r\n+CCHCLOSE: 0,0\r\n", GUARD_MS));
+    /* a name the host resolves */
+    open_session(&d, 0, "localhost", srv.port, 1, 0);
+    at_ok(&d, "AT+CCHCLOSE=0\r");
 
     /* plain TCP (client_type 1) to the echo server, then the control hook drops it */
     open_session(&d, 1, "127.0.0.1", srv.port, 1, 0);
@@ -509,6 +498,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(arguments_and_state_errors),
         cmocka_unit_test(network_state),
+        cmocka_unit_test(info_first_order),
         cmocka_unit_test(server_auth_push_mode_with_sni),
         cmocka_unit_test(mutual_auth_manual_receive),
         cmocka_unit_test(bad_certificates_are_rejected),

@@ -156,7 +156,7 @@ static void get_with_content_length_and_404(void **state)
     assert_int_equal(simtest_http_start(&srv, NULL), 0);
     struct simtest_driver d;
     start_http(&d, NULL);
-    at_ok(&d, "AT+HTTPPARA=\"USERDATA\",\"Authorization: Bearer t0k3n\"\r");
+    at_ok(&d, "AT+HTTPPARA=\"USERDATA\",\"Authorization: Bearer t0k3n\\r\\nX-Device: bus-1\"\r");
     set_url(&d, "http", srv.port, "/hello");
     get(&d, "0,200,11");
     char request[2048];
@@ -164,7 +164,7 @@ static void get_with_content_length_and_404(void **state)
     char expect[128];
     snprintf(expect, sizeof(expect), "GET /hello HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n", srv.port);
     assert_memory_equal(request, expect, strlen(expect));
-    assert_non_null(strstr(request, "\r\nAuthorization: Bearer t0k3n\r\n\r\n"));
+    assert_non_null(strstr(request, "\r\nAuthorization: Bearer t0k3n\r\nX-Device: bus-1\r\n\r\n"));
 
     simtest_send(&d, "AT+HTTPREAD?\r");
     assert_true(simtest_expect(&d, "\r\n+HTTPREAD: LEN,11\r\n\r\nOK\r\n", GUARD_MS));
@@ -253,21 +253,6 @@ static void chunked_eof_and_big_bodies(void **state)
     simtest_http_stop(&srv);
 }
 
-static char *read_whole_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *data = malloc((size_t)size + 1);
-    assert_non_null(data);
-    assert_int_equal(fread(data, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-    *len = (size_t)size;
-    return data;
-}
-
 static void https_with_server_verification(void **state)
 {
     (void)state;
@@ -286,15 +271,7 @@ static void https_with_server_verification(void **state)
     set_url(&d, "https", srv.port, "/chunked/3000");
     get(&d, "0,719,0"); /* ca.pem is not in the store yet */
 
-    size_t len = 0;
-    char *pem = read_whole_file(simtest_cert("ca.pem"), &len);
-    char line[64];
-    snprintf(line, sizeof(line), "AT+CCERTDOWN=\"ca.pem\",%zu\r", len);
-    simtest_send(&d, line);
-    assert_true(simtest_expect(&d, ">", GUARD_MS));
-    simtest_send_raw(&d, pem, len);
-    assert_true(simtest_expect(&d, "\r\nOK\r\n", GUARD_MS));
-    free(pem);
+    simtest_download_cert(&d, "ca.pem", "ca.pem");
 
     get(&d, "0,200,3000");
     assert_int_equal(read_pattern(&d, 0, 3000), 3000);
@@ -349,6 +326,30 @@ static void receive_timeout_on_virtual_clock(void **state)
     simtest_http_stop(&srv);
 }
 
+static void network_loss_ends_the_action(void **state)
+{
+    (void)state;
+    struct simtest_http_server srv;
+    assert_int_equal(simtest_http_start(&srv, NULL), 0);
+    struct simtest_driver d;
+    start_http(&d, NULL);
+    set_url(&d, "http", srv.port, "/stall");
+    at_ok(&d, "AT+HTTPACTION=0\r");
+    for (int i = 0; i < GUARD_MS / 10 && atomic_load(&srv.requests) == 0; i++) {
+        simtest_pump(&d, 10);
+    }
+    simtest_control(&d, "net down");
+    assert_true(simtest_expect(&d, "\r\n+HTTP_NONET_EVENT\r\n\r\n+HTTPACTION: 0,717,0\r\n", GUARD_MS));
+    /* the service stays initialised: a new action fails the same way until the network returns */
+    at_ok(&d, "AT+HTTPACTION=0\r");
+    assert_true(simtest_expect(&d, "\r\n+HTTPACTION: 0,717,0\r\n", GUARD_MS));
+    simtest_control(&d, "net up");
+    set_url(&d, "http", srv.port, "/hello");
+    get(&d, "0,200,11");
+    simtest_driver_fini(&d);
+    simtest_http_stop(&srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +359,7 @@ int main(void)
         cmocka_unit_test(chunked_eof_and_big_bodies),
         cmocka_unit_test(https_with_server_verification),
         cmocka_unit_test(receive_timeout_on_virtual_clock),
+        cmocka_unit_test(network_loss_ends_the_action),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

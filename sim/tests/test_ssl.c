@@ -101,36 +101,6 @@ static void csslcfg_read_all_and_reset(void **state)
 
 /* ------------------------------------------------------------- real handshakes */
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *data = malloc((size_t)size + 1);
-    assert_non_null(data);
-    assert_int_equal(fread(data, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-    data[size] = '\0';
-    *len = (size_t)size;
-    return data;
-}
-
-/* Put a file from certs/out into the modem's store through AT+CCERTDOWN. */
-static void download(struct simtest_driver *d, const char *store_name, const char *cert_path)
-{
-    size_t len = 0;
-    char *data = read_file(simtest_cert(cert_path), &len);
-    char cmd[160];
-    snprintf(cmd, sizeof(cmd), "AT+CCERTDOWN=\"%s\",%zu\r", store_name, len);
-    simtest_send(d, cmd);
-    assert_true(simtest_expect(d, ">", 1000));
-    simtest_send_raw(d, data, len);
-    assert_true(simtest_expect(d, "\r\nOK\r\n", 1000));
-    free(data);
-}
-
 static void configure(struct simtest_driver *d, const char *line)
 {
     simtest_send(d, line);
@@ -193,9 +163,9 @@ static void mutual_tls_with_device_certificate(void **state)
     (void)state;
     struct simtest_driver d;
     simtest_driver_init(&d, NULL);
-    download(&d, "ca.pem", "ca.pem");
-    download(&d, "cert.pem", "devices/bus-1/cert.pem");
-    download(&d, "key.pem", "devices/bus-1/key.pem");
+    simtest_download_cert(&d, "ca.pem", "ca.pem");
+    simtest_download_cert(&d, "cert.pem", "devices/bus-1/cert.pem");
+    simtest_download_cert(&d, "key.pem", "devices/bus-1/key.pem");
     configure(&d, "AT+CSSLCFG=\"authmode\",0,2\r");
     configure(&d, "AT+CSSLCFG=\"cacert\",0,\"ca.pem\"\r");
     configure(&d, "AT+CSSLCFG=\"clientcert\",0,\"cert.pem\"\r");
@@ -225,7 +195,7 @@ static void server_verification_honours_authmode_and_time(void **state)
     (void)state;
     struct simtest_driver d;
     simtest_driver_init(&d, NULL);
-    download(&d, "ca.pem", "ca.pem");
+    simtest_download_cert(&d, "ca.pem", "ca.pem");
     configure(&d, "AT+CSSLCFG=\"cacert\",1,\"ca.pem\"\r");
     configure(&d, "AT+CSSLCFG=\"authmode\",1,1\r");
     enum sim_ssl_error err;
@@ -274,7 +244,7 @@ static void the_local_clock_decides_validity(void **state)
     simtest_config(&cfg);
     struct simtest_driver d;
     simtest_driver_init(&d, &cfg);
-    download(&d, "ca.pem", "ca.pem");
+    simtest_download_cert(&d, "ca.pem", "ca.pem");
     configure(&d, "AT+CSSLCFG=\"cacert\",0,\"ca.pem\"\r");
     configure(&d, "AT+CSSLCFG=\"authmode\",0,1\r");
     configure(&d, "AT+CSSLCFG=\"ignorelocaltime\",0,0\r");
@@ -307,13 +277,13 @@ static void missing_or_mismatched_files_are_reported(void **state)
     assert_null(sim_ssl_new_ctx(d.modem, 2, &err, why, sizeof(why)));
     assert_int_equal(err, SIM_SSL_NO_CERT);
 
-    download(&d, "junk.pem", "manifest.txt");
+    simtest_download_cert(&d, "junk.pem", "manifest.txt");
     configure(&d, "AT+CSSLCFG=\"cacert\",2,\"junk.pem\"\r");
     assert_null(sim_ssl_new_ctx(d.modem, 2, &err, why, sizeof(why)));
     assert_int_equal(err, SIM_SSL_BAD_CERT);
 
-    download(&d, "cert.pem", "devices/bus-1/cert.pem");
-    download(&d, "key2.pem", "devices/bus-2/key.pem");
+    simtest_download_cert(&d, "cert.pem", "devices/bus-1/cert.pem");
+    simtest_download_cert(&d, "key2.pem", "devices/bus-2/key.pem");
     configure(&d, "AT+CSSLCFG=\"authmode\",2,3\r");
     configure(&d, "AT+CSSLCFG=\"clientcert\",2,\"cert.pem\"\r");
     configure(&d, "AT+CSSLCFG=\"clientkey\",2,\"key2.pem\"\r");

@@ -296,6 +296,11 @@ int simtest_mosquitto_start(struct simtest_server *srv, const char *extra_config
             return -1;
         }
         fprintf(f, "per_listener_settings true\nlog_dest file %s/mosquitto.log\nlog_type all\n", srv->dir);
+        if (geteuid() == 0) {
+            /* as root mosquitto would switch to its own user, which can read neither
+               this private directory nor the keys in certs/out */
+            fprintf(f, "user root\n");
+        }
         fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\n%s\n", srv->port, extra_config ? extra_config : "");
         fclose(f);
         pid_t pid = fork();
@@ -332,4 +337,49 @@ void simtest_server_stop(struct simtest_server *srv)
         }
         srv->dir[0] = '\0';
     }
+}
+
+char *simtest_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fail_msg("cannot open %s", path);
+    }
+    struct sim_buf data = { 0 };
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        sim_buf_put(&data, chunk, n);
+    }
+    bool failed = ferror(f) != 0;
+    fclose(f);
+    if (failed) {
+        sim_buf_free(&data);
+        fail_msg("cannot read %s", path);
+    }
+    size_t used = sim_buf_used(&data);
+    char *text = malloc(used + 1);
+    assert_non_null(text);
+    if (used > 0) {
+        memcpy(text, data.data + data.head, used);
+    }
+    text[used] = '\0';
+    sim_buf_free(&data);
+    if (len != NULL) {
+        *len = used;
+    }
+    return text;
+}
+
+void simtest_download_cert(struct simtest_driver *d, const char *store_name, const char *cert_path)
+{
+    size_t len = 0;
+    char *data = simtest_read_file(simtest_cert(cert_path), &len);
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "AT+CCERTDOWN=\"%s\",%zu\r", store_name, len);
+    simtest_send(d, cmd);
+    assert_true(simtest_expect(d, "\r\n>", 10000));
+    simtest_send_raw(d, data, len);
+    assert_true(simtest_expect(d, "\r\nOK\r\n", 10000));
+    free(data);
 }

@@ -77,6 +77,19 @@ const char *simtest_certs_dir(void);
 /** Path of a file under the certs directory (static buffer rotated 8 deep). */
 const char *simtest_cert(const char *relative);
 
+/**
+ * Read a whole file into a NUL-terminated heap buffer (free() it); fails the
+ * test when the file cannot be read. len may be NULL.
+ */
+char *simtest_read_file(const char *path, size_t *len);
+
+/**
+ * Put a certs/out file (e.g. "devices/bus-1/cert.pem") into the modem's
+ * certificate store as store_name through AT+CCERTDOWN, checking the
+ * prompt and the OK (echo must be off).
+ */
+void simtest_download_cert(struct simtest_driver *d, const char *store_name, const char *cert_path);
+
 /** A running server process started by a helper below. */
 struct simtest_server {
     pid_t pid;
