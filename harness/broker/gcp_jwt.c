@@ -2,6 +2,8 @@
 #include "gcp_jwt.h"
 
 #include <errno.h>
+#include <jansson.h>
+#include <stdbool.h>
 #include <jwt.h>
 #include <string.h>
 
@@ -22,17 +24,44 @@ const char *gcp_jwt_result_str(enum gcp_jwt_result result)
     return "unknown";
 }
 
+/* Decode base64url text of n characters into out (size >= n); returns length or -1. */
+static int base64url_decode(const char *in, size_t n, unsigned char *out)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    unsigned int acc = 0;
+    int bits = 0, len = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *p = in[i] ? strchr(alphabet, in[i]) : NULL;
+        if (!p)
+            return -1;
+        acc = (acc << 6) | (unsigned int)(p - alphabet);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[len++] = (unsigned char)(acc >> bits);
+        }
+    }
+    return len;
+}
+
 /* Read the alg from the header without verifying anything. */
 static enum gcp_jwt_result token_alg(const char *token, jwt_alg_t *alg)
 {
-    jwt_t *peek = NULL;
-    if (jwt_decode(&peek, token, NULL, 0) != 0 || !peek)
+    const char *dot = strchr(token, '.');
+    unsigned char header[512];
+    if (!dot || dot == token || (size_t)(dot - token) > sizeof header || !strchr(dot + 1, '.'))
         return GCP_JWT_MALFORMED;
-    *alg = jwt_get_alg(peek);
-    jwt_free(peek);
-    if (*alg != JWT_ALG_RS256 && *alg != JWT_ALG_ES256)
-        return GCP_JWT_BAD_ALG;
-    return GCP_JWT_OK;
+    int n = base64url_decode(token, (size_t)(dot - token), header);
+    json_t *h = n > 0 ? json_loadb((const char *)header, (size_t)n, 0, NULL) : NULL;
+    const char *name = json_string_value(json_object_get(h, "alg"));
+    if (!name) {
+        json_decref(h);
+        return GCP_JWT_MALFORMED;
+    }
+    *alg = jwt_str_alg(name);
+    bool ok = strcmp(name, "RS256") == 0 || strcmp(name, "ES256") == 0;
+    json_decref(h);
+    return ok ? GCP_JWT_OK : GCP_JWT_BAD_ALG;
 }
 
 /* Verify with every usable key; *out is the decoded token on success. */

@@ -213,10 +213,11 @@ static bool write_config(const struct broker_opts *o, const char *password, char
     fprintf(f, "user %s\n", pw ? pw->pw_name : "root");
     fprintf(f, "log_dest file %s/mosquitto.log\n", o->dir);
     fprintf(f, "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n");
-    fprintf(f, "connection_messages true\nmax_qos 1\nmax_keepalive 1200\n");
+    fprintf(f, "connection_messages true\nmax_keepalive 1200\n");
     fprintf(f, "\n# devices: TLS%s\nlistener %d\n", aws ? ", client certificate required" : "", o->port);
     fprintf(f, "cafile %s/ca.pem\ncertfile %s/server.pem\nkeyfile %s/server.key\n", o->certs, o->certs, o->certs);
     fprintf(f, "require_certificate %s\n", aws ? "true" : "false");
+    fprintf(f, "max_qos 1\n"); /* a QoS 2 PUBLISH closes, a QoS 2 SUBSCRIBE is granted 1 */
     fprintf(f, "\n# cloud application (admin), loopback only\nlistener %d 127.0.0.1\n", o->admin_port);
     fprintf(f, "\nplugin %s\nplugin_opt_profile %s\nplugin_opt_registry %s\n", o->plugin,
             aws ? "aws" : "gcp", o->registry);
