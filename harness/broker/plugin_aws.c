@@ -4,10 +4,10 @@
  * Subscribe and Receive, topic limits, reserved `$` topics, payload limit,
  * retained messages only on exact subscriptions, lifecycle events.
  *
- * UNFINISHED: the Device Shadow service ($aws/things/<thing>/shadow/...) and
- * the admin requests (cloud/aws/...) are not implemented yet: shadow requests
- * pass the policy check but get no answer, and every cloud/aws/ request is
- * answered with error UNIMPLEMENTED.
+ * The Device Shadow service (classic and named shadows) answers requests on
+ * $aws/things/<thing>/shadow/... and the cloud application's requests on
+ * cloud/aws/shadow/<thing>[/name/<shadow>]/<get|update|delete> (replies on
+ * cloud/aws/reply/...).
  */
 #include "plugin_internal.h"
 
@@ -18,8 +18,19 @@
 #include <string.h>
 
 #include "aws_policy.h"
+#include "shadow.h"
 
 #define AWS_PAYLOAD_MAX_BYTES (128 * 1024)
+#define AWS_MAX_SUBSCRIPTIONS 50
+#define AWS_THING_NAME_MAX 128
+#define AWS_SHADOW_NAME_MAX 64
+
+/* A parsed shadow request topic. */
+struct shadow_topic {
+    char thing[AWS_THING_NAME_MAX + 1];
+    char name[AWS_SHADOW_NAME_MAX + 1]; /* "" for the classic shadow */
+    char op[8];                         /* get, update, delete */
+};
 
 static const char *conn_id(const struct cloud_conn *conn)
 {
@@ -130,17 +141,106 @@ void aws_on_disconnect(struct cloud_ctx *ctx, struct cloud_conn *conn)
 
 /* ------------------------------------------------------------ ACL */
 
+/* Copy the segment [start, end) into out (cap bytes); false when empty or too long. */
+static bool take_segment(const char *start, const char *end, char *out, size_t cap)
+{
+    size_t n = (size_t)(end - start);
+    if (n == 0 || n >= cap)
+        return false;
+    memcpy(out, start, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* Parse $aws/things/<thing>/shadow[/name/<name>]/<get|update|delete>. */
+static bool shadow_topic_parse(const char *topic, struct shadow_topic *st)
+{
+    static const char prefix[] = "$aws/things/";
+    memset(st, 0, sizeof *st);
+    if (strncmp(topic, prefix, sizeof prefix - 1) != 0)
+        return false;
+    const char *thing = topic + sizeof prefix - 1;
+    const char *slash = strchr(thing, '/');
+    if (!slash || !take_segment(thing, slash, st->thing, sizeof st->thing) ||
+        strncmp(slash, "/shadow/", 8) != 0)
+        return false;
+    const char *rest = slash + 8;
+    if (strncmp(rest, "name/", 5) == 0) {
+        const char *name = rest + 5;
+        const char *end = strchr(name, '/');
+        if (!end || !take_segment(name, end, st->name, sizeof st->name))
+            return false;
+        rest = end + 1;
+    }
+    if (strcmp(rest, "get") != 0 && strcmp(rest, "update") != 0 && strcmp(rest, "delete") != 0)
+        return false;
+    snprintf(st->op, sizeof st->op, "%s", rest);
+    return true;
+}
+
 static bool is_shadow_request(const char *topic, const char *thing)
 {
-    static const char *const ops[] = { "get", "update", "delete" };
-    char expect[400];
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(expect, sizeof expect, "$aws/things/%s/shadow/%s", thing, ops[i]);
-        if (strcmp(topic, expect) == 0)
-            return true;
-    }
-    return false;
+    struct shadow_topic st;
+    return shadow_topic_parse(topic, &st) && strcmp(st.thing, thing) == 0;
 }
+
+/* ------------------------------------------------------------ shadows */
+
+static void shadow_prefix(const struct shadow_topic *st, char *out, size_t len)
+{
+    if (st->name[0])
+        snprintf(out, len, "$aws/things/%s/shadow/name/%s", st->thing, st->name);
+    else
+        snprintf(out, len, "$aws/things/%s/shadow", st->thing);
+}
+
+static void publish_reply_part(const char *prefix, const char *suffix, json_t *body)
+{
+    char topic[512];
+    if (!body)
+        return;
+    snprintf(topic, sizeof topic, "%s/%s", prefix, suffix);
+    cloud_publish_json(topic, json_incref(body));
+}
+
+/*
+ * Run a shadow request and publish its replies on the shadow topics (as AWS
+ * does for both MQTT and HTTP requests). Returns the accepted or rejected
+ * document (new reference) for a cloud-side caller.
+ */
+static json_t *shadow_request(struct cloud_ctx *ctx, const struct shadow_topic *st, const void *payload,
+                              size_t len)
+{
+    char key[AWS_THING_NAME_MAX + AWS_SHADOW_NAME_MAX + 8], prefix[400], path[420];
+    snprintf(key, sizeof key, "%s%s%s", st->thing, st->name[0] ? "/name/" : "", st->name);
+    json_t *shadows = cloud_store_object(ctx->store, "shadows");
+    const json_t *stored = json_object_get(shadows, key);
+    const char *shown = st->name[0] ? st->name : st->thing;
+    struct shadow_reply r;
+    int64_t now = cloud_now_s(ctx);
+    if (strcmp(st->op, "update") == 0)
+        shadow_update(stored, payload, len, now, &r);
+    else if (strcmp(st->op, "get") == 0)
+        shadow_get(stored, shown, payload, len, now, &r);
+    else
+        shadow_delete(stored, shown, payload, len, now, &r);
+    if (r.stored) {
+        json_object_set(shadows, key, r.stored);
+        if (cloud_store_save(ctx->store) < 0)
+            mosquitto_log_printf(MOSQ_LOG_ERR, "cellbench_cloud: cannot write the state file");
+    }
+    shadow_prefix(st, prefix, sizeof prefix);
+    snprintf(path, sizeof path, "%s/%s", prefix, st->op);
+    publish_reply_part(path, "accepted", r.accepted);
+    publish_reply_part(path, "rejected", r.rejected);
+    publish_reply_part(prefix, "update/delta", r.delta);
+    publish_reply_part(prefix, "update/documents", r.documents);
+    json_t *answer = json_incref(r.accepted ? r.accepted : r.rejected);
+    shadow_reply_clear(&r);
+    return answer;
+}
+
+/* ------------------------------------------------------------ ACL */
 
 static int acl_write(struct cloud_ctx *ctx, struct cloud_conn *conn,
                      const struct mosquitto_evt_acl_check *ed)
@@ -168,6 +268,8 @@ static int acl_subscribe(struct cloud_ctx *ctx, struct cloud_conn *conn,
 {
     if (!aws_topic_within_limits(ed->topic))
         return close_conn(conn, ed->topic, "filter over 256 bytes or 7 slashes", "CLIENT_ERROR");
+    if (mosquitto_client_sub_count(ed->client) >= AWS_MAX_SUBSCRIPTIONS)
+        return close_conn(conn, ed->topic, "over 50 subscriptions", "CLIENT_ERROR");
     if (ed->topic[0] == '$' && !reserved_filter_ok(ed->topic))
         return close_conn(conn, ed->topic, "reserved topic", "CLIENT_ERROR");
     if (!allowed(ctx, conn, AWS_ACT_SUBSCRIBE, ed->topic))
@@ -199,8 +301,27 @@ int aws_on_acl(struct cloud_ctx *ctx, struct cloud_conn *conn, struct mosquitto_
 int aws_on_message(struct cloud_ctx *ctx, struct cloud_conn *conn, struct mosquitto_evt_message *ed)
 {
     conn->wildcard_sub_pending = false;
-    /* UNFINISHED: Device Shadow requests are routed but not served yet. */
-    return MOSQ_ERR_SUCCESS;
+    struct shadow_topic st;
+    if (shadow_topic_parse(ed->topic, &st) && strcmp(st.thing, conn->thing->name) == 0)
+        json_decref(shadow_request(ctx, &st, ed->payload, ed->payloadlen));
+    return MOSQ_ERR_SUCCESS; /* the request also reaches its subscribers, as on AWS */
+}
+
+/* cloud/aws/shadow/<thing>[/name/<shadow>]/<op> -> the device-side topic form. */
+static bool admin_shadow_topic(const char *rest, struct shadow_topic *st)
+{
+    char device_form[600];
+    snprintf(device_form, sizeof device_form, "$aws/things/%s", rest);
+    char *op = strrchr(device_form, '/');
+    if (!op)
+        return false;
+    /* insert "/shadow" after the thing name */
+    char *thing_end = strchr(device_form + 12, '/');
+    if (!thing_end)
+        return false;
+    char rebuilt[640];
+    snprintf(rebuilt, sizeof rebuilt, "%.*s/shadow%s", (int)(thing_end - device_form), device_form, thing_end);
+    return shadow_topic_parse(rebuilt, st);
 }
 
 int aws_on_admin(struct cloud_ctx *ctx, struct mosquitto_evt_message *ed)
@@ -208,9 +329,13 @@ int aws_on_admin(struct cloud_ctx *ctx, struct mosquitto_evt_message *ed)
     char topic[1024];
     if (strncmp(ed->topic, "cloud/aws/", 10) != 0 || strncmp(ed->topic, "cloud/aws/reply/", 16) == 0)
         return MOSQ_ERR_SUCCESS;
-    /* UNFINISHED: shadow read/update and lifecycle queries for the cloud side. */
     snprintf(topic, sizeof topic, "cloud/aws/reply/%s", ed->topic + 10);
-    cloud_publish_json(topic, json_pack("{s:{s:s, s:s}}", "error", "code", "UNIMPLEMENTED", "message",
-                                        "aws admin requests are not implemented yet"));
+    struct shadow_topic st;
+    if (strncmp(ed->topic, "cloud/aws/shadow/", 17) == 0 && admin_shadow_topic(ed->topic + 17, &st)) {
+        cloud_publish_json(topic, shadow_request(ctx, &st, ed->payload, ed->payloadlen));
+        return MOSQ_ERR_SUCCESS;
+    }
+    cloud_publish_json(topic, json_pack("{s:{s:s, s:s}}", "error", "code", "INVALID_ARGUMENT", "message",
+                                        "expected cloud/aws/shadow/<thing>[/name/<shadow>]/<get|update|delete>"));
     return MOSQ_ERR_SUCCESS;
 }

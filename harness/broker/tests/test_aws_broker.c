@@ -21,6 +21,8 @@
 static struct bt_broker broker;
 static struct vclock *clock_;
 static char workdir[256];
+static char registry_path[300];
+static char clock_path[300];
 
 static const char *abs_cert(const char *rel)
 {
@@ -50,9 +52,11 @@ static int write_registry(const char *path)
              "  {\"Effect\": \"Allow\", \"Action\": \"iot:Subscribe\", \"Resource\": \"%s:topicfilter//bus/%s/*\"},\n"
              "  {\"Effect\": \"Allow\", \"Action\": \"iot:Receive\", \"Resource\": [\"%s:topic//bus/%s/commands\","
              " \"%s:topic//bus/%s/configuration\"]},\n"
+             "  {\"Effect\": \"Allow\", \"Action\": [\"iot:Publish\", \"iot:Receive\"], \"Resource\": \"%s:topic/$aws/things/%s/shadow/*\"},\n"
+             "  {\"Effect\": \"Allow\", \"Action\": \"iot:Subscribe\", \"Resource\": \"%s:topicfilter/$aws/things/%s/shadow/*\"},\n"
              "  {\"Effect\": \"Deny\", \"Action\": \"iot:Publish\", \"Resource\": \"%s:topic//depot/closed/*\"}]}}}\n",
              abs_cert("devices/bus-1/cert.pem"), abs_cert("devices/bus-2/cert.pem"), arn, t, arn, arn, arn, t, arn,
-             t, arn, t, arn);
+             t, arn, t, arn, t, arn, t, arn);
     return bt_write_file(path, text);
 }
 
@@ -61,16 +65,16 @@ static int group_setup(void **state)
     snprintf(workdir, sizeof workdir, "/tmp/cellbench-aws.XXXXXX");
     if (!mkdtemp(workdir))
         return -1;
-    char registry[300], clock_path[300], dir[300];
-    snprintf(registry, sizeof registry, "%s/registry.json", workdir);
+    char dir[300];
+    snprintf(registry_path, sizeof registry_path, "%s/registry.json", workdir);
     snprintf(clock_path, sizeof clock_path, "%s/clock", workdir);
     snprintf(dir, sizeof dir, "%s/broker", workdir);
-    if (write_registry(registry) < 0)
+    if (write_registry(registry_path) < 0)
         return -1;
     clock_ = vclock_create(clock_path, vclock_now_ns(NULL), VCLOCK_RATE_ONE);
     if (!clock_)
         return -1;
-    return bt_broker_start(&broker, "aws", registry, clock_path, dir);
+    return bt_broker_start(&broker, "aws", registry_path, clock_path, dir);
 }
 
 static int group_teardown(void **state)
@@ -253,6 +257,69 @@ static void test_lifecycle_events_and_duplicate_client_id(void **state)
     bt_client_free(admin);
 }
 
+/* ------------------------------------------------------------ shadow */
+
+static void test_shadow_delta_and_version_conflict(void **state)
+{
+    struct bt_client *admin = bt_admin_connect(&broker, "cloud-shadow");
+    assert_non_null(admin);
+    struct bt_client *c = thing_connect("bus-1", "devices/bus-1");
+    assert_int_equal(bt_client_subscribe(c, "$aws/things/bus-1/shadow/update/delta", 1), 1);
+    assert_int_equal(bt_client_subscribe(c, "$aws/things/bus-1/shadow/update/accepted", 1), 1);
+    assert_int_equal(bt_client_subscribe(c, "$aws/things/bus-1/shadow/update/rejected", 1), 1);
+    assert_int_equal(bt_client_subscribe(c, "$aws/things/bus-1/shadow/get/accepted", 1), 1);
+    /* the cloud sets a desired threshold: the device gets the delta */
+    const char *desired = "{\"state\":{\"desired\":{\"threshold\":60}}}";
+    char *reply = bt_admin_request(admin, "cloud/aws/shadow/bus-1/update", desired, (int)strlen(desired));
+    assert_non_null(reply);
+    assert_non_null(strstr(reply, "\"version\":1"));
+    free(reply);
+    json_t *delta = wait_json(c, "$aws/things/bus-1/shadow/update/delta");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(delta, "state"), "threshold")), 60);
+    json_decref(delta);
+    json_decref(wait_json(c, "$aws/things/bus-1/shadow/update/accepted"));
+    /* the device reports it with the right version */
+    const char *report = "{\"state\":{\"reported\":{\"threshold\":60}},\"version\":1,\"clientToken\":\"r1\"}";
+    assert_int_equal(bt_client_publish(c, "$aws/things/bus-1/shadow/update", report, (int)strlen(report), 1, false), 0);
+    json_t *acc = wait_json(c, "$aws/things/bus-1/shadow/update/accepted");
+    assert_int_equal(json_integer_value(json_object_get(acc, "version")), 2);
+    assert_string_equal(json_string_value(json_object_get(acc, "clientToken")), "r1");
+    json_decref(acc);
+    /* a stale version is refused with 409 */
+    assert_int_equal(bt_client_publish(c, "$aws/things/bus-1/shadow/update", report, (int)strlen(report), 1, false), 0);
+    json_t *rej = wait_json(c, "$aws/things/bus-1/shadow/update/rejected");
+    assert_int_equal(json_integer_value(json_object_get(rej, "code")), 409);
+    json_decref(rej);
+    /* get: in sync, no delta */
+    assert_int_equal(bt_client_publish(c, "$aws/things/bus-1/shadow/get", "", 0, 1, false), 0);
+    json_t *got = wait_json(c, "$aws/things/bus-1/shadow/get/accepted");
+    assert_null(json_object_get(json_object_get(got, "state"), "delta"));
+    json_decref(got);
+    /* another thing's shadow is a forbidden publish */
+    assert_false(c->lost);
+    bt_client_publish(c, "$aws/things/bus-2/shadow/get", "", 0, 1, false);
+    assert_true(bt_client_wait_closed(c));
+    bt_client_free(c);
+    bt_client_free(admin);
+}
+
+static void test_restart_keeps_shadows(void **state)
+{
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s", broker.dir);
+    assert_int_equal(bt_broker_stop(&broker), 0);
+    assert_int_equal(bt_broker_start(&broker, "aws", registry_path, clock_path, dir), 0);
+    struct bt_client *admin = bt_admin_connect(&broker, "cloud-restart");
+    assert_non_null(admin);
+    char *reply = bt_admin_request(admin, "cloud/aws/shadow/bus-1/get", NULL, 0);
+    assert_non_null(reply);
+    json_t *doc = json_loads(reply, 0, NULL);
+    free(reply);
+    assert_int_equal(json_integer_value(json_object_get(doc, "version")), 2);
+    json_decref(doc);
+    bt_client_free(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +330,8 @@ int main(void)
         cmocka_unit_test(test_receive_policy_drops_silently),
         cmocka_unit_test(test_retained_only_for_exact_subscriptions),
         cmocka_unit_test(test_lifecycle_events_and_duplicate_client_id),
+        cmocka_unit_test(test_shadow_delta_and_version_conflict),
+        cmocka_unit_test(test_restart_keeps_shadows),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
