@@ -249,12 +249,12 @@ static int acl_write(struct cloud_ctx *ctx, struct cloud_conn *conn,
     if (!aws_topic_within_limits(ed->topic))
         return close_conn(conn, ed->topic, "topic over 256 bytes or 7 slashes", "CLIENT_ERROR");
     if (ed->payloadlen > AWS_PAYLOAD_MAX_BYTES)
-        return close_conn(conn, ed->topic, "payload over 128 KB", "MESSAGE_TOO_LARGE");
+        return close_conn(conn, ed->topic, "payload over 128 KB", "CLIENT_ERROR");
     if (ed->topic[0] == '$' && (ed->retain || !is_shadow_request(ed->topic, conn->thing->name)))
         return close_conn(conn, ed->topic, "reserved topic", "CLIENT_ERROR");
     if (!allowed(ctx, conn, AWS_ACT_PUBLISH, ed->topic) ||
         (ed->retain && !allowed(ctx, conn, AWS_ACT_RETAIN_PUBLISH, ed->topic)))
-        return close_conn(conn, ed->topic, "iot:Publish not allowed", "AUTHORIZATION_ERROR");
+        return close_conn(conn, ed->topic, "iot:Publish not allowed", "FORBIDDEN_ACCESS");
     return MOSQ_ERR_SUCCESS;
 }
 
@@ -273,7 +273,7 @@ static int acl_subscribe(struct cloud_ctx *ctx, struct cloud_conn *conn,
     if (ed->topic[0] == '$' && !reserved_filter_ok(ed->topic))
         return close_conn(conn, ed->topic, "reserved topic", "CLIENT_ERROR");
     if (!allowed(ctx, conn, AWS_ACT_SUBSCRIBE, ed->topic))
-        return close_conn(conn, ed->topic, "iot:Subscribe not allowed", "AUTHORIZATION_ERROR");
+        return close_conn(conn, ed->topic, "iot:Subscribe not allowed", "FORBIDDEN_ACCESS");
     /* the retained messages for this filter are READ-checked right after this */
     conn->wildcard_sub_pending = strpbrk(ed->topic, "+#") != NULL;
     return MOSQ_ERR_SUCCESS;
