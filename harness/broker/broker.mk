@@ -54,3 +54,15 @@ $(BUILD)/tests/broker/%: $(BUILD)/obj/$(BROKER_DIR)/tests/%.o $(BROKER_TEST_SUPP
 
 # Tests need the plugin and the command built first.
 $(BROKER_TESTS): | $(BROKER_PLUGIN) $(BUILD)/bin/cellbench
+
+# Benchmark (make bench runs every program in BENCHES).
+BROKER_BENCH := $(BUILD)/bench/bench_broker
+BENCHES += $(BROKER_BENCH)
+all: $(BROKER_BENCH)
+
+$(BROKER_BENCH): $(BUILD)/obj/$(BROKER_DIR)/bench/bench_broker.o $(BROKER_TEST_SUPPORT_OBJS) $(BROKER_CORE_OBJS) | $(BROKER_PLUGIN) $(BUILD)/bin/cellbench
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS_NET) $(BROKER_LIBS)
+
+# Header dependencies of the plugin's objects (the top Makefile reads only build/obj).
+-include $(shell find $(BUILD)/pic -name '*.d' 2>/dev/null)

@@ -42,6 +42,9 @@ static void conn_remove(struct cloud_ctx *ctx, const struct mosquitto *client)
             struct cloud_conn *dead = *pp;
             *pp = dead->next;
             free(dead->kick_reason);
+            for (int i = 0; i < dead->filter_count; i++)
+                free(dead->filters[i]);
+            free(dead->filters);
             free(dead);
             return;
         }
@@ -85,6 +88,44 @@ bool cloud_is_admin_login(const struct cloud_ctx *ctx, const char *username, con
            strcmp(username, ctx->admin_user) == 0 && strcmp(password, ctx->admin_password) == 0;
 }
 
+bool cloud_admin_listens(const struct cloud_ctx *ctx, const char *topic)
+{
+    for (const struct cloud_conn *c = ctx->conns; c; c = c->next) {
+        for (int i = 0; c->admin && i < c->filter_count; i++) {
+            bool match = false;
+            if (mosquitto_topic_matches_sub(c->filters[i], topic, &match) == MOSQ_ERR_SUCCESS && match)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Keep an admin connection's filter list in step with its (un)subscriptions. */
+static void admin_track_filter(struct cloud_conn *conn, int access, const char *filter)
+{
+    for (int i = 0; i < conn->filter_count; i++) {
+        if (strcmp(conn->filters[i], filter) == 0) {
+            if (access == MOSQ_ACL_UNSUBSCRIBE) {
+                free(conn->filters[i]);
+                conn->filters[i] = conn->filters[--conn->filter_count];
+            }
+            return;
+        }
+    }
+    if (access != MOSQ_ACL_SUBSCRIBE)
+        return;
+    char **grown = realloc(conn->filters, (size_t)(conn->filter_count + 1) * sizeof *grown);
+    char *copy = strdup(filter);
+    if (!grown || !copy) {
+        free(copy);
+        if (grown)
+            conn->filters = grown;
+        return;
+    }
+    conn->filters = grown;
+    conn->filters[conn->filter_count++] = copy;
+}
+
 /* ------------------------------------------------------------ events */
 
 static int on_basic_auth(int event, void *event_data, void *userdata)
@@ -105,8 +146,11 @@ static int on_acl_check(int event, void *event_data, void *userdata)
     struct cloud_conn *conn = cloud_conn_find(ctx, ed->client);
     if (!conn)
         return MOSQ_ERR_ACL_DENIED;
-    if (conn->admin)
+    if (conn->admin) {
+        if (ed->access == MOSQ_ACL_SUBSCRIBE || ed->access == MOSQ_ACL_UNSUBSCRIBE)
+            admin_track_filter(conn, ed->access, ed->topic);
         return MOSQ_ERR_SUCCESS;
+    }
     return ctx->profile == CLOUD_PROFILE_GCP ? gcp_on_acl(ctx, conn, ed) : aws_on_acl(ctx, conn, ed);
 }
 

@@ -77,6 +77,9 @@ static void pubsub_forward(struct cloud_ctx *ctx, const char *pubsub_topic,
 {
     const struct gcp_registry *g = &ctx->reg->gcp;
     char num[32], topic[1024];
+    snprintf(topic, sizeof topic, "pubsub/%s", pubsub_topic);
+    if (!cloud_admin_listens(ctx, topic))
+        return; /* a Pub/Sub topic without subscription drops its messages */
     snprintf(num, sizeof num, "%lld", device_num_id(ctx, dev));
     json_t *attrs = json_pack("{s:s, s:s, s:s, s:s, s:s}", "deviceId", dev->id, "deviceNumId", num,
                               "deviceRegistryLocation", g->region, "deviceRegistryId", g->registry,
@@ -87,7 +90,6 @@ static void pubsub_forward(struct cloud_ctx *ctx, const char *pubsub_topic,
     json_t *msg = json_pack("{s:s, s:o, s:I}", "data", b64, "attributes", attrs, "publishTimeMs",
                             (json_int_t)cloud_now_ms(ctx));
     free(b64);
-    snprintf(topic, sizeof topic, "pubsub/%s", pubsub_topic);
     cloud_publish_json(topic, msg);
 }
 

@@ -49,6 +49,9 @@ struct cloud_conn {
     bool wildcard_sub_pending; /* retained deliveries follow a wildcard SUBSCRIBE */
     bool kicked;
     char *kick_reason;
+    /* admin: its subscription filters, so that nothing is built for nobody */
+    char **filters;
+    int filter_count;
     struct cloud_conn *next;
 };
 
@@ -80,6 +83,9 @@ void cloud_publish(const char *clientid, const char *topic, const void *payload,
 
 /** Publish a JSON value (consumed) to topic with normal routing. */
 void cloud_publish_json(const char *topic, json_t *value);
+
+/** Whether some admin connection is subscribed to a filter matching topic. */
+bool cloud_admin_listens(const struct cloud_ctx *ctx, const char *topic);
 
 /** Whether username/password are the admin credentials. */
 bool cloud_is_admin_login(const struct cloud_ctx *ctx, const char *username,

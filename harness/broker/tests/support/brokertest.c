@@ -59,7 +59,10 @@ const char *bt_build_path(const char *relative)
     static char paths[8][PATH_MAX];
     static int slot;
     char *out = paths[slot++ % 8];
+    /* tests live in build/tests/<group>/, benchmarks in build/bench/ */
     snprintf(out, PATH_MAX, "%.3000s/../../%s", exe_dir(), relative);
+    if (access(out, F_OK) != 0)
+        snprintf(out, PATH_MAX, "%.3000s/../%s", exe_dir(), relative);
     return out;
 }
 
@@ -71,6 +74,8 @@ const char *bt_cert(const char *relative)
     snprintf(out, PATH_MAX, "certs/out/%s", relative);
     if (access(out, R_OK) != 0) /* not run from the repository root */
         snprintf(out, PATH_MAX, "%.3000s/../../../certs/out/%s", exe_dir(), relative);
+    if (access(out, R_OK) != 0)
+        snprintf(out, PATH_MAX, "%.3000s/../../certs/out/%s", exe_dir(), relative);
     return out;
 }
 

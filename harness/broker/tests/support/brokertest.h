@@ -29,7 +29,7 @@ int bt_free_port(void);
 /** Path of a file under certs/out (static buffer reused per call slot). */
 const char *bt_cert(const char *relative);
 
-/** Path of a file in build/ (e.g. "bin/cellbench"), from this test's location. */
+/** Path of a file in build/ (e.g. "bin/cellbench"), from this program's location in build/. */
 const char *bt_build_path(const char *relative);
 
 /**
