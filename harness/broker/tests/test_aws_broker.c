@@ -129,12 +129,17 @@ static void test_connect_needs_registered_certificate_and_policy(void **state)
 
 /* ------------------------------------------------------------ publish */
 
-static void expect_publish_closes(const char *topic, const void *payload, int len, int qos)
+static void expect_publish_closes_retain(const char *topic, const void *payload, int len, int qos, bool retain)
 {
     struct bt_client *c = thing_connect("bus-1", "devices/bus-1");
-    bt_client_publish(c, topic, payload, len, qos, false);
+    bt_client_publish(c, topic, payload, len, qos, retain);
     assert_true(bt_client_wait_closed(c));
     bt_client_free(c);
+}
+
+static void expect_publish_closes(const char *topic, const void *payload, int len, int qos)
+{
+    expect_publish_closes_retain(topic, payload, len, qos, false);
 }
 
 static void test_allowed_publish_reaches_cloud(void **state)
@@ -166,6 +171,7 @@ static void test_forbidden_publishes_close_connection(void **state)
     expect_publish_closes("$foo/bar", "x", 1, 1);                 /* reserved */
     expect_publish_closes("/bus/events", big, (int)sizeof big, 1); /* over 128 KB */
     expect_publish_closes("/bus/events", "x", 1, 2);              /* QoS 2 */
+    expect_publish_closes_retain("/bus/events", "x", 1, 1, true); /* no iot:RetainPublish */
 }
 
 /* ------------------------------------------------------------ subscribe / receive */

@@ -434,8 +434,20 @@ static void test_gateway_attach_and_act_for_bound_device(void **state)
     json_t *ev = wait_pubsub(admin, "pubsub/bus-events");
     assert_string_equal(attr(ev, "deviceId"), "bus-2");
     json_decref(ev);
-    /* detached: publishing for bus-2 closes the connection */
+    /* detach, then attach again by association (no JWT: bus-2 is bound) */
     assert_int_equal(bt_client_publish(gw, "/devices/bus-2/detach", "", 0, 1, false), 0);
+    assert_int_equal(bt_client_publish(gw, "/devices/bus-2/attach", "", 0, 1, false), 0);
+    assert_int_equal(bt_client_publish(gw, "/devices/bus-2/state", "{}", 2, 1, false), 0);
+    /* an attach with a JWT of the wrong key fails */
+    tok = bt_jwt("ES256", es256_key("bus-1"), PROJECT, vnow(), vnow() + 600);
+    snprintf(payload, sizeof payload, "{\"authorization\":\"%s\"}", tok);
+    free(tok);
+    assert_int_equal(bt_client_publish(gw, "/devices/bus-2/detach", "", 0, 1, false), 0);
+    assert_int_equal(bt_client_publish(gw, "/devices/bus-2/attach", payload, (int)strlen(payload), 1, false), 0);
+    assert_true(bt_client_wait_message(gw, "/devices/gw-1/errors", &m));
+    assert_non_null(strstr(m.payload, "GATEWAY_ATTACHMENT_ERROR"));
+    free(m.payload);
+    /* not attached: publishing for bus-2 closes the connection */
     bt_client_publish(gw, "/devices/bus-2/events", "{}", 2, 1, false);
     assert_true(bt_client_wait_closed(gw));
     bt_client_free(gw);
