@@ -9,6 +9,7 @@
  *   clock            virtual clock file (harness/vclock.h); real time if absent
  *   admin_user       username of the privileged cloud application
  *   admin_password   its password (no admin login when absent)
+ *   max_publish_rate aws: inbound publishes per second per connection (default 100; 0 = no limit)
  */
 #include "plugin_internal.h"
 
@@ -254,6 +255,8 @@ static int ctx_configure(struct cloud_ctx *ctx, struct mosquitto_opt *opts, int 
     const char *password = option(opts, count, "admin_password");
     ctx->admin_user = user ? strdup(user) : NULL;
     ctx->admin_password = password ? strdup(password) : NULL;
+    const char *rate = option(opts, count, "max_publish_rate");
+    ctx->max_publish_rate = rate ? atoi(rate) : 100;
     return 0;
 }
 

@@ -242,6 +242,19 @@ static json_t *shadow_request(struct cloud_ctx *ctx, const struct shadow_topic *
 
 /* ------------------------------------------------------------ ACL */
 
+/* AWS discards publishes over 100 per second per connection (it stays up). */
+static bool over_publish_rate(struct cloud_ctx *ctx, struct cloud_conn *conn)
+{
+    if (ctx->max_publish_rate <= 0)
+        return false;
+    int64_t now = cloud_now_s(ctx);
+    if (now != conn->rate_window_s) {
+        conn->rate_window_s = now;
+        conn->rate_count = 0;
+    }
+    return ++conn->rate_count > ctx->max_publish_rate;
+}
+
 static int acl_write(struct cloud_ctx *ctx, struct cloud_conn *conn,
                      const struct mosquitto_evt_acl_check *ed)
 {
@@ -255,6 +268,11 @@ static int acl_write(struct cloud_ctx *ctx, struct cloud_conn *conn,
     if (!allowed(ctx, conn, AWS_ACT_PUBLISH, ed->topic) ||
         (ed->retain && !allowed(ctx, conn, AWS_ACT_RETAIN_PUBLISH, ed->topic)))
         return close_conn(conn, ed->topic, "iot:Publish not allowed", "FORBIDDEN_ACCESS");
+    if (over_publish_rate(ctx, conn)) {
+        mosquitto_log_printf(MOSQ_LOG_NOTICE, "cellbench_cloud: aws: %s: over 100 publishes per second, "
+                             "discarded", conn_id(conn));
+        return MOSQ_ERR_ACL_DENIED;
+    }
     return MOSQ_ERR_SUCCESS;
 }
 

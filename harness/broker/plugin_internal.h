@@ -47,6 +47,8 @@ struct cloud_conn {
     /* aws */
     const struct aws_thing *thing;
     bool wildcard_sub_pending; /* retained deliveries follow a wildcard SUBSCRIBE */
+    int64_t rate_window_s;     /* virtual second of the publish counter */
+    int rate_count;            /* inbound publishes in that second */
     bool kicked;
     char *kick_reason;
     /* admin: its subscription filters, so that nothing is built for nobody */
@@ -65,6 +67,7 @@ struct cloud_ctx {
     char *admin_password;
     struct cloud_store *store;
     struct cloud_conn *conns;
+    int max_publish_rate; /* aws: publishes per second per connection; 0 = no limit */
 };
 
 /** Virtual time now, seconds / milliseconds. */

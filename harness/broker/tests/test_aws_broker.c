@@ -263,6 +263,35 @@ static void test_lifecycle_events_and_duplicate_client_id(void **state)
     bt_client_free(admin);
 }
 
+static void test_publishes_over_100_per_second_discarded(void **state)
+{
+    struct bt_client *admin = bt_admin_connect(&broker, "cloud-rate");
+    assert_non_null(admin);
+    assert_int_equal(bt_client_subscribe(admin, "/bus/events", 1), 1);
+    struct bt_client *c = thing_connect("bus-1", "devices/bus-1");
+    vclock_set_rate(clock_, 0); /* all in one virtual second */
+    vclock_jump(clock_, VCLOCK_NS_PER_S);
+    for (int i = 0; i < 105; i++)
+        assert_int_equal(bt_client_publish(c, "/bus/events", "n", 1, 1, false), 0);
+    vclock_jump(clock_, VCLOCK_NS_PER_S); /* next second: accepted again */
+    assert_int_equal(bt_client_publish(c, "/bus/events", "last", 4, 1, false), 0);
+    vclock_set_rate(clock_, VCLOCK_RATE_ONE);
+    int got = 0;
+    struct bt_msg m;
+    for (;;) {
+        assert_true(bt_client_wait_message(admin, "/bus/events", &m));
+        bool last = strcmp(m.payload, "last") == 0;
+        free(m.payload);
+        if (last)
+            break;
+        got++;
+    }
+    assert_int_equal(got, 100);
+    assert_false(c->lost); /* discarded, not disconnected */
+    bt_client_free(c);
+    bt_client_free(admin);
+}
+
 /* ------------------------------------------------------------ shadow */
 
 static void test_shadow_delta_and_version_conflict(void **state)
@@ -336,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_receive_policy_drops_silently),
         cmocka_unit_test(test_retained_only_for_exact_subscriptions),
         cmocka_unit_test(test_lifecycle_events_and_duplicate_client_id),
+        cmocka_unit_test(test_publishes_over_100_per_second_discarded),
         cmocka_unit_test(test_shadow_delta_and_version_conflict),
         cmocka_unit_test(test_restart_keeps_shadows),
     };

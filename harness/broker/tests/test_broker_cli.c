@@ -73,7 +73,7 @@ static bool port_accepts(int port)
 
 static void test_ready_then_clean_stop_on_sigint(void **state)
 {
-    struct bt_broker b;
+    struct bt_broker b = { 0 };
     char dir[300], reg[512];
     snprintf(dir, sizeof dir, "%s/run", workdir);
     assert_non_null(realpath(bt_cert("registry-aws.json"), reg));

@@ -162,6 +162,8 @@ int bt_broker_start(struct bt_broker *b, const char *profile, const char *regist
             argv[n++] = "--clock";
             argv[n++] = clock_path;
         }
+        for (int i = 0; i < 4 && b->extra_args[i]; i++)
+            argv[n++] = b->extra_args[i];
         argv[n] = NULL;
         execv(exe, (char *const *)argv);
         _exit(127);

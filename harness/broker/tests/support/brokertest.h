@@ -21,6 +21,7 @@ struct bt_broker {
     int admin_port;
     char dir[256];
     char admin_password[64];
+    const char *extra_args[4]; /* more `cellbench broker` arguments (NULL-ended), set before start */
 };
 
 /** A free TCP port on 127.0.0.1 (bound and released). */
