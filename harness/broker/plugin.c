@@ -9,7 +9,7 @@
  *   clock            virtual clock file (harness/vclock.h); real time if absent
  *   admin_user       username of the privileged cloud application
  *   admin_password   its password (no admin login when absent)
- *   max_publish_rate aws: inbound publishes per second per connection (default 100; 0 = no limit)
+ *   rate_limits      on (default) | off: aws 100 publishes/s per connection and 1 CONNECT/s per client id
  */
 #include "plugin_internal.h"
 
@@ -217,6 +217,7 @@ static void ctx_free(struct cloud_ctx *ctx)
 {
     while (ctx->conns)
         conn_remove(ctx, ctx->conns->client);
+    aws_free(ctx);
     cloud_registry_free(ctx->reg);
     cloud_store_close(ctx->store);
     vclock_close(ctx->clock);
@@ -255,8 +256,8 @@ static int ctx_configure(struct cloud_ctx *ctx, struct mosquitto_opt *opts, int 
     const char *password = option(opts, count, "admin_password");
     ctx->admin_user = user ? strdup(user) : NULL;
     ctx->admin_password = password ? strdup(password) : NULL;
-    const char *rate = option(opts, count, "max_publish_rate");
-    ctx->max_publish_rate = rate ? atoi(rate) : 100;
+    const char *limits = option(opts, count, "rate_limits");
+    ctx->rate_limits = !limits || strcmp(limits, "off") != 0;
     return 0;
 }
 

@@ -22,6 +22,7 @@
 
 #define AWS_PAYLOAD_MAX_BYTES (128 * 1024)
 #define AWS_MAX_SUBSCRIPTIONS 50
+#define AWS_MAX_PUBLISHES_PER_S 100
 #define AWS_THING_NAME_MAX 128
 #define AWS_SHADOW_NAME_MAX 64
 
@@ -106,6 +107,53 @@ static void mark_duplicate(struct cloud_ctx *ctx, const struct mosquitto *client
     }
 }
 
+/*
+ * AWS accepts 1 CONNECT per second per client id. Returns true when id
+ * connected less than a (virtual) second ago; records this attempt.
+ */
+static bool connect_throttled(struct cloud_ctx *ctx, const char *id)
+{
+    if (!ctx->rate_limits)
+        return false;
+    int64_t now = cloud_now_ms(ctx);
+    bool throttled = false, seen = false;
+    for (struct connect_stamp **pp = &ctx->connect_stamps; *pp;) {
+        struct connect_stamp *s = *pp;
+        if (strcmp(s->client_id, id) == 0) {
+            throttled = now - s->at_ms < 1000 && now >= s->at_ms;
+            s->at_ms = now;
+            seen = true;
+        } else if (now - s->at_ms > 2000 || now < s->at_ms) { /* forget old ones */
+            *pp = s->next;
+            free(s->client_id);
+            free(s);
+            continue;
+        }
+        pp = &s->next;
+    }
+    if (!seen) {
+        struct connect_stamp *s = calloc(1, sizeof *s);
+        if (s && (s->client_id = strdup(id))) {
+            s->at_ms = now;
+            s->next = ctx->connect_stamps;
+            ctx->connect_stamps = s;
+        } else {
+            free(s);
+        }
+    }
+    return throttled;
+}
+
+void aws_free(struct cloud_ctx *ctx)
+{
+    while (ctx->connect_stamps) {
+        struct connect_stamp *s = ctx->connect_stamps;
+        ctx->connect_stamps = s->next;
+        free(s->client_id);
+        free(s);
+    }
+}
+
 int aws_on_auth(struct cloud_ctx *ctx, struct mosquitto_evt_basic_auth *ed)
 {
     const char *id = mosquitto_client_id(ed->client);
@@ -115,6 +163,11 @@ int aws_on_auth(struct cloud_ctx *ctx, struct mosquitto_evt_basic_auth *ed)
     if (!thing || !id) {
         mosquitto_log_printf(MOSQ_LOG_NOTICE, "cellbench_cloud: aws: refused %s: no registered, "
                              "unexpired thing certificate", id ? id : "(no id)");
+        return refused;
+    }
+    if (connect_throttled(ctx, id)) {
+        mosquitto_log_printf(MOSQ_LOG_NOTICE, "cellbench_cloud: aws: refused %s: more than 1 CONNECT "
+                             "per second for this client id", id);
         return refused;
     }
     struct cloud_conn probe = { .client = ed->client, .thing = thing };
@@ -245,14 +298,14 @@ static json_t *shadow_request(struct cloud_ctx *ctx, const struct shadow_topic *
 /* AWS discards publishes over 100 per second per connection (it stays up). */
 static bool over_publish_rate(struct cloud_ctx *ctx, struct cloud_conn *conn)
 {
-    if (ctx->max_publish_rate <= 0)
+    if (!ctx->rate_limits)
         return false;
     int64_t now = cloud_now_s(ctx);
     if (now != conn->rate_window_s) {
         conn->rate_window_s = now;
         conn->rate_count = 0;
     }
-    return ++conn->rate_count > ctx->max_publish_rate;
+    return ++conn->rate_count > AWS_MAX_PUBLISHES_PER_S;
 }
 
 static int acl_write(struct cloud_ctx *ctx, struct cloud_conn *conn,

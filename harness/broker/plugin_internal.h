@@ -57,6 +57,13 @@ struct cloud_conn {
     struct cloud_conn *next;
 };
 
+/** When a client id last connected (AWS: 1 CONNECT per second per client id). */
+struct connect_stamp {
+    char *client_id;
+    int64_t at_ms;
+    struct connect_stamp *next;
+};
+
 /** The plugin context (one per broker). */
 struct cloud_ctx {
     mosquitto_plugin_id_t *pid;
@@ -67,7 +74,8 @@ struct cloud_ctx {
     char *admin_password;
     struct cloud_store *store;
     struct cloud_conn *conns;
-    int max_publish_rate; /* aws: publishes per second per connection; 0 = no limit */
+    bool rate_limits; /* aws: 100 publishes/s per connection, 1 CONNECT/s per client id */
+    struct connect_stamp *connect_stamps;
 };
 
 /** Virtual time now, seconds / milliseconds. */
@@ -107,5 +115,6 @@ int aws_on_acl(struct cloud_ctx *ctx, struct cloud_conn *conn, struct mosquitto_
 int aws_on_message(struct cloud_ctx *ctx, struct cloud_conn *conn, struct mosquitto_evt_message *ed);
 int aws_on_admin(struct cloud_ctx *ctx, struct mosquitto_evt_message *ed);
 void aws_on_disconnect(struct cloud_ctx *ctx, struct cloud_conn *conn);
+void aws_free(struct cloud_ctx *ctx);
 
 #endif /* CELLBENCH_BROKER_PLUGIN_INTERNAL_H */

@@ -38,7 +38,7 @@ struct broker_opts {
     char plugin[PATH_MAX];
     char clock[PATH_MAX];
     const char *mosquitto;
-    int max_publish_rate; /* -1: the plugin's default (AWS's 100) */
+    bool no_rate_limits; /* benchmarks: no per-connection rate limits */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -61,8 +61,7 @@ static void usage(FILE *out)
             "                  (default: a new directory under /tmp)\n"
             "  --clock FILE    virtual clock file (default: real time)\n"
             "  --certs DIR     ca.pem, server.pem, server.key (default certs/out)\n"
-            "  --max-publish-rate N  aws: publishes/s per connection before discarding\n"
-            "                  (default 100 as AWS; 0 = no limit, for benchmarks)\n");
+            "  --no-rate-limits  aws: no 100 publishes/s and 1 CONNECT/s limits (benchmarks)\n");
 }
 
 /* Absolute form of path into out; false (with a message) when it does not exist. */
@@ -105,13 +104,12 @@ static int parse_opts(int argc, char **argv, struct broker_opts *o)
         { "dir", required_argument, NULL, 'd' },        { "clock", required_argument, NULL, 'c' },
         { "certs", required_argument, NULL, 'C' },      { "plugin", required_argument, NULL, 'L' },
         { "mosquitto", required_argument, NULL, 'm' },  { "help", no_argument, NULL, 'h' },
-        { "max-publish-rate", required_argument, NULL, 'R' },
+        { "no-rate-limits", no_argument, NULL, 'R' },
         { NULL, 0, NULL, 0 },
     };
     const char *profile = NULL, *registry = NULL, *dir = NULL, *clock = NULL;
     const char *certs = "certs/out", *plugin = NULL;
     int c;
-    o->max_publish_rate = -1;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
@@ -134,16 +132,7 @@ static int parse_opts(int argc, char **argv, struct broker_opts *o)
         case 'C': certs = optarg; break;
         case 'L': plugin = optarg; break;
         case 'm': o->mosquitto = optarg; break;
-        case 'R': {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || v < 0 || v > 1000000) {
-                fprintf(stderr, "cellbench broker: --max-publish-rate: '%s' is not a count\n", optarg);
-                return 2;
-            }
-            o->max_publish_rate = (int)v;
-            break;
-        }
+        case 'R': o->no_rate_limits = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -241,8 +230,8 @@ static bool write_config(const struct broker_opts *o, const char *password, char
     fprintf(f, "plugin_opt_admin_user %s\nplugin_opt_admin_password %s\n", ADMIN_USER, password);
     if (o->clock[0])
         fprintf(f, "plugin_opt_clock %s\n", o->clock);
-    if (o->max_publish_rate >= 0)
-        fprintf(f, "plugin_opt_max_publish_rate %d\n", o->max_publish_rate);
+    if (o->no_rate_limits)
+        fprintf(f, "plugin_opt_rate_limits off\n");
     return fclose(f) == 0;
 }
 

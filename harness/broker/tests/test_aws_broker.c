@@ -88,6 +88,7 @@ static int group_teardown(void **state)
 static struct bt_client *thing_client(const char *client_id, const char *device, int *connack)
 {
     char cert[128], key[128];
+    vclock_jump(clock_, 1100 * VCLOCK_NS_PER_MS); /* AWS: 1 CONNECT per second per client id */
     struct bt_client *c = bt_client_new(client_id);
     if (device) {
         snprintf(cert, sizeof cert, "%s/cert.pem", device);
@@ -125,6 +126,20 @@ static void test_connect_needs_registered_certificate_and_policy(void **state)
     expect_no_connack("bus-1", "bad/untrusted-ca");   /* not from the bench CA */
     expect_no_connack("bus-1", "bad/expired-device"); /* expired */
     expect_no_connack("bus-1", NULL);                 /* no client certificate */
+}
+
+static void test_second_connect_within_a_second_refused(void **state)
+{
+    bt_client_free(thing_connect("bus-2", "devices/bus-2"));
+    struct bt_client *c = bt_client_new("bus-2");
+    char cert[512], key[512];
+    assert_non_null(realpath(bt_cert("devices/bus-2/cert.pem"), cert));
+    assert_non_null(realpath(bt_cert("devices/bus-2/key.pem"), key));
+    assert_int_equal(bt_client_tls(c, cert, key), 0);
+    vclock_jump(clock_, 500 * VCLOCK_NS_PER_MS); /* only half a second later */
+    assert_int_equal(bt_client_connect(c, broker.port, NULL, NULL), -1);
+    bt_client_free(c);
+    bt_client_free(thing_connect("bus-2", "devices/bus-2")); /* a second later: fine */
 }
 
 /* ------------------------------------------------------------ publish */
@@ -359,6 +374,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_connect_needs_registered_certificate_and_policy),
+        cmocka_unit_test(test_second_connect_within_a_second_refused),
         cmocka_unit_test(test_allowed_publish_reaches_cloud),
         cmocka_unit_test(test_forbidden_publishes_close_connection),
         cmocka_unit_test(test_forbidden_subscribe_closes_connection),
