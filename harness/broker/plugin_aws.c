@@ -13,6 +13,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,19 +62,53 @@ static bool allowed(struct cloud_ctx *ctx, const struct cloud_conn *conn, enum a
     return aws_policy_allows(&ctx->reg->aws, conn->thing, action, arn, &vars);
 }
 
-static void lifecycle_event(struct cloud_ctx *ctx, const char *client_id, const char *type,
-                            const char *reason)
+/* The certificate id: lowercase hex SHA-256 of the DER (out: 65 bytes). */
+static void certificate_id(const struct aws_thing *thing, char *out)
+{
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", thing->cert_sha256[i]);
+}
+
+/* Common fields of a lifecycle event of conn. */
+static json_t *lifecycle_base(struct cloud_ctx *ctx, const struct cloud_conn *conn, const char *client_id,
+                              const char *type)
+{
+    char cert_id[65], session[40];
+    certificate_id(conn->thing, cert_id);
+    snprintf(session, sizeof session, "%016llx", (unsigned long long)(uintptr_t)conn->client);
+    return json_pack("{s:s, s:I, s:s, s:s, s:s, s:I}", "clientId", client_id, "timestamp",
+                     (json_int_t)cloud_now_ms(ctx), "eventType", type, "sessionIdentifier", session,
+                     "principalIdentifier", cert_id, "versionNumber", (json_int_t)0);
+}
+
+static void lifecycle_event(struct cloud_ctx *ctx, const struct cloud_conn *conn, const char *client_id,
+                            const char *type, const char *reason)
 {
     char topic[400];
     snprintf(topic, sizeof topic, "$aws/events/presence/%s/%s", type, client_id);
-    json_t *ev = json_pack("{s:s, s:I, s:s, s:s, s:I}", "clientId", client_id, "timestamp",
-                           (json_int_t)cloud_now_ms(ctx), "eventType", type, "principalIdentifier",
-                           client_id, "versionNumber", (json_int_t)0);
+    json_t *ev = lifecycle_base(ctx, conn, client_id, type);
     if (reason) {
         json_object_set_new(ev, "disconnectReason", json_string(reason));
         json_object_set_new(ev, "clientInitiatedDisconnect",
                             json_boolean(strcmp(reason, "CLIENT_INITIATED_DISCONNECT") == 0));
+    } else {
+        const char *address = mosquitto_client_address(conn->client);
+        json_object_set_new(ev, "ipAddress", json_string(address ? address : ""));
     }
+    cloud_publish_json(topic, ev);
+}
+
+/* $aws/events/subscriptions/<subscribed|unsubscribed>/<clientId> for one filter. */
+static void subscription_event(struct cloud_ctx *ctx, const struct cloud_conn *conn, const char *type,
+                               const char *filter)
+{
+    const char *id = mosquitto_client_id(conn->client);
+    char topic[400];
+    if (!id || strpbrk(id, "+#")) /* AWS sends none for such ids */
+        return;
+    snprintf(topic, sizeof topic, "$aws/events/subscriptions/%s/%s", type, id);
+    json_t *ev = lifecycle_base(ctx, conn, id, type);
+    json_object_set_new(ev, "topics", json_pack("[s]", filter));
     cloud_publish_json(topic, ev);
 }
 
@@ -179,7 +214,7 @@ int aws_on_auth(struct cloud_ctx *ctx, struct mosquitto_evt_basic_auth *ed)
     mark_duplicate(ctx, ed->client, id);
     struct cloud_conn *conn = cloud_conn_add(ctx, ed->client);
     conn->thing = thing;
-    lifecycle_event(ctx, id, "connected", NULL);
+    lifecycle_event(ctx, conn, id, "connected", NULL);
     return MOSQ_ERR_SUCCESS;
 }
 
@@ -189,7 +224,7 @@ void aws_on_disconnect(struct cloud_ctx *ctx, struct cloud_conn *conn)
     if (!conn->thing || !id)
         return;
     /* 2.0.11 gives no reason: a client DISCONNECT and a lost network look alike */
-    lifecycle_event(ctx, id, "disconnected", conn->kick_reason ? conn->kick_reason : "CONNECTION_LOST");
+    lifecycle_event(ctx, conn, id, "disconnected", conn->kick_reason ? conn->kick_reason : "CONNECTION_LOST");
 }
 
 /* ------------------------------------------------------------ ACL */
@@ -347,6 +382,7 @@ static int acl_subscribe(struct cloud_ctx *ctx, struct cloud_conn *conn,
         return close_conn(conn, ed->topic, "iot:Subscribe not allowed", "FORBIDDEN_ACCESS");
     /* the retained messages for this filter are READ-checked right after this */
     conn->wildcard_sub_pending = strpbrk(ed->topic, "+#") != NULL;
+    subscription_event(ctx, conn, "subscribed", ed->topic);
     return MOSQ_ERR_SUCCESS;
 }
 
@@ -363,7 +399,9 @@ int aws_on_acl(struct cloud_ctx *ctx, struct cloud_conn *conn, struct mosquitto_
     switch (ed->access) {
     case MOSQ_ACL_WRITE: return acl_write(ctx, conn, ed);
     case MOSQ_ACL_SUBSCRIBE: return acl_subscribe(ctx, conn, ed);
-    case MOSQ_ACL_UNSUBSCRIBE: return MOSQ_ERR_SUCCESS;
+    case MOSQ_ACL_UNSUBSCRIBE:
+        subscription_event(ctx, conn, "unsubscribed", ed->topic);
+        return MOSQ_ERR_SUCCESS;
     case MOSQ_ACL_READ: return acl_read(ctx, conn, ed);
     default: return MOSQ_ERR_ACL_DENIED;
     }

@@ -260,10 +260,17 @@ static void test_lifecycle_events_and_duplicate_client_id(void **state)
     struct bt_client *admin = bt_admin_connect(&broker, "cloud-life");
     assert_non_null(admin);
     assert_int_equal(bt_client_subscribe(admin, "$aws/events/presence/#", 1), 1);
+    assert_int_equal(bt_client_subscribe(admin, "$aws/events/subscriptions/#", 1), 1);
     struct bt_client *first = thing_connect("bus-2", "devices/bus-2");
     json_t *ev = wait_json(admin, "$aws/events/presence/connected/bus-2");
     assert_string_equal(json_string_value(json_object_get(ev, "eventType")), "connected");
     assert_string_equal(json_string_value(json_object_get(ev, "clientId")), "bus-2");
+    assert_int_equal(strlen(json_string_value(json_object_get(ev, "principalIdentifier"))), 64);
+    assert_string_equal(json_string_value(json_object_get(ev, "ipAddress")), "127.0.0.1");
+    json_decref(ev);
+    assert_int_equal(bt_client_subscribe(first, "/bus/bus-2/commands", 1), 1);
+    ev = wait_json(admin, "$aws/events/subscriptions/subscribed/bus-2");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(ev, "topics"), 0)), "/bus/bus-2/commands");
     json_decref(ev);
     struct bt_client *second = thing_connect("bus-2", "devices/bus-2");
     assert_true(bt_client_wait_closed(first));
@@ -345,6 +352,16 @@ static void test_shadow_delta_and_version_conflict(void **state)
     json_t *got = wait_json(c, "$aws/things/bus-1/shadow/get/accepted");
     assert_null(json_object_get(json_object_get(got, "state"), "delta"));
     json_decref(got);
+    /* a named shadow is separate from the classic one */
+    const char *named = "{\"state\":{\"reported\":{\"fw\":\"1.2\"}}}";
+    reply = bt_admin_request(admin, "cloud/aws/shadow/bus-1/name/firmware/update", named, (int)strlen(named));
+    assert_non_null(reply);
+    assert_non_null(strstr(reply, "\"version\":1"));
+    free(reply);
+    reply = bt_admin_request(admin, "cloud/aws/shadow/bus-1/name/other/get", NULL, 0);
+    assert_non_null(reply);
+    assert_non_null(strstr(reply, "No shadow exists with name: 'other'"));
+    free(reply);
     /* another thing's shadow is a forbidden publish */
     assert_false(c->lost);
     bt_client_publish(c, "$aws/things/bus-2/shadow/get", "", 0, 1, false);
