@@ -164,6 +164,11 @@ int bt_broker_start(struct bt_broker *b, const char *profile, const char *regist
         }
         for (int i = 0; i < 4 && b->extra_args[i]; i++)
             argv[n++] = b->extra_args[i];
+        const char *wrapper = getenv("CELLBENCH_TEST_MOSQUITTO"); /* e.g. a valgrind wrapper */
+        if (wrapper && *wrapper) {
+            argv[n++] = "--mosquitto";
+            argv[n++] = wrapper;
+        }
         argv[n] = NULL;
         execv(exe, (char *const *)argv);
         _exit(127);
