@@ -25,6 +25,7 @@
 #define AWS_MAX_SUBSCRIPTIONS 50
 #define AWS_MAX_PUBLISHES_PER_S 100
 #define AWS_THING_NAME_MAX 128
+#define AWS_CLIENT_ID_MAX 128
 #define AWS_SHADOW_NAME_MAX 64
 
 /* A parsed shadow request topic. */
@@ -85,6 +86,8 @@ static void lifecycle_event(struct cloud_ctx *ctx, const struct cloud_conn *conn
                             const char *type, const char *reason)
 {
     char topic[400];
+    if (strpbrk(client_id, "+#")) /* AWS sends none for such ids */
+        return;
     snprintf(topic, sizeof topic, "$aws/events/presence/%s/%s", type, client_id);
     json_t *ev = lifecycle_base(ctx, conn, client_id, type);
     if (reason) {
@@ -195,6 +198,11 @@ int aws_on_auth(struct cloud_ctx *ctx, struct mosquitto_evt_basic_auth *ed)
     const struct aws_thing *thing = thing_of_client(ctx, ed->client);
     /* AWS drops a refused 3.1.1 connection without CONNACK; v5 gets 0x87 */
     int refused = mosquitto_client_protocol_version(ed->client) == 5 ? MOSQ_ERR_AUTH : MOSQ_ERR_UNKNOWN;
+    if (id && strlen(id) > AWS_CLIENT_ID_MAX) {
+        mosquitto_log_printf(MOSQ_LOG_NOTICE, "cellbench_cloud: aws: refused a client id over %d bytes",
+                             AWS_CLIENT_ID_MAX);
+        return refused;
+    }
     if (!thing || !id) {
         mosquitto_log_printf(MOSQ_LOG_NOTICE, "cellbench_cloud: aws: refused %s: no registered, "
                              "unexpired thing certificate", id ? id : "(no id)");

@@ -126,6 +126,18 @@ static void test_connect_needs_registered_certificate_and_policy(void **state)
     expect_no_connack("bus-1", "bad/untrusted-ca");   /* not from the bench CA */
     expect_no_connack("bus-1", "bad/expired-device"); /* expired */
     expect_no_connack("bus-1", NULL);                 /* no client certificate */
+    char long_id[130];
+    memset(long_id, 'b', 129);
+    long_id[129] = '\0';
+    expect_no_connack(long_id, "devices/bus-1");      /* client id over 128 bytes */
+    char path[400], log[65536];
+    snprintf(path, sizeof path, "%s/mosquitto.log", broker.dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(log, 1, sizeof log - 1, f);
+    fclose(f);
+    log[n] = '\0';
+    assert_non_null(strstr(log, "refused a client id over 128 bytes")); /* that, not iot:Connect */
 }
 
 static void test_second_connect_within_a_second_refused(void **state)
