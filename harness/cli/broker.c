@@ -213,7 +213,11 @@ static bool write_config(const struct broker_opts *o, const char *password, char
     struct passwd *pw = getpwuid(geteuid());
     bool aws = o->profile == CLOUD_PROFILE_AWS;
     fprintf(f, "# written by cellbench broker (profile %s)\n", aws ? "aws" : "gcp");
-    fprintf(f, "per_listener_settings false\nallow_anonymous false\npersistence false\n");
+    fprintf(f, "per_listener_settings false\nallow_anonymous false\n");
+    if (aws) /* retained messages and persistent sessions (1 h, as AWS) survive a restart */
+        fprintf(f, "persistence true\npersistence_location %s/\npersistent_client_expiration 1h\n", o->dir);
+    else /* Cloud IoT Core keeps neither */
+        fprintf(f, "persistence false\n");
     fprintf(f, "user %s\n", pw ? pw->pw_name : "root");
     fprintf(f, "log_dest file %s/mosquitto.log\n", o->dir);
     fprintf(f, "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n");

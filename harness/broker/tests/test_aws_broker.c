@@ -382,8 +382,12 @@ static void test_shadow_delta_and_version_conflict(void **state)
     bt_client_free(admin);
 }
 
-static void test_restart_keeps_shadows(void **state)
+static void test_restart_keeps_shadows_and_retained_messages(void **state)
 {
+    struct bt_client *before = bt_admin_connect(&broker, "cloud-before");
+    assert_non_null(before);
+    assert_int_equal(bt_client_publish(before, "/bus/bus-1/configuration", "keep", 4, 1, true), 0);
+    bt_client_free(before);
     char dir[300];
     snprintf(dir, sizeof dir, "%s", broker.dir);
     assert_int_equal(bt_broker_stop(&broker), 0);
@@ -396,6 +400,13 @@ static void test_restart_keeps_shadows(void **state)
     free(reply);
     assert_int_equal(json_integer_value(json_object_get(doc, "version")), 2);
     json_decref(doc);
+    struct bt_client *c = thing_connect("bus-1", "devices/bus-1");
+    assert_int_equal(bt_client_subscribe(c, "/bus/bus-1/configuration", 1), 1);
+    struct bt_msg m;
+    assert_true(bt_client_wait_message(c, "/bus/bus-1/configuration", &m));
+    assert_string_equal(m.payload, "keep");
+    free(m.payload);
+    bt_client_free(c);
     bt_client_free(admin);
 }
 
@@ -412,7 +423,7 @@ int main(void)
         cmocka_unit_test(test_lifecycle_events_and_duplicate_client_id),
         cmocka_unit_test(test_publishes_over_100_per_second_discarded),
         cmocka_unit_test(test_shadow_delta_and_version_conflict),
-        cmocka_unit_test(test_restart_keeps_shadows),
+        cmocka_unit_test(test_restart_keeps_shadows_and_retained_messages),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
