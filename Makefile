@@ -112,4 +112,6 @@ commands: $(BUILD)/bin/sim7600
 clean:
 	rm -rf $(BUILD)
 
+include harness/broker/broker.mk
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -102,12 +102,14 @@ device_ok()   { all_present "$OUT/devices/$1" "${DEVICE_FILES[@]}"; }
 # shellcheck disable=SC2046 # word splitting of the file list is intended
 bad_ok()      { all_present "$OUT/bad/$1" $(bad_files "$1"); }
 manifest_ok() { [[ -f "$OUT/manifest.txt" ]]; }
+registries_ok() { all_present "$OUT" registry-aws.json registry-gcp.json; }
 
 everything_ok() {
     local x
     ca_ok || return 1
     server_ok || return 1
     manifest_ok || return 1
+    registries_ok || return 1
     for x in "${DEVICES[@]}"; do device_ok "$x" || return 1; done
     for x in "${BAD_UNITS[@]}"; do bad_ok "$x" || return 1; done
 }
@@ -373,6 +375,65 @@ for b in "${BAD_UNITS[@]}"; do
     install_dir "$s" "$OUT/bad/$b"
     say "made bad/$b"
 done
+
+# ------------------------------------------------------------ registries
+# Broker registries (harness/broker/README.md) for every device in OUT:
+# project bench-project, region europe-west1, registry buses for gcp; for aws
+# one policy that lets each thing use exactly DESIGN.md's topics for its id.
+json_list() { # ITEM... -> "a", "b"
+    local first=1 x
+    for x in "$@"; do ((first)) || printf ', '; printf '%s' "$x"; first=0; done
+}
+write_registries() {
+    local ids=() id gcp_devs=() aws_things=() t='${iot:Connection.Thing.ThingName}'
+    local arn='arn:aws:iot:us-east-1:123456789012'
+    for id in "$OUT"/devices/*/; do ids+=("$(basename -- "$id")"); done
+    for id in "${ids[@]}"; do
+        gcp_devs+=("$(printf '\n    {"id": "%s", "keys": [\n      {"algorithm": "ES256", "file": "devices/%s/es256-public.pem"},\n      {"algorithm": "RS256", "file": "devices/%s/rs256-public.pem"}]}' "$id" "$id" "$id")")
+        aws_things+=("$(printf '\n    {"name": "%s", "certificate": "devices/%s/cert.pem", "policies": ["cellbench-device"]}' "$id" "$id")")
+    done
+    cat >"$TMP/registry-gcp.json" <<JSON
+{
+  "project": "bench-project",
+  "region": "europe-west1",
+  "registry": "buses",
+  "devices": [$(json_list "${gcp_devs[@]}")
+  ],
+  "event_notification_configs": [
+    {"subfolder": "depot-arrived", "topic": "depot-arrivals"},
+    {"topic": "bus-events"}
+  ],
+  "state_notification_topic": "bus-state"
+}
+JSON
+    cat >"$TMP/registry-aws.json" <<JSON
+{
+  "region": "us-east-1",
+  "account": "123456789012",
+  "things": [$(json_list "${aws_things[@]}")
+  ],
+  "policies": {
+    "cellbench-device": {"Statement": [
+      {"Effect": "Allow", "Action": "iot:Connect", "Resource": "$arn:client/$t"},
+      {"Effect": "Allow", "Action": "iot:Publish", "Resource": [
+        "$arn:topic//bus/events", "$arn:topic//depot/*/bus-arrived",
+        "$arn:topic/\$aws/things/$t/shadow/*"]},
+      {"Effect": "Allow", "Action": "iot:Subscribe", "Resource": [
+        "$arn:topicfilter//bus/$t/configuration", "$arn:topicfilter//bus/$t/commands",
+        "$arn:topicfilter//depot/$t/bus-arrived", "$arn:topicfilter/\$aws/things/$t/shadow/*"]},
+      {"Effect": "Allow", "Action": "iot:Receive", "Resource": [
+        "$arn:topic//bus/$t/configuration", "$arn:topic//bus/$t/commands",
+        "$arn:topic//depot/$t/bus-arrived", "$arn:topic/\$aws/things/$t/shadow/*"]}
+    ]}
+  }
+}
+JSON
+    chmod 644 "$TMP/registry-gcp.json" "$TMP/registry-aws.json"
+    mv -f -- "$TMP/registry-gcp.json" "$OUT/registry-gcp.json"
+    mv -f -- "$TMP/registry-aws.json" "$OUT/registry-aws.json"
+    say "wrote registry-aws.json and registry-gcp.json (${#ids[@]} devices)"
+}
+write_registries
 
 # ------------------------------------------------------------ manifest
 (
