@@ -26,11 +26,16 @@ FW_M4_FLAGS := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -f
 FW_M4_OBJS := $(FW_CORE_SRCS:firmware_core/%.c=$(BUILD)/fw-m4/%.o)
 FW_M4_LIB := $(BUILD)/fw-m4/libfwcore.a
 
+FW_BENCH_SRCS := $(wildcard firmware_core/bench/bench_*.c)
+FW_BENCHES := $(FW_BENCH_SRCS:firmware_core/bench/%.c=$(BUILD)/bench/%)
+
 FW_FUZZ_SRCS := $(wildcard firmware_core/fuzz/fuzz_*.c)
 FW_FUZZERS := $(FW_FUZZ_SRCS:firmware_core/fuzz/%.c=$(BUILD)/fuzz/%)
 
-all: $(FW_LIB) $(FW_TESTS) $(FW_M4_LIB) $(BUILD)/tests/fw/check_cortex_m4
+all: $(FW_LIB) $(FW_TESTS) $(FW_M4_LIB) $(BUILD)/tests/fw/check_cortex_m4 $(FW_BENCHES) \
+	$(BUILD)/bench/fw_cortex_m4_size
 FUZZERS += $(FW_FUZZERS)
+BENCHES += $(FW_BENCHES) $(BUILD)/bench/fw_cortex_m4_size
 
 # the core itself: C99, only its own headers (shorter stem than obj/% wins)
 $(BUILD)/obj/firmware_core/src/%.o: firmware_core/src/%.c
@@ -44,6 +49,19 @@ $(BUILD)/obj/firmware_core/tests/%.o: firmware_core/tests/%.c
 $(FW_LIB): $(FW_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/obj/firmware_core/bench/%.o: firmware_core/bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(FW_INC) -c $< -o $@
+
+$(BUILD)/bench/bench_fw_%: $(BUILD)/obj/firmware_core/bench/bench_fw_%.o $(FW_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(FW_TEST_LIBS)
+
+# `make bench` prints the Cortex-M4 flash/RAM of each core module
+$(BUILD)/bench/fw_cortex_m4_size: $(BUILD)/tests/fw/check_cortex_m4
+	@mkdir -p $(dir $@)
+	printf '#!/bin/sh\nexec %s --per-module\n' '$(abspath $<)' > $@ && chmod +x $@
 
 $(BUILD)/tests/fw/%: $(BUILD)/obj/firmware_core/tests/%.o $(FW_TEST_SUPPORT_OBJS) $(FW_LIB)
 	@mkdir -p $(dir $@)

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # check_cortex_m4 - the firmware core cross-compiled for Cortex-M4 must need
 # nothing from the platform but a few <string.h> functions and compiler
-# helpers: no heap, no stdio, no OS calls. Prints the text/data/bss sizes.
+# helpers: no heap, no stdio, no OS calls. Prints the text/data/bss sizes
+# (with --per-module, one line per source file as well).
 set -u
 lib=@FW_M4_LIB@
 [ -f "$lib" ] || { echo "missing $lib (run make)"; exit 1; }
+if [ "${1:-}" = "--per-module" ]; then
+    echo "cortex-m4 core (-Os), per module: text data bss"
+    arm-none-eabi-size "$lib" | awk 'NR > 1 {printf "  %-12s %6d %5d %5d\n", $6, $1, $2, $3}'
+fi
 allowed='^(memcpy|memmove|memset|memcmp|memchr|strlen|strcmp|strncmp|__aeabi_[a-z0-9_]+)$'
 undefined=$(arm-none-eabi-nm -u "$lib" | awk 'NF==2 {print $2}' | sort -u)
 bad=$(printf '%s\n' "$undefined" | grep -Ev "$allowed" | grep -v '^$')
