@@ -170,6 +170,11 @@ const struct fw_at_stats *fw_at_stats(const struct fw_at *at);
 /* Human-readable name of a status; never NULL. */
 const char *fw_at_status_str(enum fw_at_status status);
 
+/* Number of arguments of a response line "+CMD: a,b,..." (text after the
+ * first ':' split at commas outside double quotes; "+CMD: " alone has one,
+ * empty, argument). */
+unsigned fw_at_arg_count(const char *line, size_t len);
+
 /* Argument n (0-based) of a response line "+CMD: a,b,...": the text after
  * the first ':' split at commas outside double quotes. Stores the decimal
  * integer in *out. Returns false when absent, empty or not an integer. */

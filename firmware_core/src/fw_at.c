@@ -147,14 +147,22 @@ bool fw_at_arg_str(const char *line, size_t len, unsigned n, char *buf, size_t c
     return true;
 }
 
-/* Integer value of the last argument of line, or -1. */
-static int32_t fw_at__last_int(const char *line, size_t len)
+unsigned fw_at_arg_count(const char *line, size_t len)
 {
     unsigned n = 0;
     size_t s, e;
-    int32_t value = -1;
+    if (line == NULL)
+        return 0;
     while (fw_at__arg_span(line, len, n, &s, &e))
         n++;
+    return n;
+}
+
+/* Integer value of the last argument of line, or -1. */
+static int32_t fw_at__last_int(const char *line, size_t len)
+{
+    unsigned n = fw_at_arg_count(line, len);
+    int32_t value = -1;
     if (n == 0 || !fw_at_arg_int(line, len, n - 1, &value))
         return -1;
     return value;

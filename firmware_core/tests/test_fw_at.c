@@ -553,6 +553,9 @@ static void test_argument_helpers(void **state)
     assert_false(fw_at_arg_int(line, len, 6, &v));  /* absent */
     assert_false(fw_at_arg_int(line, len, 1, &v));  /* not a number */
     assert_false(fw_at_arg_str(line, len, 2, buf, 3, &n)); /* does not fit */
+    assert_int_equal(fw_at_arg_count(line, len), 6);
+    assert_int_equal(fw_at_arg_count("+CGREG: 1", 9), 1);
+    assert_int_equal(fw_at_arg_count("RDY", 3), 1);
 }
 
 static void test_status_strings(void **state)
