@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "fw_fmt.h"
 #include "fw_sim7600_mqtt.h"
 
 enum { OP_NONE, OP_CONNECT, OP_SUBSCRIBE, OP_PUBLISH, OP_DISCONNECT };
@@ -22,45 +23,6 @@ enum {
 };
 
 #define FW_SIM7600_MQTT_DEFAULT_TIMEOUT_MS 30000u
-
-/* ---- command text ------------------------------------------------------- */
-
-struct fw_fmt {
-    char *buf;
-    size_t cap;
-    size_t len;
-    bool bad;
-};
-
-static void fw_fmt__str(struct fw_fmt *f, const char *s)
-{
-    size_t n = strlen(s);
-    if (f->bad || n >= f->cap - f->len) {
-        f->bad = true;
-        return;
-    }
-    memcpy(f->buf + f->len, s, n + 1);
-    f->len += n;
-}
-
-static void fw_fmt__uint(struct fw_fmt *f, uint32_t v)
-{
-    char text[12];
-    char *p = text + sizeof(text) - 1;
-    *p = '\0';
-    do {
-        *--p = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v > 0);
-    fw_fmt__str(f, p);
-}
-
-static void fw_fmt__quoted(struct fw_fmt *f, const char *s)
-{
-    fw_fmt__str(f, "\"");
-    fw_fmt__str(f, s);
-    fw_fmt__str(f, "\"");
-}
 
 /* ---- validation --------------------------------------------------------- */
 
