@@ -67,6 +67,15 @@ struct fw_port {
      * small). May be NULL when no cloud profile needs signing. */
     int32_t (*sign)(void *ctx, enum fw_sign_alg alg, const uint8_t *msg, size_t len,
                     uint8_t *sig, size_t cap, size_t *sig_len);
+
+    /* Persistent storage of small blobs that survive a reboot, one per key
+     * (FW_PERSIST_* in the modules that use them). Load copies the blob into
+     * buf (capacity cap) and its length into *len, 0 when none was saved;
+     * returns 0, or negative on a read error or a blob larger than cap. Save
+     * replaces the blob atomically (a reset mid-save leaves the old one or
+     * the new one); returns 0 or negative. May be NULL (nothing persists). */
+    int32_t (*persist_load)(void *ctx, uint32_t key, uint8_t *buf, size_t cap, size_t *len);
+    int32_t (*persist_save)(void *ctx, uint32_t key, const uint8_t *buf, size_t len);
 };
 
 #endif /* FW_PORT_H */

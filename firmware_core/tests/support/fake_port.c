@@ -77,6 +77,27 @@ static int32_t fake_sign(void *ctx, enum fw_sign_alg alg, const uint8_t *msg, si
     return f->signer(f->signer_ctx, alg, msg, len, sig, cap, sig_len);
 }
 
+static int32_t fake_load(void *ctx, uint32_t key, uint8_t *buf, size_t cap, size_t *len)
+{
+    struct fake_port *f = ctx;
+    if (f->store_fail || key >= 4 || f->store_len[key] > cap)
+        return -1;
+    memcpy(buf, f->store[key], f->store_len[key]);
+    *len = f->store_len[key];
+    return 0;
+}
+
+static int32_t fake_save(void *ctx, uint32_t key, const uint8_t *buf, size_t len)
+{
+    struct fake_port *f = ctx;
+    if (f->store_fail || key >= 4 || len > sizeof(f->store[0]))
+        return -1;
+    memcpy(f->store[key], buf, len);
+    f->store_len[key] = len;
+    f->saves++;
+    return 0;
+}
+
 void fake_port_init(struct fake_port *f, size_t read_chunk, size_t write_cap)
 {
     memset(f, 0, sizeof(*f));
@@ -88,6 +109,8 @@ void fake_port_init(struct fake_port *f, size_t read_chunk, size_t write_cap)
     f->port.log = fake_log;
     f->port.random = fake_random;
     f->port.sign = fake_sign;
+    f->port.persist_load = fake_load;
+    f->port.persist_save = fake_save;
     f->now = 0xFFFFF000u; /* near the wrap, so every test crosses it */
     f->unix_time = 1700000000u;
     f->read_chunk = read_chunk;

@@ -31,6 +31,11 @@ struct fake_port {
     size_t write_cap;        /* max bytes per uart_write; 0 = no limit */
     bool link_dead;          /* uart_read/uart_write fail */
     unsigned log_lines;      /* log events seen */
+    /* persistent storage: 4 keyed blobs that outlive the core's state */
+    uint8_t store[4][8192];
+    size_t store_len[4];
+    bool store_fail;         /* persist_load/persist_save fail */
+    unsigned saves;
     /* signer used by the JWT tests; NULL makes port.sign fail */
     int32_t (*signer)(void *ctx, enum fw_sign_alg alg, const uint8_t *msg, size_t len,
                       uint8_t *sig, size_t cap, size_t *sig_len);
