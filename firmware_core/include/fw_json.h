@@ -83,6 +83,10 @@ void fw_json_int(struct fw_json_writer *w, int64_t v);
 void fw_json_bool(struct fw_json_writer *w, bool v);
 void fw_json_null(struct fw_json_writer *w);
 
+/* A string value holding len bytes of data encoded as base64url without
+ * padding (RFC 4648 §5), for binary data such as picture chunks. */
+void fw_json_base64url(struct fw_json_writer *w, const uint8_t *data, size_t len);
+
 /* A decimal with a fixed number of fraction digits: value 37123456 with
  * decimals 6 writes 37.123456 (decimals at most 9). */
 void fw_json_fixed(struct fw_json_writer *w, int64_t value, unsigned decimals);

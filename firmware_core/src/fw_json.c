@@ -200,6 +200,35 @@ void fw_json_fixed(struct fw_json_writer *w, int64_t value, unsigned decimals)
     fw_json__put(w, p, (size_t)(end - p));
 }
 
+void fw_json_base64url(struct fw_json_writer *w, const uint8_t *data, size_t len)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t i;
+    if (data == NULL && len > 0) {
+        fw_json__fail(w, FW_JSON_BAD_ARG);
+        return;
+    }
+    if (!fw_json__before_value(w))
+        return;
+    fw_json__put(w, "\"", 1);
+    for (i = 0; i < len; i += 3) {
+        size_t n = len - i < 3 ? len - i : 3;
+        uint32_t v = (uint32_t)data[i] << 16;
+        char out[4];
+        if (n > 1)
+            v |= (uint32_t)data[i + 1] << 8;
+        if (n > 2)
+            v |= data[i + 2];
+        out[0] = alphabet[(v >> 18) & 63u];
+        out[1] = alphabet[(v >> 12) & 63u];
+        out[2] = alphabet[(v >> 6) & 63u];
+        out[3] = alphabet[v & 63u];
+        fw_json__put(w, out, n + 1);
+    }
+    fw_json__put(w, "\"", 1);
+}
+
 void fw_json_bool(struct fw_json_writer *w, bool v)
 {
     if (fw_json__before_value(w))
