@@ -92,6 +92,11 @@ enum fw_sim7600_mqtt_status fw_sim7600_mqtt_disconnect(struct fw_sim7600_mqtt *m
 /* Advance the running operation. */
 enum fw_sim7600_mqtt_status fw_sim7600_mqtt_poll(struct fw_sim7600_mqtt *m);
 
+/* Abandon the running operation (its AT command is cancelled; a late answer
+ * from the modem is then ignored as an unsolicited line, unless another
+ * command is already waiting). The status becomes FW_SIM7600_MQTT_FAILED. */
+void fw_sim7600_mqtt_abort(struct fw_sim7600_mqtt *m);
+
 /* After FW_SIM7600_MQTT_FAILED: the modem's MQTT error code (§4.3 of the
  * AT reference, e.g. 32 handshake fail) or -1 when it answered only ERROR
  * or timed out. */

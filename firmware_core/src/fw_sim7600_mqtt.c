@@ -388,6 +388,16 @@ enum fw_sim7600_mqtt_status fw_sim7600_mqtt_poll(struct fw_sim7600_mqtt *m)
     return m->status;
 }
 
+void fw_sim7600_mqtt_abort(struct fw_sim7600_mqtt *m)
+{
+    if (m == NULL || m->op == OP_NONE)
+        return;
+    fw_at_cancel(fw_sim7600_at(m->modem));
+    m->op = OP_NONE;
+    m->error = -1;
+    m->status = FW_SIM7600_MQTT_FAILED;
+}
+
 int32_t fw_sim7600_mqtt_error(const struct fw_sim7600_mqtt *m)
 {
     return m->error;
