@@ -19,6 +19,14 @@ FW_TEST_SRCS := $(wildcard firmware_core/tests/test_*.c)
 FW_TESTS := $(FW_TEST_SRCS:firmware_core/tests/%.c=$(BUILD)/tests/fw/%)
 FW_TEST_LIBS := -lcmocka $(shell pkg-config --libs libjwt openssl 2>/dev/null || echo -ljwt -lssl -lcrypto)
 
+# the Linux port (POSIX, OpenSSL) and the fwcore program built on it
+FW_PORT_SRCS := $(wildcard firmware_core/ports/linux/*.c)
+FW_PORT_OBJS := $(FW_PORT_SRCS:%.c=$(BUILD)/obj/%.o)
+FW_PORT_LIB := $(BUILD)/lib/libfwport_linux.a
+FW_PORT_INC := -Ifirmware_core/ports/linux -Iharness
+FW_VCLOCK_OBJ := $(BUILD)/obj/harness/vclock.o
+FW_PROGRAM := $(BUILD)/bin/fwcore
+
 FW_M4_CC ?= arm-none-eabi-gcc
 FW_M4_FLAGS := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffreestanding \
 	-ffunction-sections -fdata-sections -std=c99 -Wall -Wextra -Werror -Wshadow \
@@ -32,7 +40,7 @@ FW_BENCHES := $(FW_BENCH_SRCS:firmware_core/bench/%.c=$(BUILD)/bench/%)
 FW_FUZZ_SRCS := $(wildcard firmware_core/fuzz/fuzz_*.c)
 FW_FUZZERS := $(FW_FUZZ_SRCS:firmware_core/fuzz/%.c=$(BUILD)/fuzz/%)
 
-all: $(FW_LIB) $(FW_TESTS) $(FW_M4_LIB) $(BUILD)/tests/fw/check_cortex_m4 $(FW_BENCHES) \
+all: $(FW_LIB) $(FW_PORT_LIB) $(FW_PROGRAM) $(FW_TESTS) $(FW_M4_LIB) $(BUILD)/tests/fw/check_cortex_m4 $(FW_BENCHES) \
 	$(BUILD)/bench/fw_cortex_m4_size
 FUZZERS += $(FW_FUZZERS)
 BENCHES += $(FW_BENCHES) $(BUILD)/bench/fw_cortex_m4_size
@@ -44,7 +52,23 @@ $(BUILD)/obj/firmware_core/src/%.o: firmware_core/src/%.c
 
 $(BUILD)/obj/firmware_core/tests/%.o: firmware_core/tests/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(FW_INC) -Ifirmware_core/tests/support -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(FW_INC) $(FW_PORT_INC) -Ifirmware_core/tests/support -c $< -o $@
+
+$(BUILD)/obj/firmware_core/ports/%.o: firmware_core/ports/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(FW_INC) $(FW_PORT_INC) -c $< -o $@
+
+$(BUILD)/obj/firmware_core/programs/%.o: firmware_core/programs/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(FW_INC) $(FW_PORT_INC) -c $< -o $@
+
+$(FW_PORT_LIB): $(FW_PORT_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(FW_PROGRAM): $(BUILD)/obj/firmware_core/programs/fwcore.o $(FW_PORT_LIB) $(FW_LIB) $(FW_VCLOCK_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS_NET)
 
 $(FW_LIB): $(FW_OBJS)
 	@mkdir -p $(dir $@)
@@ -63,9 +87,10 @@ $(BUILD)/bench/fw_cortex_m4_size: $(BUILD)/tests/fw/check_cortex_m4
 	@mkdir -p $(dir $@)
 	printf '#!/bin/sh\nexec %s --per-module\n' '$(abspath $<)' > $@ && chmod +x $@
 
-$(BUILD)/tests/fw/%: $(BUILD)/obj/firmware_core/tests/%.o $(FW_TEST_SUPPORT_OBJS) $(FW_LIB)
+$(BUILD)/tests/fw/%: $(BUILD)/obj/firmware_core/tests/%.o $(FW_TEST_SUPPORT_OBJS) $(FW_PORT_LIB) \
+		$(FW_LIB) $(FW_VCLOCK_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(FW_TEST_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(FW_TEST_LIBS) -lutil
 
 # Cortex-M4 cross build of every core source; a compile error fails `make all`
 $(BUILD)/fw-m4/%.o: firmware_core/%.c
