@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 60
 
 DEB_PACKAGES := build-essential pkg-config openssl libssl-dev mosquitto mosquitto-clients \
 	libmosquitto-dev mosquitto-dev libcmocka-dev libjansson-dev libjwt-dev socat clang \
-	libclang-rt-14-dev
+	libclang-rt-14-dev gcc-arm-none-eabi libnewlib-arm-none-eabi
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS ?= -O2 -g
@@ -41,6 +41,9 @@ PROGRAMS := $(BUILD)/bin/sim7600
 .SECONDARY:
 .PHONY: all deps test check bench fuzz run certs clean commands
 all: $(PROGRAMS) $(SIM_TESTS) $(BENCHES)
+
+# the firmware core appends its library, tests, cross check and fuzz target
+include firmware_core/firmware.mk
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \

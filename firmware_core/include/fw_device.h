@@ -1,0 +1,93 @@
+/*
+ * fw_device.h - the device lifecycle for the modem-TLS stacks
+ * (aws-modem-tls, gcp-modem-tls): set the modem up, connect (with a fresh
+ * JWT as password on GCP), subscribe, then stay online: publish what waits
+ * in the offline queue in order, renew the JWT before it expires, and on
+ * any loss (+CMQTTCONNLOST, +CMQTTNONET, a modem reboot, a failed publish)
+ * back off exponentially with jitter from the port's random source and
+ * start over. Every event goes through the persistent offline queue, so
+ * nothing is lost across a connection loss or a reboot.
+ *
+ * Not covered yet: the MCU-TLS stacks (their session, TLS and socket parts
+ * exist as fw_mqtt_session, the port and fw_sim7600_tcp, not the glue).
+ */
+#ifndef FW_DEVICE_H
+#define FW_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fw_jwt.h"
+#include "fw_queue.h"
+#include "fw_sim7600_mqtt.h"
+#include "fw_sim7600_setup.h"
+
+/* Where the lifecycle stands. */
+enum fw_device_state {
+    FW_DEVICE_SETUP = 0,        /* bringing the modem up */
+    FW_DEVICE_CONNECTING,       /* AT+CMQTT connect sequence */
+    FW_DEVICE_SUBSCRIBING,
+    FW_DEVICE_ONLINE,           /* publishing the queue, keeping the session */
+    FW_DEVICE_BACKOFF           /* waiting before starting over */
+};
+
+/* Everything the lifecycle needs; pointers stay valid while it runs. */
+struct fw_device_config {
+    struct fw_sim7600 *modem;
+    struct fw_sim7600_setup_params setup;
+    struct fw_sim7600_mqtt_params mqtt;  /* password is replaced by the JWT when jwt is set */
+    const char *const *subscriptions;    /* topic filters, subscribed at QoS 1 */
+    size_t n_subscriptions;
+    struct fw_queue *queue;              /* events to publish, oldest first */
+    uint8_t publish_qos;                 /* 0 or 1 */
+    uint32_t backoff_min_ms;             /* first pause; 0 = 1000 */
+    uint32_t backoff_max_ms;             /* cap; 0 = 300000 */
+    const struct fw_jwt_params *jwt;     /* GCP: token parameters; NULL for AWS */
+    char *jwt_buf;                       /* token storage (at least 257 bytes) */
+    size_t jwt_cap;
+    uint32_t jwt_margin_s;               /* renew this long before expiry; 0 = 300 */
+};
+
+/* Counters. */
+struct fw_device_stats {
+    uint32_t connects;                   /* sessions established */
+    uint32_t losses;                     /* times the lifecycle started over */
+    uint32_t published;                  /* events delivered from the queue */
+    uint32_t jwt_renewals;
+};
+
+/* Lifecycle state. Allocated by the caller; fields are private. */
+struct fw_device {
+    struct fw_device_config cfg;
+    enum fw_device_state state;
+    struct fw_sim7600_setup setup;
+    struct fw_sim7600_mqtt mqtt;
+    bool need_setup;
+    bool publishing;
+    bool disconnecting;
+    size_t sub_index;
+    unsigned attempt;
+    uint32_t resume_ms;
+    uint32_t last_backoff_ms;
+    uint64_t jwt_exp;
+    struct fw_device_stats stats;
+};
+
+/* Start the lifecycle (from modem setup). Returns false for an invalid
+ * configuration. */
+bool fw_device_start(struct fw_device *d, const struct fw_device_config *cfg);
+
+/* Advance the lifecycle; returns its state. */
+enum fw_device_state fw_device_poll(struct fw_device *d);
+
+/* Length of the last back-off pause, in ms (for logs and tests). */
+uint32_t fw_device_last_backoff(const struct fw_device *d);
+
+/* Counters. */
+const struct fw_device_stats *fw_device_stats(const struct fw_device *d);
+
+/* Human-readable name of a state; never NULL. */
+const char *fw_device_state_str(enum fw_device_state state);
+
+#endif /* FW_DEVICE_H */

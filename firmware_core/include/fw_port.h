@@ -1,0 +1,81 @@
+/*
+ * fw_port.h - the one seam between the firmware core and its platform.
+ *
+ * The core reaches the outside world only through a `struct fw_port`: a table
+ * of function pointers plus an opaque context, filled in by the platform's
+ * port (Linux, QEMU Cortex-M4, nRF52840). Contract for every function:
+ *   - non-blocking: it returns at once with what it could do now;
+ *   - byte movers return the count moved, 0 for "nothing now", negative for
+ *     an error; short transfers are allowed;
+ *   - the core never calls one re-entrantly from inside another.
+ * Pointers the core does not use may be NULL (noted per field).
+ */
+#ifndef FW_PORT_H
+#define FW_PORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Severity of a log event. */
+enum fw_log_level {
+    FW_LOG_ERROR = 0,
+    FW_LOG_WARN = 1,
+    FW_LOG_INFO = 2,
+    FW_LOG_DEBUG = 3
+};
+
+/* Signature algorithms the core asks the port for (JWT "alg"). */
+enum fw_sign_alg {
+    FW_SIGN_ES256 = 0, /* ECDSA P-256 over SHA-256; signature as JWS r||s, 64 bytes */
+    FW_SIGN_RS256 = 1  /* RSASSA-PKCS1-v1_5 over SHA-256; signature as modulus-sized bytes */
+};
+
+/* Platform functions and their context. */
+struct fw_port {
+    /* Opaque context passed as the first argument to every function. */
+    void *ctx;
+
+    /* Write up to len bytes to the modem UART. Returns bytes accepted (0 when
+     * the transmitter is busy), negative on a dead link. */
+    int32_t (*uart_write)(void *ctx, const uint8_t *buf, size_t len);
+
+    /* Read up to cap bytes already received from the modem UART. Returns the
+     * count (0 when nothing is waiting), negative on a dead link. */
+    int32_t (*uart_read)(void *ctx, uint8_t *buf, size_t cap);
+
+    /* Monotonic milliseconds. May start anywhere and wraps at 2^32; the core
+     * only ever compares differences. */
+    uint32_t (*now_ms)(void *ctx);
+
+    /* Wall-clock time in seconds since the Unix epoch (JWT iat/exp, event
+     * timestamps); 0 when unknown. May be NULL if no such time exists. */
+    uint64_t (*unix_time_s)(void *ctx);
+
+    /* One log event: module name ("at", "mqtt"), a short event text and an
+     * optional detail of detail_len bytes (not NUL-terminated, may hold any
+     * byte). May be NULL (no logging). */
+    void (*log)(void *ctx, enum fw_log_level level, const char *module,
+                const char *event, const char *detail, size_t detail_len);
+
+    /* Fill buf with len random bytes (back-off jitter). Returns 0 on success,
+     * negative when no entropy is available. May be NULL. */
+    int32_t (*random)(void *ctx, uint8_t *buf, size_t len);
+
+    /* Sign msg with the device's private key. Writes the signature in JWS
+     * form (see enum fw_sign_alg) into sig (capacity cap) and its length into
+     * *sig_len. Returns 0 on success, negative on failure (no key, buffer too
+     * small). May be NULL when no cloud profile needs signing. */
+    int32_t (*sign)(void *ctx, enum fw_sign_alg alg, const uint8_t *msg, size_t len,
+                    uint8_t *sig, size_t cap, size_t *sig_len);
+
+    /* Persistent storage of small blobs that survive a reboot, one per key
+     * (FW_PERSIST_* in the modules that use them). Load copies the blob into
+     * buf (capacity cap) and its length into *len, 0 when none was saved;
+     * returns 0, or negative on a read error or a blob larger than cap. Save
+     * replaces the blob atomically (a reset mid-save leaves the old one or
+     * the new one); returns 0 or negative. May be NULL (nothing persists). */
+    int32_t (*persist_load)(void *ctx, uint32_t key, uint8_t *buf, size_t cap, size_t *len);
+    int32_t (*persist_save)(void *ctx, uint32_t key, const uint8_t *buf, size_t len);
+};
+
+#endif /* FW_PORT_H */

@@ -1,0 +1,351 @@
+/*
+ * fwcore - the bus-unit firmware core on Linux: talks AT to a SIM7600 (the
+ * simulator's PTY or a real modem) and runs the modem-TLS device lifecycle
+ * for AWS or GCP. See --help. Logs one line per event on stderr.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw_bus.h"
+#include "fw_cloud.h"
+#include "fw_device.h"
+#include "fw_port_linux.h"
+
+#define FILE_MAX 10240
+
+struct options {
+    const char *uart, *stack, *device, *role, *certs, *broker, *state, *inputs, *clock;
+    const char *project, *region, *registry;
+    int verbose;
+};
+
+struct app {
+    struct options opt;
+    struct fw_linux_port port;
+    struct fw_sim7600 modem;
+    struct fw_device dev;
+    struct fw_queue queue;
+    struct fw_cloud_profile profile;
+    struct fw_bus_config config;
+    bool configured;
+    struct fw_sim7600_cert certs[3];
+    uint8_t files[3][FILE_MAX];
+    char names[3][112];
+    char line_buf[512];
+    char tx_buf[FW_SIM7600_MQTT_CMD_MAX];
+    char topic_buf[1100];
+    uint8_t payload_buf[FW_SIM7600_MQTT_PAYLOAD_MAX];
+    uint8_t queue_buf[32768];
+    char client_id[FW_CLOUD_CLIENT_ID_MAX + 1];
+    char server[300];
+    char topics[3][300];
+    const char *subs[2];
+    char events_topic[300];
+    char jwt[1024];
+    struct fw_jwt_params jwt_params;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: fwcore --uart PATH --stack STACK --device ID --certs DIR [options]\n"
+            "  --uart PATH        the modem's tty (simulator PTY or serial device)\n"
+            "  --stack STACK      aws-modem-tls | gcp-modem-tls (aws-mcu-tls and gcp-mcu-tls\n"
+            "                     are not implemented yet)\n"
+            "  --device ID        thing name / device id\n"
+            "  --role ROLE        bus (default) | depot\n"
+            "  --certs DIR        certs/gen.sh output: ca.pem, devices/ID/{cert,key,es256-private}.pem\n"
+            "  --broker HOST:PORT broker address (default localhost:8883)\n"
+            "  --state DIR        persistent storage (offline queue); none if absent\n"
+            "  --inputs PATH      driver-behaviour and picture inputs (not used yet)\n"
+            "  --clock PATH       shared virtual clock file (default: host clocks)\n"
+            "  --gcp-project P, --gcp-region R, --gcp-registry G   GCP identity\n"
+            "                     (defaults cellbench, local, buses)\n"
+            "  --verbose          also log debug events\n"
+            "  --help             this text\n"
+            "exit status: 0 stopped by a signal, 1 runtime failure, 2 bad arguments,\n"
+            "3 stack not implemented\n");
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+    static const struct option longs[] = {
+        {"uart", 1, 0, 'u'}, {"stack", 1, 0, 's'}, {"device", 1, 0, 'd'}, {"role", 1, 0, 'r'},
+        {"certs", 1, 0, 'c'}, {"broker", 1, 0, 'b'}, {"state", 1, 0, 'S'}, {"inputs", 1, 0, 'i'},
+        {"clock", 1, 0, 'k'}, {"gcp-project", 1, 0, 'P'}, {"gcp-region", 1, 0, 'R'},
+        {"gcp-registry", 1, 0, 'G'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    int ch;
+    memset(o, 0, sizeof(*o));
+    o->role = "bus";
+    o->broker = "localhost:8883";
+    o->project = "cellbench";
+    o->region = "local";
+    o->registry = "buses";
+    while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        switch (ch) {
+        case 'u': o->uart = optarg; break;
+        case 's': o->stack = optarg; break;
+        case 'd': o->device = optarg; break;
+        case 'r': o->role = optarg; break;
+        case 'c': o->certs = optarg; break;
+        case 'b': o->broker = optarg; break;
+        case 'S': o->state = optarg; break;
+        case 'i': o->inputs = optarg; break;
+        case 'k': o->clock = optarg; break;
+        case 'P': o->project = optarg; break;
+        case 'R': o->region = optarg; break;
+        case 'G': o->registry = optarg; break;
+        case 'v': o->verbose = 1; break;
+        case 'h': usage(stdout); exit(0);
+        default: return -1;
+        }
+    }
+    if (optind != argc || !o->uart || !o->stack || !o->device || !o->certs) {
+        fprintf(stderr, "fwcore: --uart, --stack, --device and --certs are required\n");
+        return -1;
+    }
+    if (strcmp(o->role, "bus") != 0 && strcmp(o->role, "depot") != 0) {
+        fprintf(stderr, "fwcore: --role must be bus or depot\n");
+        return -1;
+    }
+    if (strchr(o->broker, ':') == NULL) {
+        fprintf(stderr, "fwcore: --broker must be HOST:PORT\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Read a certificate file for the modem's store under the given name. */
+static int load_file(struct app *a, int i, const char *path, const char *name)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n;
+    if (f == NULL) {
+        fprintf(stderr, "fwcore: cannot read %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    n = fread(a->files[i], 1, FILE_MAX, f);
+    fclose(f);
+    if (n == 0 || n == FILE_MAX) {
+        fprintf(stderr, "fwcore: %s is empty or larger than the modem takes\n", path);
+        return -1;
+    }
+    snprintf(a->names[i], sizeof(a->names[i]), "%s", name);
+    a->certs[i].name = a->names[i];
+    a->certs[i].data = a->files[i];
+    a->certs[i].len = n;
+    return 0;
+}
+
+static void queue_event(struct app *a, const char *json, size_t len)
+{
+    enum fw_queue_status st = fw_queue_push(&a->queue, FW_QUEUE_HIGH, a->events_topic,
+                                            strlen(a->events_topic), (const uint8_t *)json, len);
+    if (st != FW_QUEUE_OK)
+        fprintf(stderr, "%s warn app: event queue: %s\n", a->opt.device, fw_queue_status_str(st));
+}
+
+static void report_error(struct app *a, const char *error, const char *detail)
+{
+    struct fw_bus_identity id = {a->opt.device, a->configured ? a->config.route : ""};
+    char json[512];
+    size_t len;
+    if (fw_bus_event_error(&id, error, detail, a->port.port.unix_time_s(&a->port), json,
+                           sizeof(json), &len) == FW_BUS_OK)
+        queue_event(a, json, len);
+}
+
+/* Configuration and commands from the cloud. */
+static void on_message(void *ctx, int client, const char *topic, size_t topic_len,
+                       const uint8_t *payload, size_t payload_len)
+{
+    struct app *a = ctx;
+    char reason[128];
+    fprintf(stderr, "%s info app: message on %s (%zu bytes)\n", a->opt.device, topic, payload_len);
+    if (strcmp(topic, a->topics[0]) == 0) {
+        struct fw_bus_config cfg;
+        if (fw_bus_parse_config((const char *)payload, payload_len, &cfg, reason,
+                                sizeof(reason)) != FW_BUS_OK) {
+            fprintf(stderr, "%s warn app: configuration rejected: %s\n", a->opt.device, reason);
+            report_error(a, "configuration rejected", reason);
+            return;
+        }
+        a->config = cfg;
+        a->configured = true;
+        fprintf(stderr, "%s info app: configuration accepted (route %s, depot %s)\n",
+                a->opt.device, cfg.route, cfg.depot);
+        return;
+    }
+    {
+        struct fw_bus_command cmd;
+        if (fw_bus_parse_command((const char *)payload, payload_len, &cmd, reason,
+                                 sizeof(reason)) != FW_BUS_OK) {
+            report_error(a, "command rejected", reason);
+            return;
+        }
+        /* Answering commands needs the bus application loop (GNSS, camera): not done yet. */
+        report_error(a, "command not supported yet",
+                     cmd.kind == FW_BUS_CMD_LOCATION ? "location" : "picture");
+    }
+}
+
+static int setup_identity(struct app *a, struct fw_device_config *cfg, bool gcp)
+{
+    size_t len;
+    a->profile.kind = gcp ? FW_CLOUD_GCP : FW_CLOUD_AWS;
+    a->profile.device_id = a->opt.device;
+    a->profile.project = a->opt.project;
+    a->profile.region = a->opt.region;
+    a->profile.registry = a->opt.registry;
+    if (fw_cloud_client_id(&a->profile, a->client_id, sizeof(a->client_id), &len) != FW_CLOUD_OK ||
+        fw_cloud_topic(&a->profile, FW_TOPIC_CONFIG, NULL, a->topics[0], 300, &len) != FW_CLOUD_OK ||
+        fw_cloud_topic(&a->profile, FW_TOPIC_COMMANDS, NULL, a->topics[1], 300, &len) != FW_CLOUD_OK ||
+        fw_cloud_topic(&a->profile, FW_TOPIC_EVENTS, NULL, a->events_topic, 300, &len) != FW_CLOUD_OK) {
+        fprintf(stderr, "fwcore: device or GCP names unusable in topics or client ids\n");
+        return -1;
+    }
+    if (strcmp(a->opt.role, "depot") == 0 && !gcp) {
+        if (fw_cloud_topic(&a->profile, FW_TOPIC_DEPOT_ARRIVED, a->opt.device, a->topics[2], 300,
+                           &len) != FW_CLOUD_OK)
+            return -1;
+        a->subs[0] = a->topics[2];
+        cfg->n_subscriptions = 1;
+    } else {
+        a->subs[0] = a->topics[0];
+        a->subs[1] = a->topics[1];
+        cfg->n_subscriptions = 2;
+    }
+    cfg->subscriptions = a->subs;
+    return 0;
+}
+
+static int setup_credentials(struct app *a, struct fw_device_config *cfg, bool gcp, char **key)
+{
+    char path[1024], name[112];
+    snprintf(path, sizeof(path), "%s/ca.pem", a->opt.certs);
+    if (load_file(a, 0, path, "ca.pem") != 0)
+        return -1;
+    cfg->setup.certs = a->certs;
+    cfg->setup.n_certs = 1;
+    cfg->setup.ssl_ctx = 0;
+    cfg->setup.cacert = "ca.pem";
+    cfg->setup.sni = true;
+    cfg->mqtt.ssl_ctx = 0;
+    if (gcp) {
+        snprintf(path, sizeof(path), "%s/devices/%s/es256-private.pem", a->opt.certs, a->opt.device);
+        *key = strdup(path);
+        a->jwt_params.alg = FW_SIGN_ES256;
+        a->jwt_params.audience = a->opt.project;
+        a->jwt_params.lifetime_s = 3600;
+        a->jwt_params.max_len = FW_JWT_MODEM_PASSWORD_MAX;
+        cfg->jwt = &a->jwt_params;
+        cfg->jwt_buf = a->jwt;
+        cfg->jwt_cap = sizeof(a->jwt);
+        cfg->mqtt.username = "unused";
+        return 0;
+    }
+    snprintf(path, sizeof(path), "%s/devices/%s/cert.pem", a->opt.certs, a->opt.device);
+    snprintf(name, sizeof(name), "%s-cert.pem", a->opt.device);
+    if (load_file(a, 1, path, name) != 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/devices/%s/key.pem", a->opt.certs, a->opt.device);
+    snprintf(name, sizeof(name), "%s-key.pem", a->opt.device);
+    if (load_file(a, 2, path, name) != 0)
+        return -1;
+    cfg->setup.n_certs = 3;
+    cfg->setup.clientcert = a->names[1];
+    cfg->setup.clientkey = a->names[2];
+    return 0;
+}
+
+static int start(struct app *a)
+{
+    struct fw_sim7600_config mcfg;
+    struct fw_device_config cfg;
+    bool gcp = strncmp(a->opt.stack, "gcp-", 4) == 0;
+    char *key = NULL;
+    int rc;
+    memset(&cfg, 0, sizeof(cfg));
+    if (setup_identity(a, &cfg, gcp) != 0 || setup_credentials(a, &cfg, gcp, &key) != 0)
+        return 2;
+    rc = fw_linux_port_open(&a->port, a->opt.device, a->opt.uart, a->opt.clock, key, a->opt.state);
+    free(key);
+    if (rc != 0)
+        return 1;
+    a->port.verbose = a->opt.verbose;
+    memset(&mcfg, 0, sizeof(mcfg));
+    mcfg.port = &a->port.port;
+    mcfg.line_buf = a->line_buf;
+    mcfg.line_cap = sizeof(a->line_buf);
+    mcfg.tx_buf = a->tx_buf;
+    mcfg.tx_cap = sizeof(a->tx_buf);
+    mcfg.topic_buf = a->topic_buf;
+    mcfg.topic_cap = sizeof(a->topic_buf);
+    mcfg.payload_buf = a->payload_buf;
+    mcfg.payload_cap = sizeof(a->payload_buf);
+    mcfg.on_message = on_message;
+    mcfg.ctx = a;
+    if (fw_sim7600_init(&a->modem, &mcfg) != FW_AT_IDLE)
+        return 1;
+    if (fw_queue_init(&a->queue, &a->port.port, 1, a->queue_buf, sizeof(a->queue_buf)) != FW_QUEUE_OK)
+        fprintf(stderr, "%s warn app: stored offline queue unusable, starting empty\n", a->opt.device);
+    snprintf(a->server, sizeof(a->server), "tcp://%s", a->opt.broker);
+    cfg.modem = &a->modem;
+    cfg.mqtt.client = 0;
+    cfg.mqtt.client_id = a->client_id;
+    cfg.mqtt.server = a->server;
+    cfg.mqtt.keepalive_s = 60;
+    cfg.mqtt.clean_session = true;
+    cfg.queue = &a->queue;
+    cfg.publish_qos = 1;
+    return fw_device_start(&a->dev, &cfg) ? 0 : 2;
+}
+
+int main(int argc, char **argv)
+{
+    static struct app a;
+    enum fw_device_state last = FW_DEVICE_BACKOFF;
+    int rc;
+    if (parse_args(argc, argv, &a.opt) != 0) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(a.opt.stack, "aws-mcu-tls") == 0 || strcmp(a.opt.stack, "gcp-mcu-tls") == 0) {
+        fprintf(stderr, "fwcore: stack %s is not implemented yet\n", a.opt.stack);
+        return 3;
+    }
+    if (strcmp(a.opt.stack, "aws-modem-tls") != 0 && strcmp(a.opt.stack, "gcp-modem-tls") != 0) {
+        fprintf(stderr, "fwcore: unknown stack %s\n", a.opt.stack);
+        usage(stderr);
+        return 2;
+    }
+    if (a.opt.inputs != NULL)
+        fprintf(stderr, "%s warn app: --inputs is not used yet\n", a.opt.device);
+    rc = start(&a);
+    if (rc != 0)
+        return rc;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    while (!stop_requested) {
+        enum fw_device_state st = fw_device_poll(&a.dev);
+        if (st != last) {
+            fprintf(stderr, "%s info device: %s\n", a.opt.device, fw_device_state_str(st));
+            last = st;
+        }
+        fw_linux_port_wait(&a.port, 10);
+    }
+    fw_linux_port_close(&a.port);
+    return 0;
+}

@@ -1,0 +1,265 @@
+/*
+ * fw_device.c - device lifecycle for the modem-TLS stacks (see fw_device.h).
+ */
+#include <string.h>
+
+#include "fw_device.h"
+
+#define FW_DEVICE_BACKOFF_MIN_MS 1000u
+#define FW_DEVICE_BACKOFF_MAX_MS 300000u
+#define FW_DEVICE_JWT_MARGIN_S 300u
+
+static const struct fw_port *fw_device__port(const struct fw_device *d)
+{
+    return fw_sim7600_at(d->cfg.modem)->cfg.port;
+}
+
+static uint32_t fw_device__now(const struct fw_device *d)
+{
+    return fw_device__port(d)->now_ms(fw_device__port(d)->ctx);
+}
+
+static void fw_device__log(const struct fw_device *d, const char *event, const char *detail)
+{
+    const struct fw_port *port = fw_device__port(d);
+    if (port->log != NULL)
+        port->log(port->ctx, FW_LOG_INFO, "device", event, detail,
+                  detail != NULL ? strlen(detail) : 0);
+}
+
+/* Pause: min * 2^attempt capped at max, then a random point in its upper half. */
+static uint32_t fw_device__backoff_ms(struct fw_device *d)
+{
+    const struct fw_port *port = fw_device__port(d);
+    uint32_t delay = d->cfg.backoff_min_ms, jitter = 0;
+    unsigned i;
+    for (i = 0; i < d->attempt && delay < d->cfg.backoff_max_ms; i++)
+        delay *= 2u;
+    if (delay > d->cfg.backoff_max_ms)
+        delay = d->cfg.backoff_max_ms;
+    if (port->random != NULL && port->random(port->ctx, (uint8_t *)&jitter, sizeof(jitter)) != 0)
+        jitter = 0;
+    return delay / 2u + jitter % (delay / 2u + 1u);
+}
+
+static void fw_device__lost(struct fw_device *d, const char *why)
+{
+    fw_device__log(d, "starting over", why);
+    fw_sim7600_mqtt_abort(&d->mqtt);
+    fw_at_cancel(fw_sim7600_at(d->cfg.modem)); /* a setup command, if one runs */
+    d->stats.losses++;
+    d->publishing = false;
+    d->disconnecting = false;
+    d->last_backoff_ms = fw_device__backoff_ms(d);
+    d->resume_ms = fw_device__now(d) + d->last_backoff_ms;
+    d->attempt++;
+    d->state = FW_DEVICE_BACKOFF;
+}
+
+/* Connect, with a fresh token as password when the profile uses JWTs. */
+static void fw_device__connect(struct fw_device *d)
+{
+    struct fw_sim7600_mqtt_params p = d->cfg.mqtt;
+    size_t len;
+    if (d->cfg.jwt != NULL) {
+        enum fw_jwt_status st = fw_jwt_build(fw_device__port(d), d->cfg.jwt, d->cfg.jwt_buf,
+                                             d->cfg.jwt_cap, &len, &d->jwt_exp);
+        if (st != FW_JWT_OK) {
+            fw_device__lost(d, fw_jwt_status_str(st));
+            return;
+        }
+        p.password = d->cfg.jwt_buf;
+        d->stats.jwt_renewals++;
+    }
+    d->state = FW_DEVICE_CONNECTING;
+    if (fw_sim7600_mqtt_connect(&d->mqtt, &p) != FW_SIM7600_MQTT_BUSY)
+        fw_device__lost(d, "connect refused before sending");
+}
+
+static void fw_device__begin_setup(struct fw_device *d)
+{
+    d->state = FW_DEVICE_SETUP;
+    if (fw_sim7600_setup_start(&d->setup, d->cfg.modem, &d->cfg.setup) != FW_SIM7600_SETUP_BUSY)
+        fw_device__lost(d, "setup refused");
+}
+
+static void fw_device__subscribe_next(struct fw_device *d)
+{
+    const char *topic;
+    if (d->sub_index == d->cfg.n_subscriptions) {
+        d->state = FW_DEVICE_ONLINE;
+        d->attempt = 0;
+        d->stats.connects++;
+        fw_device__log(d, "online", NULL);
+        return;
+    }
+    topic = d->cfg.subscriptions[d->sub_index];
+    d->state = FW_DEVICE_SUBSCRIBING;
+    if (fw_sim7600_mqtt_subscribe(&d->mqtt, topic, strlen(topic), 1) != FW_SIM7600_MQTT_BUSY)
+        fw_device__lost(d, "subscribe refused before sending");
+}
+
+bool fw_device_start(struct fw_device *d, const struct fw_device_config *cfg)
+{
+    if (d == NULL || cfg == NULL || cfg->modem == NULL || cfg->queue == NULL ||
+        cfg->publish_qos > 1 || (cfg->n_subscriptions > 0 && cfg->subscriptions == NULL) ||
+        (cfg->jwt != NULL && (cfg->jwt_buf == NULL || cfg->jwt_cap < 257)))
+        return false;
+    memset(d, 0, sizeof(*d));
+    d->cfg = *cfg;
+    if (d->cfg.backoff_min_ms == 0)
+        d->cfg.backoff_min_ms = FW_DEVICE_BACKOFF_MIN_MS;
+    if (d->cfg.backoff_max_ms == 0)
+        d->cfg.backoff_max_ms = FW_DEVICE_BACKOFF_MAX_MS;
+    if (d->cfg.jwt_margin_s == 0)
+        d->cfg.jwt_margin_s = FW_DEVICE_JWT_MARGIN_S;
+    fw_sim7600_mqtt_init(&d->mqtt, cfg->modem);
+    d->need_setup = true;
+    fw_device__begin_setup(d);
+    return true;
+}
+
+/* Events from URCs that end the session; a modem reboot also needs setup. */
+static bool fw_device__check_events(struct fw_device *d)
+{
+    uint32_t ev = fw_sim7600_take_events(d->cfg.modem);
+    if (ev & FW_SIM7600_EV_BOOT)
+        d->need_setup = true;
+    if (ev & (FW_SIM7600_EV_BOOT | FW_SIM7600_EV_MQTT_CONN_LOST | FW_SIM7600_EV_MQTT_NO_NET |
+              FW_SIM7600_EV_NET_CLOSED | FW_SIM7600_EV_MQTT_PING_FAIL)) {
+        fw_device__lost(d, "connection lost");
+        return true;
+    }
+    return false;
+}
+
+static bool fw_device__jwt_due(const struct fw_device *d)
+{
+    const struct fw_port *port = fw_device__port(d);
+    uint64_t now;
+    if (d->cfg.jwt == NULL || port->unix_time_s == NULL)
+        return false;
+    now = port->unix_time_s(port->ctx);
+    return now + d->cfg.jwt_margin_s >= d->jwt_exp;
+}
+
+/* Online: one operation at a time: renew the token, or publish the oldest event. */
+static void fw_device__online(struct fw_device *d)
+{
+    struct fw_queue_item item;
+    enum fw_sim7600_mqtt_status st;
+    if (d->publishing || d->disconnecting) {
+        st = fw_sim7600_mqtt_poll(&d->mqtt);
+        if (st == FW_SIM7600_MQTT_BUSY)
+            return;
+        if (d->disconnecting) { /* the token is renewed by connecting again */
+            d->disconnecting = false;
+            fw_device__connect(d);
+            return;
+        }
+        d->publishing = false;
+        if (st != FW_SIM7600_MQTT_OK) {
+            fw_device__lost(d, "publish failed");
+            return;
+        }
+        fw_queue_pop(d->cfg.queue);
+        d->stats.published++;
+        return;
+    }
+    if (fw_device__jwt_due(d)) {
+        d->disconnecting = true;
+        if (fw_sim7600_mqtt_disconnect(&d->mqtt) != FW_SIM7600_MQTT_BUSY)
+            fw_device__lost(d, "disconnect refused");
+        return;
+    }
+    if (fw_queue_peek(d->cfg.queue, &item) != FW_QUEUE_OK)
+        return;
+    if (fw_sim7600_mqtt_publish(&d->mqtt, item.topic, item.topic_len, item.payload,
+                                item.payload_len, d->cfg.publish_qos) != FW_SIM7600_MQTT_BUSY) {
+        fw_queue_pop(d->cfg.queue); /* the modem can never send it (too long, empty) */
+        fw_device__log(d, "event dropped: the modem cannot send it", NULL);
+        return;
+    }
+    d->publishing = true;
+}
+
+static void fw_device__step(struct fw_device *d)
+{
+    switch (d->state) {
+    case FW_DEVICE_SETUP:
+        switch (fw_sim7600_setup_poll(&d->setup)) {
+        case FW_SIM7600_SETUP_BUSY: return;
+        case FW_SIM7600_SETUP_OK:
+            d->need_setup = false;
+            fw_sim7600_take_events(d->cfg.modem); /* boot URCs belong to this setup */
+            fw_device__connect(d);
+            return;
+        default:
+            fw_device__lost(d, fw_sim7600_setup_step_str(
+                                   fw_sim7600_setup_failed_step(&d->setup, NULL)));
+            return;
+        }
+    case FW_DEVICE_CONNECTING:
+    case FW_DEVICE_SUBSCRIBING:
+        switch (fw_sim7600_mqtt_poll(&d->mqtt)) {
+        case FW_SIM7600_MQTT_BUSY: return;
+        case FW_SIM7600_MQTT_OK:
+            if (d->state == FW_DEVICE_CONNECTING)
+                d->sub_index = 0;
+            else
+                d->sub_index++;
+            fw_device__subscribe_next(d);
+            return;
+        default:
+            fw_device__lost(d, d->state == FW_DEVICE_CONNECTING ? "connect failed"
+                                                                : "subscribe failed");
+            return;
+        }
+    case FW_DEVICE_ONLINE:
+        fw_device__online(d);
+        return;
+    default: /* FW_DEVICE_BACKOFF */
+        fw_at_poll(fw_sim7600_at(d->cfg.modem));
+        if ((int32_t)(fw_device__now(d) - d->resume_ms) < 0)
+            return;
+        if (fw_sim7600_take_events(d->cfg.modem) & FW_SIM7600_EV_BOOT)
+            d->need_setup = true; /* the modem restarted while we waited */
+        if (d->need_setup)
+            fw_device__begin_setup(d);
+        else
+            fw_device__connect(d);
+        return;
+    }
+}
+
+enum fw_device_state fw_device_poll(struct fw_device *d)
+{
+    if (d == NULL)
+        return FW_DEVICE_BACKOFF;
+    if (d->state != FW_DEVICE_BACKOFF && d->state != FW_DEVICE_SETUP && fw_device__check_events(d))
+        return d->state;
+    fw_device__step(d);
+    return d->state;
+}
+
+uint32_t fw_device_last_backoff(const struct fw_device *d)
+{
+    return d->last_backoff_ms;
+}
+
+const struct fw_device_stats *fw_device_stats(const struct fw_device *d)
+{
+    return &d->stats;
+}
+
+const char *fw_device_state_str(enum fw_device_state state)
+{
+    switch (state) {
+    case FW_DEVICE_SETUP: return "setup";
+    case FW_DEVICE_CONNECTING: return "connecting";
+    case FW_DEVICE_SUBSCRIBING: return "subscribing";
+    case FW_DEVICE_ONLINE: return "online";
+    case FW_DEVICE_BACKOFF: return "backoff";
+    }
+    return "unknown state";
+}
