@@ -42,6 +42,8 @@ PROGRAMS := $(BUILD)/bin/sim7600
 .PHONY: all deps test check bench fuzz run certs clean commands
 all: $(PROGRAMS) $(SIM_TESTS) $(BENCHES)
 
+include harness/harness.mk
+
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
