@@ -473,7 +473,7 @@ static int gpx_collect(const char *text, size_t len, const char *tag, struct sam
                        struct route_error *err)
 {
     struct gpx_cursor c = { text, len, 0, 1 };
-    size_t start, tag_end, end;
+    size_t start = 0, tag_end = 0, end = 0;
     int found;
     while ((found = gpx_next(&c, tag, &start, &tag_end, &end, err)) == 1) {
         struct route_sample s = { 0 };

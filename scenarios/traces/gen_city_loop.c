@@ -105,7 +105,9 @@ static void nmea_coord(double v, int deg_digits, char *buf, size_t cap, char *he
     double a = fabs(v);
     int deg = (int)floor(a);
     double min = (a - deg) * 60.0;
-    snprintf(buf, cap, "%0*d%07.4f", deg_digits, deg, min);
+    if (snprintf(buf, cap, "%0*d%07.4f", deg_digits, deg, min) >= (int)cap) {
+        buf[0] = '\0'; /* cannot happen for valid coordinates */
+    }
     *hemi = v < 0 ? neg : pos;
 }
 
@@ -114,7 +116,7 @@ static void nmea_point(FILE *f, const struct route_point *p, int64_t t, size_t i
     time_t tt = (time_t)t;
     struct tm tm;
     gmtime_r(&tt, &tm);
-    char lat[16], lon[16], body[128];
+    char lat[40], lon[40], body[160];
     char ns, ew;
     nmea_coord(p->lat, 2, lat, sizeof(lat), &ns, 'N', 'S');
     nmea_coord(p->lon, 3, lon, sizeof(lon), &ew, 'E', 'W');
