@@ -33,7 +33,7 @@ static const char *const action_names[] = { "config",          "command",       
                                             "driver",          "fault",          "expect_message",
                                             "expect_order",    "expect_no_loss", "expect_connection",
                                             "expect_ack",      "expect_uart" };
-static const char *const command_names[] = { "query_location", "query_picture" };
+static const char *const command_names[] = { "query_location", "query_picture", "publish" };
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -703,6 +703,22 @@ static int load_config(struct loader *l, const json_t *v, const char *path, stru
     return 0;
 }
 
+/* The test command "publish" needs args {"topic": T, "payload": P}. */
+static int check_publish_args(struct loader *l, const char *path, const json_t *args)
+{
+    static const char *const keys[] = { "topic", "payload", NULL };
+    char p[PATH_CAP];
+    const char *topic;
+    path_key(p, path, "args");
+    if (args == NULL) {
+        return lfail(l, path, "the publish command needs args {\"topic\": ..., \"payload\": ...}");
+    }
+    if (check_keys(l, args, p, keys) != 0 || get_string(l, args, p, "topic", true, &topic) != 0) {
+        return -1;
+    }
+    return json_object_get(args, "payload") != NULL ? 0 : lfail(l, p, "missing required key 'payload'");
+}
+
 static int load_command(struct loader *l, const json_t *v, const char *path, struct scenario_action *a)
 {
     static const char *const keys[] = { "name", "args", NULL };
@@ -726,10 +742,10 @@ static int load_command(struct loader *l, const json_t *v, const char *path, str
     for (size_t i = 0; i < COUNT_OF(command_names); i++) {
         if (strcmp(name, command_names[i]) == 0) {
             a->u.command.name = command_names[i];
-            return 0;
+            return strcmp(name, "publish") == 0 ? check_publish_args(l, path, a->u.command.args) : 0;
         }
     }
-    return lfail(l, p, "unknown command '%s' (query_location or query_picture)", name);
+    return lfail(l, p, "unknown command '%s' (query_location, query_picture or publish)", name);
 }
 
 static int load_read_state(struct loader *l, const json_t *v, const char *path, struct scenario_action *a)
@@ -929,11 +945,11 @@ static int load_fault_global(struct loader *l, const struct fault_words *f, cons
                              struct scenario_action *a)
 {
     if (strcmp(f->w[0], "broker") == 0) {
-        if (f->n != 2 || strcmp(f->w[1], "restart") != 0) {
-            return lfail(l, path, "usage: broker restart");
+        if (f->n != 2 || (strcmp(f->w[1], "restart") != 0 && strcmp(f->w[1], "rotate-cert") != 0)) {
+            return lfail(l, path, "usage: broker restart | broker rotate-cert");
         }
         a->u.fault.target = SCENARIO_FAULT_BROKER;
-        a->u.fault.line = strdup("broker restart");
+        a->u.fault.line = join_words(f);
         return 0;
     }
     if (f->n != 3 || strcmp(f->w[1], "jump") != 0 || scenario_parse_duration(f->w[2], &a->u.fault.jump_s) != 0) {

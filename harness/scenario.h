@@ -80,7 +80,7 @@ enum scenario_behaviour { SCENARIO_BEHAVIOUR_PHONE, SCENARIO_BEHAVIOUR_DRINKING,
 /** Who a fault is sent to. */
 enum scenario_fault_target {
     SCENARIO_FAULT_SIM,    /* a control line for the device's simulator */
-    SCENARIO_FAULT_BROKER, /* "broker restart" */
+    SCENARIO_FAULT_BROKER, /* "broker restart", "broker rotate-cert" (new server certificate from a new CA) */
     SCENARIO_FAULT_CLOCK,  /* "clock jump DURATION" */
 };
 
@@ -105,7 +105,7 @@ struct scenario_action {
             const json_t *payload; /* JSON object */
         } config;
         struct {
-            const char *name;   /* query_location | query_picture */
+            const char *name;   /* query_location | query_picture | publish (args topic, payload) */
             const json_t *args; /* JSON object or NULL */
         } command;
         struct {
