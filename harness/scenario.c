@@ -233,15 +233,22 @@ int scenario_parse_time(const json_t *value, double *seconds)
         return -1;
     }
     const char *t = json_string_value(value);
-    unsigned h, m;
-    double sec;
-    int used = 0;
-    if (sscanf(t, "%3u:%2u:%lf%n", &h, &m, &sec, &used) != 3 || t[used] != '\0' || !isdigit((unsigned char)t[0]) ||
-        strlen(t) < 7 || t[strlen(t) - 3] != ':' || m > 59 || !(sec >= 0.0 && sec < 60.0) ||
-        !isdigit((unsigned char)t[used - 1])) {
+    char *end = NULL;
+    if (!isdigit((unsigned char)t[0])) {
         return -1;
     }
-    double x = h * 3600.0 + m * 60.0 + sec;
+    long h = strtol(t, &end, 10);
+    const char *m = end + 1;
+    if (*end != ':' || end - t > 3 || !isdigit((unsigned char)m[0]) || !isdigit((unsigned char)m[1]) ||
+        m[2] != ':' || !isdigit((unsigned char)m[3]) || !isdigit((unsigned char)m[4])) {
+        return -1;
+    }
+    long min = (m[0] - '0') * 10 + (m[1] - '0');
+    double sec = strtod(m + 3, &end);
+    if (*end != '\0' || !isdigit((unsigned char)end[-1]) || min > 59 || !(sec < 60.0)) {
+        return -1;
+    }
+    double x = (double)h * 3600.0 + (double)min * 60.0 + sec;
     if (x > MAX_TRIP_S) {
         return -1;
     }
@@ -1443,8 +1450,8 @@ static int syntax_error(struct loader *l, const json_error_t *jerr)
     memset(e, 0, sizeof(*e));
     snprintf(e->file, sizeof(e->file), "%s", l->file);
     snprintf(e->reason, sizeof(e->reason), "%s", jerr->text);
-    e->line = jerr->line;
-    e->column = jerr->column;
+    e->line = jerr->line > 0 ? jerr->line : 0;
+    e->column = jerr->line > 0 ? jerr->column : 0;
     if (e->line > 0) {
         snprintf(e->message, sizeof(e->message), "%s:%d:%d: %s", e->file, e->line, e->column, e->reason);
     } else {
