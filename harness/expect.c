@@ -468,3 +468,90 @@ bool expect_match_eval_payload(const struct expect_match *match, const void *pay
     json_decref(msg);
     return ok;
 }
+
+bool expect_topic_match(const char *filter, const char *topic)
+{
+    const char *f = filter;
+    const char *t = topic;
+    if ((*f == '+' || *f == '#') && *t == '$') {
+        return false;
+    }
+    while (*f != '\0') {
+        if (f[0] == '#') {
+            return true; /* the rest, including the parent level itself */
+        }
+        if (f[0] == '+') {
+            t += strcspn(t, "/");
+            f++;
+        } else {
+            size_t n = strcspn(f, "/");
+            if (strncmp(f, t, n) != 0 || (t[n] != '/' && t[n] != '\0')) {
+                return false;
+            }
+            f += n;
+            t += n;
+        }
+        if (*f == '\0') {
+            return *t == '\0';
+        }
+        /* f is at '/': the topic must have a next level too, unless "/#" closes the filter */
+        if (*t == '\0') {
+            return strcmp(f, "/#") == 0;
+        }
+        f++;
+        t++;
+    }
+    return *t == '\0';
+}
+
+bool expect_count_ok(long n, long at_least, long at_most, char *why, size_t why_cap)
+{
+    if (at_most >= 0 && at_least == at_most && n != at_least) {
+        return explain(why, why_cap, "%ld message%s, want exactly %ld", n, n == 1 ? "" : "s", at_least);
+    }
+    if (n < at_least) {
+        return explain(why, why_cap, "%ld message%s, want at least %ld", n, n == 1 ? "" : "s", at_least);
+    }
+    if (at_most >= 0 && n > at_most) {
+        return explain(why, why_cap, "%ld message%s, want at most %ld", n, n == 1 ? "" : "s", at_most);
+    }
+    if (why != NULL && why_cap > 0) {
+        why[0] = '\0';
+    }
+    return true;
+}
+
+static int compare_long(const void *a, const void *b)
+{
+    long x = *(const long *)a;
+    long y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+bool expect_sequence_ok(const long *seq, size_t n, char *why, size_t why_cap)
+{
+    if (why != NULL && why_cap > 0) {
+        why[0] = '\0';
+    }
+    if (n == 0) {
+        return true;
+    }
+    long *sorted = malloc(n * sizeof(*sorted));
+    if (sorted == NULL) {
+        return explain(why, why_cap, "out of memory");
+    }
+    memcpy(sorted, seq, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), compare_long);
+    bool ok = true;
+    for (size_t i = 1; i < n && ok; i++) {
+        if (sorted[i] == sorted[i - 1]) {
+            ok = explain(why, why_cap, "sequence number %ld received more than once", sorted[i]);
+        } else if (sorted[i] != sorted[i - 1] + 1) {
+            ok = sorted[i] == sorted[i - 1] + 2
+                     ? explain(why, why_cap, "sequence number %ld lost", sorted[i - 1] + 1)
+                     : explain(why, why_cap, "sequence numbers %ld to %ld lost", sorted[i - 1] + 1, sorted[i] - 1);
+        }
+    }
+    free(sorted);
+    return ok;
+}

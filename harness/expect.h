@@ -94,6 +94,26 @@ bool expect_match_eval(const struct expect_match *match, const json_t *msg, char
 bool expect_match_eval_payload(const struct expect_match *match, const void *payload, size_t len, char *why,
                                size_t why_cap);
 
+/**
+ * Whether an MQTT topic matches a subscription filter ('+' one level, '#'
+ * the rest, which includes the parent level); as in MQTT, a filter starting
+ * with a wildcard does not match topics beginning with '$'.
+ */
+bool expect_topic_match(const char *filter, const char *topic);
+
+/**
+ * Whether n messages satisfy at_least <= n <= at_most (at_most < 0: no upper
+ * bound). On failure why (may be NULL) says e.g. "2 messages, want at least 3".
+ */
+bool expect_count_ok(long n, long at_least, long at_most, char *why, size_t why_cap);
+
+/**
+ * The no-loss check: the sequence numbers received (in any order) must be
+ * consecutive with none repeated. Returns true, or false with the first
+ * duplicate or the first gap in why (may be NULL). An empty list holds.
+ */
+bool expect_sequence_ok(const long *seq, size_t n, char *why, size_t why_cap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -196,6 +196,15 @@ bool route_first_arrival(const struct route *route, double centre_lat, double ce
     return false;
 }
 
+int route_gnss_line(const struct route_point *point, char *buf, size_t cap)
+{
+    double course = round(point->course_deg * 100.0) / 100.0;
+    course = course >= 360.0 || course < 0.0 ? 0.0 : course;
+    int n = snprintf(buf, cap, "gnss fix %.6f %.6f %.1f %.1f %.2f", point->lat, point->lon, point->alt_m,
+                     point->speed_kmh, course);
+    return n >= 0 && (size_t)n < cap ? n : -1;
+}
+
 /* ---- inline waypoints ---- */
 
 int route_from_waypoints(const struct route_waypoint *waypoints, size_t count, struct route *out,

@@ -118,6 +118,14 @@ bool route_within(double lat, double lon, double centre_lat, double centre_lon, 
 bool route_first_arrival(const struct route *route, double centre_lat, double centre_lon, double radius_m,
                          double from_s, double *t_s);
 
+/**
+ * Write the simulator control line that sets the GNSS receiver to a point:
+ * "gnss fix LAT LON ALT SPEED_KMH COURSE" (6 decimals for the position, the
+ * course in [0, 360) with 2 decimals). Returns the length, or -1 when cap is
+ * too small.
+ */
+int route_gnss_line(const struct route_point *point, char *buf, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -843,7 +843,7 @@ static bool fault_gnss_ok(const struct fault_words *f)
     if (f->n == 2) {
         return strcmp(f->w[1], "nofix") == 0;
     }
-    static const double lim[][2] = { { -90, 90 }, { -180, 180 }, { -500, 9000 }, { 0, 3000 }, { 0, 360 } };
+    static const double lim[][2] = { { -90, 90 }, { -180, 180 }, { -1000, 100000 }, { 0, 3000 }, { 0, 359.999 } };
     if (f->n < 4 || f->n > 7 || strcmp(f->w[1], "fix") != 0) {
         return false;
     }

@@ -189,6 +189,72 @@ static void test_payload(void **state)
     expect_match_free(&m);
 }
 
+static void test_topic_match(void **state)
+{
+    (void)state;
+    assert_true(expect_topic_match("/bus/events", "/bus/events"));
+    assert_false(expect_topic_match("/bus/events", "/bus/events/x"));
+    assert_false(expect_topic_match("/bus/events", "/bus/event"));
+    assert_false(expect_topic_match("/bus/event", "/bus/events"));
+    assert_true(expect_topic_match("/bus/+/commands", "/bus/bus-1/commands"));
+    assert_false(expect_topic_match("/bus/+/commands", "/bus/bus-1/x/commands"));
+    assert_true(expect_topic_match("/bus/+", "/bus/"));
+    assert_false(expect_topic_match("/bus/+", "/bus"));
+    assert_true(expect_topic_match("/devices/bus-1/events/#", "/devices/bus-1/events"));
+    assert_true(expect_topic_match("/devices/bus-1/events/#", "/devices/bus-1/events/depot-arrived"));
+    assert_true(expect_topic_match("/devices/bus-1/events/#", "/devices/bus-1/events/a/b"));
+    assert_false(expect_topic_match("/devices/bus-1/events/#", "/devices/bus-1/eventsx"));
+    assert_true(expect_topic_match("#", "/bus/events"));
+    assert_true(expect_topic_match("+/bus/events", "/bus/events"));
+    assert_false(expect_topic_match("#", "$aws/things/bus-1/shadow/update"));
+    assert_false(expect_topic_match("+/things/#", "$aws/things/bus-1"));
+    assert_true(expect_topic_match("$aws/things/+/shadow/#", "$aws/things/bus-1/shadow/update/accepted"));
+    assert_true(expect_topic_match("+/+", "a/b"));
+    assert_false(expect_topic_match("+/+", "a/b/c"));
+    assert_false(expect_topic_match("a/b", "a"));
+}
+
+static void test_counts(void **state)
+{
+    (void)state;
+    char why[128];
+    assert_true(expect_count_ok(1, 1, -1, why, sizeof(why)));
+    assert_string_equal(why, "");
+    assert_true(expect_count_ok(40, 1, -1, why, sizeof(why)));
+    assert_true(expect_count_ok(0, 0, 0, why, sizeof(why)));
+    assert_false(expect_count_ok(1, 0, 0, why, sizeof(why)));
+    assert_string_equal(why, "1 message, want exactly 0");
+    assert_false(expect_count_ok(0, 1, -1, why, sizeof(why)));
+    assert_string_equal(why, "0 messages, want at least 1");
+    assert_false(expect_count_ok(6, 2, 5, why, sizeof(why)));
+    assert_string_equal(why, "6 messages, want at most 5");
+    assert_false(expect_count_ok(1, 2, 5, why, sizeof(why)));
+    assert_string_equal(why, "1 message, want at least 2");
+    assert_true(expect_count_ok(5, 2, 5, NULL, 0));
+}
+
+static void test_sequences(void **state)
+{
+    (void)state;
+    char why[128];
+    const long in_order[] = { 7, 8, 9, 10 };
+    const long shuffled[] = { 3, 1, 2, 0 };
+    const long duplicate[] = { 1, 2, 2, 3 };
+    const long one_lost[] = { 1, 2, 4 };
+    const long many_lost[] = { 10, 1, 2, 3 };
+    assert_true(expect_sequence_ok(in_order, 4, why, sizeof(why)));
+    assert_string_equal(why, "");
+    assert_true(expect_sequence_ok(shuffled, 4, why, sizeof(why)));
+    assert_true(expect_sequence_ok(NULL, 0, why, sizeof(why)));
+    assert_true(expect_sequence_ok(in_order, 1, why, sizeof(why)));
+    assert_false(expect_sequence_ok(duplicate, 4, why, sizeof(why)));
+    assert_string_equal(why, "sequence number 2 received more than once");
+    assert_false(expect_sequence_ok(one_lost, 3, why, sizeof(why)));
+    assert_string_equal(why, "sequence number 3 lost");
+    assert_false(expect_sequence_ok(many_lost, 4, why, sizeof(why)));
+    assert_string_equal(why, "sequence numbers 4 to 9 lost");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,7 +262,8 @@ int main(void)
         cmocka_unit_test(test_ranges),          cmocka_unit_test(test_present_absent),
         cmocka_unit_test(test_other_operators), cmocka_unit_test(test_quoted_key_path),
         cmocka_unit_test(test_parse_errors),    cmocka_unit_test(test_paths),
-        cmocka_unit_test(test_payload),
+        cmocka_unit_test(test_payload),         cmocka_unit_test(test_topic_match),
+        cmocka_unit_test(test_counts),          cmocka_unit_test(test_sequences),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

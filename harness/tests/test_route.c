@@ -345,6 +345,19 @@ static void test_nmea_errors(void **state)
     assert_nmea_error("", 0, "a route needs at least two fixes (found 0)");
 }
 
+static void test_gnss_line(void **state)
+{
+    (void)state;
+    char buf[96];
+    struct route_point p = { 12.0, 50.4501234567, -30.52, 171.26, 70.04, 359.999 };
+    assert_int_equal(route_gnss_line(&p, buf, sizeof(buf)), 45);
+    assert_string_equal(buf, "gnss fix 50.450123 -30.520000 171.3 70.0 0.00");
+    p.course_deg = 90.126;
+    route_gnss_line(&p, buf, sizeof(buf));
+    assert_string_equal(buf, "gnss fix 50.450123 -30.520000 171.3 70.0 90.13");
+    assert_int_equal(route_gnss_line(&p, buf, 20), -1);
+}
+
 static void test_files(void **state)
 {
     (void)state;
@@ -386,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_gpx_errors),
         cmocka_unit_test(test_nmea_rmc_gga),
         cmocka_unit_test(test_nmea_errors),
+        cmocka_unit_test(test_gnss_line),
         cmocka_unit_test(test_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
