@@ -44,6 +44,7 @@ all: $(PROGRAMS) $(SIM_TESTS) $(BENCHES)
 
 # the firmware core appends its library, tests, cross check and fuzz target
 include firmware_core/firmware.mk
+include harness/harness.mk
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \

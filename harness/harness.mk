@@ -1,0 +1,36 @@
+# harness.mk — the harness foundation: scenario loader, GPS routes and JSON
+# predicates (build/lib/libharness.a), the `cellbench-scenario` program
+# (validate / list before the main `cellbench` command absorbs it), the
+# trace generator, and the CMocka tests under build/tests/harness/.
+# Included from the top Makefile after its `all:` rule.
+
+HARNESS_LIB_SRCS := harness/scenario.c harness/route.c harness/expect.c
+HARNESS_LIB_OBJS := $(HARNESS_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+HARNESS_LIB := $(BUILD)/lib/libharness.a
+HARNESS_LDLIBS := -ljansson -lm
+
+HARNESS_TEST_SRCS := $(wildcard harness/tests/test_*.c)
+HARNESS_TESTS := $(HARNESS_TEST_SRCS:harness/tests/%.c=$(BUILD)/tests/harness/%)
+
+HARNESS_PROGRAMS := $(BUILD)/bin/cellbench-scenario $(BUILD)/bin/gen-city-loop
+
+all: $(HARNESS_LIB) $(HARNESS_PROGRAMS) $(HARNESS_TESTS)
+
+# Tests find their data files (harness/tests/data, scenarios/) from the source tree.
+$(BUILD)/obj/harness/tests/%.o: ALL_CFLAGS += -DCELLBENCH_SOURCE_DIR='"$(CURDIR)"'
+
+$(HARNESS_LIB): $(HARNESS_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/cellbench-scenario: $(BUILD)/obj/harness/scenario_main.o $(HARNESS_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(HARNESS_LDLIBS)
+
+$(BUILD)/bin/gen-city-loop: $(BUILD)/obj/scenarios/traces/gen_city_loop.o $(HARNESS_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(HARNESS_LDLIBS)
+
+$(BUILD)/tests/harness/%: $(BUILD)/obj/harness/tests/%.o $(HARNESS_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(HARNESS_LDLIBS) -lcmocka
