@@ -77,6 +77,8 @@ static void pubsub_forward(struct cloud_ctx *ctx, const char *pubsub_topic,
 {
     const struct gcp_registry *g = &ctx->reg->gcp;
     char num[32], topic[1024];
+    if (ctx->pubsub_filters == 0)
+        return; /* nobody subscribes to any Pub/Sub topic */
     snprintf(topic, sizeof topic, "pubsub/%s", pubsub_topic);
     if (!cloud_admin_listens(ctx, topic))
         return; /* a Pub/Sub topic without subscription drops its messages */
