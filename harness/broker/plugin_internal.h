@@ -28,7 +28,7 @@
 struct gcp_link {
     const struct gcp_device *device;
     int config_qos;     /* -1: not subscribed to /devices/D/config */
-    bool commands;      /* subscribed to /devices/D/commands/# */
+    int commands_qos;   /* -1: not subscribed to /devices/D/commands/# */
     bool errors;        /* subscribed to /devices/D/errors (gateways) */
     int64_t last_state_ms; /* virtual time of the last state update; INT64_MIN none */
 };
