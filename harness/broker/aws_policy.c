@@ -2,6 +2,7 @@
 #include "aws_policy.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool aws_glob_match(const char *p, const char *t)
@@ -118,6 +119,63 @@ bool aws_policy_allows(const struct aws_registry *reg, const struct aws_thing *t
         }
     }
     return allowed;
+}
+
+int aws_policy_compile(const struct aws_registry *reg, const struct aws_thing *thing,
+                       const struct aws_policy_vars *vars, struct aws_compiled_policy *out)
+{
+    out->rules = NULL;
+    out->count = 0;
+    int cap = 0;
+    for (int i = 0; thing && i < thing->policy_count; i++) {
+        const struct aws_policy *pol = &reg->policies[thing->policies[i]];
+        for (int st = 0; st < pol->statement_count; st++) {
+            const struct aws_statement *stmt = &pol->statements[st];
+            for (int r = 0; r < stmt->resource_count; r++) {
+                char expanded[1024];
+                if (!expand_vars(stmt->resources[r], vars, expanded, sizeof expanded))
+                    continue;
+                if (out->count == cap) {
+                    cap = cap ? cap * 2 : 16;
+                    struct aws_compiled_rule *grown = realloc(out->rules, (size_t)cap * sizeof *grown);
+                    if (!grown)
+                        return -1;
+                    out->rules = grown;
+                }
+                char *copy = strdup(expanded);
+                if (!copy)
+                    return -1;
+                out->rules[out->count++] = (struct aws_compiled_rule){ stmt->allow, stmt->actions, copy };
+            }
+        }
+    }
+    return 0;
+}
+
+bool aws_compiled_allows(const struct aws_compiled_policy *policy, enum aws_action action,
+                         const char *resource_arn)
+{
+    bool allowed = false;
+    for (int i = 0; i < policy->count; i++) {
+        const struct aws_compiled_rule *rule = &policy->rules[i];
+        if (!(rule->actions & (unsigned)action) || (allowed && rule->allow))
+            continue; /* an Allow after an Allow changes nothing; a Deny still might */
+        if (!aws_glob_match(rule->pattern, resource_arn))
+            continue;
+        if (!rule->allow)
+            return false;
+        allowed = true;
+    }
+    return allowed;
+}
+
+void aws_compiled_free(struct aws_compiled_policy *policy)
+{
+    for (int i = 0; i < policy->count; i++)
+        free(policy->rules[i].pattern);
+    free(policy->rules);
+    policy->rules = NULL;
+    policy->count = 0;
 }
 
 /* Skip a prefix AWS does not count: $aws/rules/<name>/ or $share/<group>/. */

@@ -43,6 +43,33 @@ bool aws_policy_allows(const struct aws_registry *reg, const struct aws_thing *t
                        enum aws_action action, const char *resource_arn,
                        const struct aws_policy_vars *vars);
 
+/** One statement resource with the variables of one connection filled in. */
+struct aws_compiled_rule {
+    bool allow;
+    unsigned actions;
+    char *pattern;
+};
+
+/** The policies of one connection, ready for fast evaluation. */
+struct aws_compiled_policy {
+    struct aws_compiled_rule *rules;
+    int count;
+};
+
+/**
+ * Expand every resource of thing's policies with vars once (resources whose
+ * variables have no value are left out). Returns 0, or -1 out of memory.
+ */
+int aws_policy_compile(const struct aws_registry *reg, const struct aws_thing *thing,
+                       const struct aws_policy_vars *vars, struct aws_compiled_policy *out);
+
+/** aws_policy_allows() on a compiled policy. */
+bool aws_compiled_allows(const struct aws_compiled_policy *policy, enum aws_action action,
+                         const char *resource_arn);
+
+/** Free a compiled policy's rules. */
+void aws_compiled_free(struct aws_compiled_policy *policy);
+
 /**
  * Glob match used for resources: `*` any run (crossing `/`), `?` one
  * character, `\x` the literal x. Returns true on a full match.

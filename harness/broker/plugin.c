@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int64_t cloud_now_ms(const struct cloud_ctx *ctx)
 {
@@ -36,6 +37,12 @@ struct cloud_conn *cloud_conn_find(struct cloud_ctx *ctx, const struct mosquitto
     return NULL;
 }
 
+/* Whether an admin filter could match a pubsub/... topic. */
+static bool could_match_pubsub(const char *filter)
+{
+    return filter[0] == '#' || filter[0] == '+' || strncmp(filter, "pubsub", 6) == 0;
+}
+
 static void conn_remove(struct cloud_ctx *ctx, const struct mosquitto *client)
 {
     for (struct cloud_conn **pp = &ctx->conns; *pp; pp = &(*pp)->next) {
@@ -43,8 +50,11 @@ static void conn_remove(struct cloud_ctx *ctx, const struct mosquitto *client)
             struct cloud_conn *dead = *pp;
             *pp = dead->next;
             free(dead->kick_reason);
-            for (int i = 0; i < dead->filter_count; i++)
+            aws_compiled_free(&dead->policy);
+            for (int i = 0; i < dead->filter_count; i++) {
+                ctx->pubsub_filters -= could_match_pubsub(dead->filters[i]);
                 free(dead->filters[i]);
+            }
             free(dead->filters);
             free(dead);
             return;
@@ -91,6 +101,8 @@ bool cloud_is_admin_login(const struct cloud_ctx *ctx, const char *username, con
 
 bool cloud_admin_listens(const struct cloud_ctx *ctx, const char *topic)
 {
+    if (ctx->pubsub_filters == 0 && strncmp(topic, "pubsub", 6) == 0)
+        return false; /* the common case, without walking every filter */
     for (const struct cloud_conn *c = ctx->conns; c; c = c->next) {
         for (int i = 0; c->admin && i < c->filter_count; i++) {
             bool match = false;
@@ -102,11 +114,12 @@ bool cloud_admin_listens(const struct cloud_ctx *ctx, const char *topic)
 }
 
 /* Keep an admin connection's filter list in step with its (un)subscriptions. */
-static void admin_track_filter(struct cloud_conn *conn, int access, const char *filter)
+static void admin_track_filter(struct cloud_ctx *ctx, struct cloud_conn *conn, int access, const char *filter)
 {
     for (int i = 0; i < conn->filter_count; i++) {
         if (strcmp(conn->filters[i], filter) == 0) {
             if (access == MOSQ_ACL_UNSUBSCRIBE) {
+                ctx->pubsub_filters -= could_match_pubsub(conn->filters[i]);
                 free(conn->filters[i]);
                 conn->filters[i] = conn->filters[--conn->filter_count];
             }
@@ -125,6 +138,7 @@ static void admin_track_filter(struct cloud_conn *conn, int access, const char *
     }
     conn->filters = grown;
     conn->filters[conn->filter_count++] = copy;
+    ctx->pubsub_filters += could_match_pubsub(copy);
 }
 
 /* ------------------------------------------------------------ events */
@@ -149,7 +163,7 @@ static int on_acl_check(int event, void *event_data, void *userdata)
         return MOSQ_ERR_ACL_DENIED;
     if (conn->admin) {
         if (ed->access == MOSQ_ACL_SUBSCRIBE || ed->access == MOSQ_ACL_UNSUBSCRIBE)
-            admin_track_filter(conn, ed->access, ed->topic);
+            admin_track_filter(ctx, conn, ed->access, ed->topic);
         return MOSQ_ERR_SUCCESS;
     }
     return ctx->profile == CLOUD_PROFILE_GCP ? gcp_on_acl(ctx, conn, ed) : aws_on_acl(ctx, conn, ed);
@@ -182,12 +196,26 @@ static int on_disconnect(int event, void *event_data, void *userdata)
     return MOSQ_ERR_SUCCESS;
 }
 
+/* Whether 100 ms (monotonic, coarse) passed since the last periodic pass. */
+static bool periodic_due(struct cloud_ctx *ctx)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (now_ms - ctx->last_periodic_ms < 100)
+        return false;
+    ctx->last_periodic_ms = now_ms;
+    return true;
+}
+
 static int on_tick(int event, void *event_data, void *userdata)
 {
     struct cloud_ctx *ctx = userdata;
     for (struct cloud_conn *c = ctx->conns; c; c = c->next)
         c->wildcard_sub_pending = false; /* the retained burst of a SUBSCRIBE is over */
-    if (ctx->profile == CLOUD_PROFILE_GCP)
+    /* TICK comes every loop pass; token expiry needs looking at only every 100 ms
+     * (the broker itself waits up to 100 ms between passes when idle) */
+    if (ctx->profile == CLOUD_PROFILE_GCP && periodic_due(ctx))
         gcp_on_tick(ctx);
     return MOSQ_ERR_SUCCESS;
 }

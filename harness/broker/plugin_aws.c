@@ -52,15 +52,31 @@ static int close_conn(struct cloud_conn *conn, const char *topic, const char *re
     return MOSQ_ERR_PROTOCOL;
 }
 
+/* Build "arn:aws:iot:<region>:<account>:<kind>/<name>" without printf. */
+static bool resource_arn(const struct cloud_ctx *ctx, enum aws_action action, const char *name, char *out,
+                         size_t cap)
+{
+    const struct aws_registry *reg = &ctx->reg->aws;
+    const char *kind = action == AWS_ACT_CONNECT ? "client/" : action == AWS_ACT_SUBSCRIBE ? "topicfilter/" : "topic/";
+    const char *parts[] = { "arn:aws:iot:", reg->region, ":", reg->account, ":", kind, name };
+    size_t len = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        size_t n = strlen(parts[i]);
+        if (len + n + 1 > cap)
+            return false;
+        memcpy(out + len, parts[i], n);
+        len += n;
+    }
+    out[len] = '\0';
+    return true;
+}
+
+/* Whether conn's policies (compiled at connect) allow action on name. */
 static bool allowed(struct cloud_ctx *ctx, const struct cloud_conn *conn, enum aws_action action,
                     const char *name)
 {
     char arn[1200];
-    if (aws_resource_arn(&ctx->reg->aws, action, name, arn, sizeof arn) < 0)
-        return false;
-    struct aws_policy_vars vars = { .client_id = mosquitto_client_id(conn->client),
-                                    .thing_name = conn->thing ? conn->thing->name : NULL };
-    return aws_policy_allows(&ctx->reg->aws, conn->thing, action, arn, &vars);
+    return resource_arn(ctx, action, name, arn, sizeof arn) && aws_compiled_allows(&conn->policy, action, arn);
 }
 
 /* The certificate id: lowercase hex SHA-256 of the DER (out: 65 bytes). */
@@ -213,15 +229,23 @@ int aws_on_auth(struct cloud_ctx *ctx, struct mosquitto_evt_basic_auth *ed)
                              "per second for this client id", id);
         return refused;
     }
-    struct cloud_conn probe = { .client = ed->client, .thing = thing };
+    struct aws_policy_vars vars = { .client_id = id, .thing_name = thing->name };
+    struct aws_compiled_policy policy;
+    if (aws_policy_compile(&ctx->reg->aws, thing, &vars, &policy) < 0) {
+        aws_compiled_free(&policy);
+        return refused;
+    }
+    struct cloud_conn probe = { .client = ed->client, .thing = thing, .policy = policy };
     if (!allowed(ctx, &probe, AWS_ACT_CONNECT, id)) {
         mosquitto_log_printf(MOSQ_LOG_NOTICE, "cellbench_cloud: aws: refused %s: iot:Connect not "
                              "allowed for thing %s", id, thing->name);
+        aws_compiled_free(&policy);
         return refused;
     }
     mark_duplicate(ctx, ed->client, id);
     struct cloud_conn *conn = cloud_conn_add(ctx, ed->client);
     conn->thing = thing;
+    conn->policy = policy;
     lifecycle_event(ctx, conn, id, "connected", NULL);
     return MOSQ_ERR_SUCCESS;
 }

@@ -53,6 +53,7 @@ static void link_add(struct cloud_conn *conn, const struct gcp_device *dev)
     memset(l, 0, sizeof *l);
     l->device = dev;
     l->config_qos = -1;
+    l->commands_qos = -1;
     l->last_state_ms = INT64_MIN;
 }
 
@@ -77,6 +78,8 @@ static void pubsub_forward(struct cloud_ctx *ctx, const char *pubsub_topic,
 {
     const struct gcp_registry *g = &ctx->reg->gcp;
     char num[32], topic[1024];
+    if (ctx->pubsub_filters == 0)
+        return; /* nobody subscribes to any Pub/Sub topic */
     snprintf(topic, sizeof topic, "pubsub/%s", pubsub_topic);
     if (!cloud_admin_listens(ctx, topic))
         return; /* a Pub/Sub topic without subscription drops its messages */
@@ -257,7 +260,7 @@ static int acl_subscribe(struct cloud_ctx *ctx, struct cloud_conn *conn,
         return MOSQ_ERR_SUCCESS;
     }
     if (l && t.kind == GCP_TOPIC_COMMANDS_ALL) {
-        l->commands = true;
+        l->commands_qos = ed->qos;
         return MOSQ_ERR_SUCCESS;
     }
     if (l && t.kind == GCP_TOPIC_ERRORS && l == &conn->links[0] && conn->device->gateway) {
@@ -277,7 +280,7 @@ static int acl_unsubscribe(struct cloud_conn *conn, const struct mosquitto_evt_a
     if (l && t.kind == GCP_TOPIC_CONFIG)
         l->config_qos = -1;
     if (l && t.kind == GCP_TOPIC_COMMANDS_ALL)
-        l->commands = false;
+        l->commands_qos = -1;
     if (l && t.kind == GCP_TOPIC_ERRORS)
         l->errors = false;
     return MOSQ_ERR_SUCCESS;
@@ -290,7 +293,7 @@ static int acl_read(struct cloud_conn *conn, const struct mosquitto_evt_acl_chec
     const struct gcp_link *l = t.kind == GCP_TOPIC_OTHER ? NULL : link_for(conn, t.device);
     if (!l || ed->retain)
         return MOSQ_ERR_ACL_DENIED;
-    if ((t.kind == GCP_TOPIC_CONFIG && l->config_qos >= 0) || (t.kind == GCP_TOPIC_COMMAND && l->commands) ||
+    if ((t.kind == GCP_TOPIC_CONFIG && l->config_qos >= 0) || (t.kind == GCP_TOPIC_COMMAND && l->commands_qos >= 0) ||
         (t.kind == GCP_TOPIC_ERRORS && l->errors))
         return MOSQ_ERR_SUCCESS;
     return MOSQ_ERR_ACL_DENIED;
@@ -430,8 +433,8 @@ static void admin_command(struct cloud_ctx *ctx, const struct gcp_device *dev,
     int sent = 0;
     for (struct cloud_conn *c = ctx->conns; c; c = c->next) {
         const struct gcp_link *l = c->admin ? NULL : link_for(c, dev->id);
-        if (l && l->commands) {
-            cloud_publish(conn_id(c), topic, ed->payload, ed->payloadlen, 1);
+        if (l && l->commands_qos >= 0) { /* never above the granted QoS */
+            cloud_publish(conn_id(c), topic, ed->payload, ed->payloadlen, l->commands_qos);
             sent++;
         }
     }

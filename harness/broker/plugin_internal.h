@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "aws_policy.h"
 #include "cloud_store.h"
 #include "registry.h"
 #include "vclock.h"
@@ -27,7 +28,7 @@
 struct gcp_link {
     const struct gcp_device *device;
     int config_qos;     /* -1: not subscribed to /devices/D/config */
-    bool commands;      /* subscribed to /devices/D/commands/# */
+    int commands_qos;   /* -1: not subscribed to /devices/D/commands/# */
     bool errors;        /* subscribed to /devices/D/errors (gateways) */
     int64_t last_state_ms; /* virtual time of the last state update; INT64_MIN none */
 };
@@ -46,6 +47,7 @@ struct cloud_conn {
     int link_count;
     /* aws */
     const struct aws_thing *thing;
+    struct aws_compiled_policy policy; /* its policies with this connection's variables */
     bool wildcard_sub_pending; /* retained deliveries follow a wildcard SUBSCRIBE */
     int64_t rate_window_s;     /* virtual second of the publish counter */
     int rate_count;            /* inbound publishes in that second */
@@ -76,6 +78,8 @@ struct cloud_ctx {
     struct cloud_conn *conns;
     bool rate_limits; /* aws: 100 publishes/s per connection, 1 CONNECT/s per client id */
     struct connect_stamp *connect_stamps;
+    int64_t last_periodic_ms; /* monotonic time of the last periodic TICK work */
+    int pubsub_filters;       /* admin filters that could match pubsub/... */
 };
 
 /** Virtual time now, seconds / milliseconds. */

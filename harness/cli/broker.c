@@ -347,6 +347,8 @@ int cli_broker_main(int argc, char **argv)
     }
     if (wait_ready(&o, child) != 0)
         return 1;
+    if (stop_signal) /* stopped before it was ready: never claim it was */
+        return supervise(child);
     fprintf(stderr, "cellbench broker: %s profile, devices on port %d, cloud application on "
             "127.0.0.1:%d (user %s, password in %s/admin-password)\n",
             o.profile == CLOUD_PROFILE_AWS ? "aws" : "gcp", o.port, o.admin_port, ADMIN_USER, o.dir);

@@ -200,12 +200,19 @@ static struct cloud_registry *aws_registry(void)
     return reg;
 }
 
+/* The answer of both evaluators, which must agree. */
 static bool may(struct cloud_registry *reg, enum aws_action action, const char *name, const char *client_id)
 {
     char arn[600];
     assert_int_equal(aws_resource_arn(&reg->aws, action, name, arn, sizeof arn), 0);
     struct aws_policy_vars vars = { .client_id = client_id, .thing_name = "bus-1" };
-    return aws_policy_allows(&reg->aws, &reg->aws.things[0], action, arn, &vars);
+    bool direct = aws_policy_allows(&reg->aws, &reg->aws.things[0], action, arn, &vars);
+    struct aws_compiled_policy compiled;
+    assert_int_equal(aws_policy_compile(&reg->aws, &reg->aws.things[0], &vars, &compiled), 0);
+    bool fast = aws_compiled_allows(&compiled, action, arn);
+    aws_compiled_free(&compiled);
+    assert_int_equal(direct, fast);
+    return direct;
 }
 
 static void test_policy_evaluation(void **state)

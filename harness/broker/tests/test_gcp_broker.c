@@ -375,6 +375,13 @@ static void test_commands_only_while_subscribed(void **state)
     struct bt_msg m;
     assert_true(bt_client_wait_message(c, "/devices/bus-2/commands/bus-commands", &m));
     assert_string_equal(m.payload, "{\"q\":1}");
+    assert_int_equal(m.qos, 1);
+    free(m.payload);
+    /* subscribed at QoS 0: commands come at QoS 0 */
+    assert_int_equal(bt_client_subscribe(c, "/devices/bus-2/commands/#", 0), 0);
+    free(bt_admin_request(admin, "cloud/gcp/devices/bus-2/commands/send", "x", 1));
+    assert_true(bt_client_wait_message(c, "/devices/bus-2/commands", &m));
+    assert_int_equal(m.qos, 0);
     free(m.payload);
     bt_client_free(c);
     bt_client_free(admin);
