@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "scenario.h"
 
@@ -17,6 +18,10 @@
 #define CELLBENCH_SOURCE_DIR "."
 #endif
 #define DATA CELLBENCH_SOURCE_DIR "/harness/tests/data"
+#ifndef CELLBENCH_BUILD_DIR
+#define CELLBENCH_BUILD_DIR CELLBENCH_SOURCE_DIR "/build"
+#endif
+#define SCENARIO_PROGRAM CELLBENCH_BUILD_DIR "/bin/cellbench-scenario"
 
 /* A small valid scenario (aws) that the error tests patch. */
 static const char base_text[] =
@@ -639,6 +644,39 @@ static void test_shipped_scenarios_load(void **state)
     assert_true(loaded >= 16);
 }
 
+/* Run the program with arguments (stderr folded into stdout); returns its exit status. */
+static int run_program(const char *args, char *out, size_t cap)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "'%s' %s 2>&1", SCENARIO_PROGRAM, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_program_validate_and_list(void **state)
+{
+    (void)state;
+    char out[8192];
+    assert_int_equal(run_program("validate '" DATA "/full.json'", out, sizeof(out)), 0);
+    assert_string_equal(out, DATA "/full.json: ok: full (gcp-modem-tls, 2 buses, 1 depot, 20 timeline entries, 00:01:10)\n");
+    assert_int_equal(run_program("validate '" DATA "/full.json' '" DATA "/syntax.json'", out, sizeof(out)), 1);
+    assert_non_null(strstr(out, DATA "/syntax.json:4:1: string or '}' expected near '}'\n"));
+    assert_int_equal(run_program("validate", out, sizeof(out)), 2);
+    assert_non_null(strstr(out, "usage: cellbench-scenario validate FILE..."));
+    assert_int_equal(run_program("frobnicate x", out, sizeof(out)), 2);
+    assert_int_equal(run_program("--help", out, sizeof(out)), 0);
+    assert_int_equal(run_program("list '" CELLBENCH_SOURCE_DIR "/scenarios'", out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "city-gcp-mcu-tls "));
+    assert_non_null(strstr(out, "sample-nmea "));
+    assert_int_equal(run_program("list '" DATA "'", out, sizeof(out)), 1);
+    assert_non_null(strstr(out, "full "));
+    assert_int_equal(run_program("list /nonexistent-dir", out, sizeof(out)), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -656,6 +694,7 @@ int main(void)
         cmocka_unit_test(test_times),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_shipped_scenarios_load),
+        cmocka_unit_test(test_program_validate_and_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
