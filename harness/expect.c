@@ -595,8 +595,10 @@ size_t expect_log_count(const struct expect_record *log, size_t n, const struct 
 /* "HH:MM:SS" of a trip time. */
 static void trip_time(double s, char *buf, size_t cap)
 {
-    long t = s > 0 ? (long)s : 0;
-    snprintf(buf, cap, "%02ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    long t = s > 0 && s < 1e9 ? (long)s : 0;
+    if (snprintf(buf, cap, "%02ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60) >= (int)cap) {
+        buf[cap - 1] = '\0';
+    }
 }
 
 static bool record_integer(const struct expect_record *rec, const char *key, long *out)
@@ -631,7 +633,7 @@ bool expect_log_sequence(const struct expect_record *log, size_t n, const struct
             continue;
         }
         if (!record_integer(&log[i], key, &values[*count])) {
-            char at[16];
+            char at[32];
             trip_time(log[i].t_s, at, sizeof(at));
             free(values);
             *count = 0;
@@ -646,8 +648,8 @@ bool expect_log_sequence(const struct expect_record *log, size_t n, const struct
 
 bool expect_order_ok(const char *const *ids, const double *first_s, size_t n, char *why, size_t why_cap)
 {
-    char a[16];
-    char b[16];
+    char a[32];
+    char b[32];
     for (size_t i = 0; i < n; i++) {
         if (first_s[i] < 0) {
             return explain(why, why_cap, "'%s' never arrived", ids[i]);
