@@ -555,3 +555,113 @@ bool expect_sequence_ok(const long *seq, size_t n, char *why, size_t why_cap)
     free(sorted);
     return ok;
 }
+
+bool expect_record_selected(const struct expect_record *rec, const struct expect_query *q)
+{
+    if (!(rec->t_s >= q->from_s && rec->t_s <= q->to_s)) {
+        return false;
+    }
+    if (q->topic != NULL && (rec->topic == NULL || !expect_topic_match(q->topic, rec->topic))) {
+        return false;
+    }
+    if (q->pubsub != NULL && (rec->pubsub == NULL || strcmp(q->pubsub, rec->pubsub) != 0)) {
+        return false;
+    }
+    if (q->sender != NULL && (rec->sender == NULL || strcmp(q->sender, rec->sender) != 0)) {
+        return false;
+    }
+    if (q->match == NULL || q->match->count == 0) {
+        return true;
+    }
+    return rec->msg != NULL && expect_match_eval(q->match, rec->msg, NULL, 0);
+}
+
+size_t expect_log_count(const struct expect_record *log, size_t n, const struct expect_query *q, double *first_s)
+{
+    size_t count = 0;
+    double first = -1.0;
+    for (size_t i = 0; i < n; i++) {
+        if (expect_record_selected(&log[i], q)) {
+            first = count == 0 || log[i].t_s < first ? log[i].t_s : first;
+            count++;
+        }
+    }
+    if (first_s != NULL) {
+        *first_s = first;
+    }
+    return count;
+}
+
+/* "HH:MM:SS" of a trip time. */
+static void trip_time(double s, char *buf, size_t cap)
+{
+    long t = s > 0 && s < 1e9 ? (long)s : 0;
+    if (snprintf(buf, cap, "%02ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60) >= (int)cap) {
+        buf[cap - 1] = '\0';
+    }
+}
+
+static bool record_integer(const struct expect_record *rec, const char *key, long *out)
+{
+    const json_t *v = expect_lookup(rec->msg, key);
+    if (json_is_integer(v)) {
+        *out = (long)json_integer_value(v);
+        return true;
+    }
+    if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)) && fabs(json_real_value(v)) < 9e15) {
+        *out = (long)json_real_value(v);
+        return true;
+    }
+    return false;
+}
+
+bool expect_log_sequence(const struct expect_record *log, size_t n, const struct expect_query *q, const char *key,
+                         long **seq, size_t *count, char *why, size_t why_cap)
+{
+    *seq = NULL;
+    *count = 0;
+    size_t selected = expect_log_count(log, n, q, NULL);
+    if (selected == 0) {
+        return true;
+    }
+    long *values = malloc(selected * sizeof(*values));
+    if (values == NULL) {
+        return explain(why, why_cap, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!expect_record_selected(&log[i], q)) {
+            continue;
+        }
+        if (!record_integer(&log[i], key, &values[*count])) {
+            char at[32];
+            trip_time(log[i].t_s, at, sizeof(at));
+            free(values);
+            *count = 0;
+            return explain(why, why_cap, "message at %s on %s has no integer %s", at,
+                           log[i].topic != NULL ? log[i].topic : log[i].pubsub, key);
+        }
+        (*count)++;
+    }
+    *seq = values;
+    return true;
+}
+
+bool expect_order_ok(const char *const *ids, const double *first_s, size_t n, char *why, size_t why_cap)
+{
+    char a[32];
+    char b[32];
+    for (size_t i = 0; i < n; i++) {
+        if (first_s[i] < 0) {
+            return explain(why, why_cap, "'%s' never arrived", ids[i]);
+        }
+        if (i > 0 && first_s[i] < first_s[i - 1]) {
+            trip_time(first_s[i], a, sizeof(a));
+            trip_time(first_s[i - 1], b, sizeof(b));
+            return explain(why, why_cap, "'%s' (%s) arrived before '%s' (%s)", ids[i], a, ids[i - 1], b);
+        }
+    }
+    if (why != NULL && why_cap > 0) {
+        why[0] = '\0';
+    }
+    return true;
+}

@@ -114,6 +114,48 @@ bool expect_count_ok(long n, long at_least, long at_most, char *why, size_t why_
  */
 bool expect_sequence_ok(const long *seq, size_t n, char *why, size_t why_cap);
 
+/** One message the cloud side observed during a run. */
+struct expect_record {
+    double t_s;         /* trip time of arrival, seconds */
+    const char *topic;  /* MQTT topic, or NULL for a Pub/Sub message */
+    const char *pubsub; /* Pub/Sub topic, or NULL for an MQTT message */
+    const char *sender; /* device id of the publisher when known, else NULL */
+    const json_t *msg;  /* the message as JSON (Pub/Sub: {"data", "attributes"}); NULL when not JSON */
+};
+
+/** Which records an expectation is about. */
+struct expect_query {
+    const char *topic;                /* MQTT topic filter, or NULL */
+    const char *pubsub;               /* Pub/Sub topic, or NULL */
+    const char *sender;               /* only this publisher (needs record.sender), or NULL for any */
+    const struct expect_match *match; /* NULL: no conditions */
+    double from_s, to_s;              /* window, both ends included */
+};
+
+/** Whether one record is selected by a query (topic, sender, window, predicates). */
+bool expect_record_selected(const struct expect_record *rec, const struct expect_query *q);
+
+/**
+ * Count the records of log[0..n) a query selects; *first_s (may be NULL)
+ * gets the arrival time of the first one, or -1 when there is none.
+ */
+size_t expect_log_count(const struct expect_record *log, size_t n, const struct expect_query *q, double *first_s);
+
+/**
+ * Collect the integer at key (a path) of every selected record into a new
+ * array (*seq, freed by the caller; NULL when *count is 0). Returns true, or
+ * false with why filled when a selected record has no integer there.
+ */
+bool expect_log_sequence(const struct expect_record *log, size_t n, const struct expect_query *q, const char *key,
+                         long **seq, size_t *count, char *why, size_t why_cap);
+
+/**
+ * The ordering check: events ids[i] were first seen at first_s[i] (-1: never).
+ * Holds when every one was seen and the times never decrease; otherwise why
+ * names the first one missing or out of order.
+ */
+bool expect_order_ok(const char *const *ids, const double *first_s, size_t n, char *why, size_t why_cap);
+
 #ifdef __cplusplus
 }
 #endif

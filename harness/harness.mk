@@ -17,7 +17,8 @@ HARNESS_PROGRAMS := $(BUILD)/bin/cellbench-scenario $(BUILD)/bin/gen-city-loop
 all: $(HARNESS_LIB) $(HARNESS_PROGRAMS) $(HARNESS_TESTS)
 
 # Tests find their data files (harness/tests/data, scenarios/) from the source tree.
-$(BUILD)/obj/harness/tests/%.o: ALL_CFLAGS += -DCELLBENCH_SOURCE_DIR='"$(CURDIR)"'
+$(BUILD)/obj/harness/tests/%.o: ALL_CFLAGS += -DCELLBENCH_SOURCE_DIR='"$(CURDIR)"' \
+	-DCELLBENCH_BUILD_DIR='"$(abspath $(BUILD))"'
 
 $(HARNESS_LIB): $(HARNESS_LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -31,6 +32,20 @@ $(BUILD)/bin/gen-city-loop: $(BUILD)/obj/scenarios/traces/gen_city_loop.o $(HARN
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(HARNESS_LDLIBS)
 
+# test_scenario also runs the cellbench-scenario program.
+$(BUILD)/tests/harness/test_scenario: | $(BUILD)/bin/cellbench-scenario
+
 $(BUILD)/tests/harness/%: $(BUILD)/obj/harness/tests/%.o $(HARNESS_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(HARNESS_LDLIBS) -lcmocka
+
+# Fuzzing the scenario loader (`make fuzz` runs every target in FUZZERS;
+# seeds: the shipped scenarios and the test data).
+HARNESS_FUZZER := $(BUILD)/fuzz/fuzz_scenario
+FUZZERS += $(HARNESS_FUZZER)
+
+$(HARNESS_FUZZER): harness/tests/fuzz_scenario.c $(HARNESS_LIB_SRCS)
+	@mkdir -p $(dir $@) $(BUILD)/fuzz/corpus-fuzz_scenario
+	cp -n scenarios/*.json harness/tests/data/*.json $(BUILD)/fuzz/corpus-fuzz_scenario/ 2>/dev/null || true
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iharness \
+	  -DCELLBENCH_SOURCE_DIR='"$(CURDIR)"' -o $@ $^ -ljansson -lm

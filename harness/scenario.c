@@ -22,6 +22,8 @@ struct loader {
     const char *dir;
     struct scenario *s;
     struct scenario_error *err;
+    const char *text; /* the document's text, to find the line of a JSON path */
+    size_t len;
 };
 
 static const char *const profile_names[] = { "aws", "gcp" };
@@ -90,6 +92,8 @@ int scenario_find_device(const struct scenario *s, const char *id)
 
 /* ---- errors and paths ---- */
 
+static int line_of_path(const char *text, size_t len, const char *path);
+
 static int lfail(struct loader *l, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int lfail(struct loader *l, const char *path, const char *fmt, ...)
 {
@@ -104,7 +108,12 @@ static int lfail(struct loader *l, const char *path, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(e->reason, sizeof(e->reason), fmt, ap);
     va_end(ap);
-    snprintf(e->message, sizeof(e->message), "%s: %s: %s", e->file, e->path, e->reason);
+    e->line = line_of_path(l->text, l->len, path);
+    if (e->line > 0) {
+        snprintf(e->message, sizeof(e->message), "%s:%d: %s: %s", e->file, e->line, e->path, e->reason);
+    } else {
+        snprintf(e->message, sizeof(e->message), "%s: %s: %s", e->file, e->path, e->reason);
+    }
     return -1;
 }
 
@@ -119,6 +128,114 @@ static void path_index(char *dst, const char *base, size_t i)
     if (snprintf(dst, PATH_CAP, "%s[%zu]", base, i) >= PATH_CAP) {
         dst[PATH_CAP - 1] = '\0'; /* a cut path still points the reader near the error */
     }
+}
+
+/* ---- line of a JSON path (the text is valid JSON: jansson parsed it) ---- */
+
+/* A scan of the document for the value at one JSON path. */
+struct line_scan {
+    const char *p, *end;
+    int line;
+    const char *target;
+    int found; /* line of the target value, 0 while not found */
+};
+
+static void scan_space(struct line_scan *s)
+{
+    while (s->p < s->end && isspace((unsigned char)*s->p)) {
+        s->line += *s->p == '\n';
+        s->p++;
+    }
+}
+
+/* Read a JSON string at s->p into out (simple escapes decoded; \uXXXX kept as written). */
+static void scan_string(struct line_scan *s, char *out, size_t cap)
+{
+    size_t n = 0;
+    s->p++; /* opening quote */
+    while (s->p < s->end && *s->p != '"') {
+        char ch = *s->p++;
+        if (ch == '\\' && s->p < s->end) {
+            ch = *s->p++;
+            ch = ch == 'n' ? '\n' : ch == 't' ? '\t' : ch == 'r' ? '\r' : ch == 'b' ? '\b' : ch == 'f' ? '\f' : ch;
+        }
+        if (out != NULL && n + 1 < cap) {
+            out[n++] = ch;
+        }
+    }
+    s->p += s->p < s->end;
+    if (out != NULL) {
+        out[n] = '\0';
+    }
+}
+
+static void scan_value(struct line_scan *s, const char *path);
+
+static void scan_object(struct line_scan *s, const char *path)
+{
+    s->p++;
+    for (scan_space(s); s->p < s->end && *s->p != '}' && s->found == 0; scan_space(s)) {
+        char key[PATH_CAP];
+        char child[PATH_CAP];
+        scan_string(s, key, sizeof(key));
+        scan_space(s);
+        s->p += s->p < s->end && *s->p == ':';
+        path_key(child, path, key);
+        scan_value(s, child);
+        scan_space(s);
+        s->p += s->p < s->end && *s->p == ',';
+    }
+    s->p += s->p < s->end;
+}
+
+static void scan_array(struct line_scan *s, const char *path)
+{
+    s->p++;
+    size_t i = 0;
+    for (scan_space(s); s->p < s->end && *s->p != ']' && s->found == 0; scan_space(s)) {
+        char child[PATH_CAP];
+        if (snprintf(child, sizeof(child), "%s[%zu]", path, i++) >= (int)sizeof(child)) {
+            child[0] = '\0';
+        }
+        scan_value(s, child);
+        scan_space(s);
+        s->p += s->p < s->end && *s->p == ',';
+    }
+    s->p += s->p < s->end;
+}
+
+static void scan_value(struct line_scan *s, const char *path)
+{
+    scan_space(s);
+    if (strcmp(path, s->target) == 0) {
+        s->found = s->line;
+        return;
+    }
+    if (s->p >= s->end) {
+        return;
+    }
+    if (*s->p == '{') {
+        scan_object(s, path);
+    } else if (*s->p == '[') {
+        scan_array(s, path);
+    } else if (*s->p == '"') {
+        scan_string(s, NULL, 0);
+    } else {
+        while (s->p < s->end && strchr(",]} \t\r\n", *s->p) == NULL) {
+            s->p++;
+        }
+    }
+}
+
+/* Line (1-based) where the value at path starts, or 0 when it cannot be found. */
+static int line_of_path(const char *text, size_t len, const char *path)
+{
+    if (text == NULL) {
+        return 0;
+    }
+    struct line_scan s = { text, text + len, 1, path, 0 };
+    scan_value(&s, "$");
+    return s.found;
 }
 
 /* Every key of obj must be in allowed (NULL-terminated). */
@@ -1477,7 +1594,7 @@ static int load_root(struct loader *l, json_t *root, struct scenario *out)
 int scenario_load_text(const char *text, size_t len, const char *name, const char *base_dir, struct scenario *out,
                        struct scenario_error *err)
 {
-    struct loader l = { name, base_dir != NULL ? base_dir : ".", out, err };
+    struct loader l = { name, base_dir != NULL ? base_dir : ".", out, err, text, len };
     memset(out, 0, sizeof(*out));
     if (err != NULL) {
         memset(err, 0, sizeof(*err));
@@ -1490,26 +1607,66 @@ int scenario_load_text(const char *text, size_t len, const char *name, const cha
     return load_root(&l, root, out);
 }
 
-int scenario_load(const char *path, struct scenario *out, struct scenario_error *err)
+/* Read a whole file (at most 16 MB) into a new buffer. */
+static char *read_text(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        return NULL;
+    }
+    size_t cap = 1 << 16;
+    size_t n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf != NULL && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *grown = cap < (16u << 20) ? realloc(buf, cap * 2) : NULL;
+            if (grown == NULL) {
+                free(buf);
+                errno = EFBIG;
+                buf = NULL;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+static char *directory_of(const char *path)
 {
     char *dir = strdup(path);
     if (dir == NULL) {
-        return -1;
+        return NULL;
     }
     char *slash = strrchr(dir, '/');
-    if (slash != NULL) {
-        slash[slash == dir ? 1 : 0] = '\0';
-    } else {
+    if (slash == NULL) {
         strcpy(dir, ".");
+    } else {
+        slash[slash == dir ? 1 : 0] = '\0';
     }
-    struct loader l = { path, dir, out, err };
+    return dir;
+}
+
+int scenario_load(const char *path, struct scenario *out, struct scenario_error *err)
+{
+    struct loader l = { path, ".", out, err, NULL, 0 };
     memset(out, 0, sizeof(*out));
-    if (err != NULL) {
-        memset(err, 0, sizeof(*err));
+    size_t len = 0;
+    char *text = read_text(path, &len);
+    if (text == NULL) {
+        json_error_t jerr = { 0 };
+        jerr.line = -1;
+        snprintf(jerr.text, sizeof(jerr.text), "unable to open %s: %s", path, strerror(errno));
+        return syntax_error(&l, &jerr);
     }
-    json_error_t jerr;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-    int rc = root == NULL ? syntax_error(&l, &jerr) : load_root(&l, root, out);
+    char *dir = directory_of(path);
+    int rc = dir == NULL ? lfail(&l, "$", "out of memory") : scenario_load_text(text, len, path, dir, out, err);
     free(dir);
+    free(text);
     return rc;
 }

@@ -2,9 +2,9 @@
  * scenario — a bus-trip scenario file (JSON, scenarios/README.md) loaded
  * into C structs and checked completely before anything runs.
  *
- * Every refusal names the file, the JSON path of the offending value (e.g.
- * `$.timeline[3].at`) and the reason; JSON syntax errors give line and
- * column instead. Unknown keys are errors, so a typo never passes silently.
+ * Every refusal names the file, the line where the offending value starts,
+ * its JSON path (e.g. `$.timeline[3].at`) and the reason; JSON syntax errors
+ * give line and column instead of a path. Unknown keys are errors, so a typo never passes silently.
  * String fields point into the parsed document, which the scenario keeps
  * alive until scenario_free.
  */
@@ -178,9 +178,10 @@ struct scenario {
 struct scenario_error {
     char file[512];
     char path[256];    /* JSON path, "" for syntax and file errors */
-    int line, column;  /* JSON syntax errors, else 0 */
+    int line;          /* line of the offending value or syntax error; 0 when unknown (e.g. no file) */
+    int column;        /* column of a syntax error, else 0 */
     char reason[512];
-    char message[1400]; /* "FILE: PATH: REASON" or "FILE:LINE:COLUMN: REASON" */
+    char message[1400]; /* "FILE:LINE: PATH: REASON", or "FILE:LINE:COLUMN: REASON" for syntax errors */
 };
 
 /**

@@ -255,6 +255,119 @@ static void test_sequences(void **state)
     assert_string_equal(why, "sequence numbers 4 to 9 lost");
 }
 
+/* A small log: three events from bus-1, one from bus-2, a Pub/Sub message and a binary one. */
+struct test_log {
+    json_t *msgs[6];
+    struct expect_record rec[6];
+};
+
+static void log_init(struct test_log *l)
+{
+    static const char *const texts[] = {
+        "{\"type\":\"location\",\"seq\":1}", "{\"type\":\"speed\",\"seq\":2,\"speed_kmh\":70}",
+        "{\"type\":\"speed\",\"seq\":4.0,\"speed_kmh\":65}", "{\"type\":\"speed\",\"seq\":1}",
+        "{\"data\":{\"type\":\"depot_arrival\"},\"attributes\":{\"deviceId\":\"bus-1\"}}", NULL,
+    };
+    static const struct expect_record shape[] = {
+        { 10, "/bus/events", NULL, "bus-1", NULL }, { 20, "/bus/events", NULL, "bus-1", NULL },
+        { 30.5, "/bus/events", NULL, "bus-1", NULL }, { 25, "/bus/events", NULL, "bus-2", NULL },
+        { 40, NULL, "depot-arrivals", NULL, NULL }, { 50, "/bus/events", NULL, "bus-1", NULL },
+    };
+    for (size_t i = 0; i < 6; i++) {
+        l->msgs[i] = texts[i] != NULL ? json_loads(texts[i], 0, NULL) : NULL;
+        l->rec[i] = shape[i];
+        l->rec[i].msg = l->msgs[i];
+    }
+}
+
+static void log_free(struct test_log *l)
+{
+    for (size_t i = 0; i < 6; i++) {
+        json_decref(l->msgs[i]);
+    }
+}
+
+static void test_log_queries(void **state)
+{
+    (void)state;
+    struct test_log l;
+    log_init(&l);
+    struct expect_match speed;
+    json_t *spec = json_loads("{\"type\":\"speed\",\"speed_kmh\":{\"min\":60}}", 0, NULL);
+    assert_int_equal(expect_match_parse(spec, &speed, NULL), 0);
+    double first = 0;
+    struct expect_query q = { "/bus/events", NULL, NULL, NULL, 0, 100 };
+    assert_int_equal(expect_log_count(l.rec, 6, &q, &first), 5);
+    assert_true(first == 10.0);
+    q.match = &speed;
+    assert_int_equal(expect_log_count(l.rec, 6, &q, &first), 2);
+    assert_true(first == 20.0);
+    q.from_s = 21;
+    assert_int_equal(expect_log_count(l.rec, 6, &q, &first), 1);
+    assert_true(first == 30.5);
+    q.to_s = 30;
+    assert_int_equal(expect_log_count(l.rec, 6, &q, &first), 0);
+    assert_true(first == -1.0);
+    struct expect_query by_sender = { "/bus/+", NULL, "bus-2", NULL, 0, 100 };
+    assert_int_equal(expect_log_count(l.rec, 6, &by_sender, &first), 1);
+    assert_true(first == 25.0);
+    struct expect_query pubsub = { NULL, "depot-arrivals", NULL, NULL, 40, 40 };
+    assert_int_equal(expect_log_count(l.rec, 6, &pubsub, NULL), 1);
+    pubsub.pubsub = "bus-events";
+    assert_int_equal(expect_log_count(l.rec, 6, &pubsub, NULL), 0);
+    struct expect_query other = { "/depot/#", NULL, NULL, NULL, 0, 100 };
+    assert_int_equal(expect_log_count(l.rec, 6, &other, NULL), 0);
+    expect_match_free(&speed);
+    json_decref(spec);
+    log_free(&l);
+}
+
+static void test_log_sequence(void **state)
+{
+    (void)state;
+    struct test_log l;
+    log_init(&l);
+    char why[128];
+    long *seq = NULL;
+    size_t count = 0;
+    struct expect_query bus1 = { "/bus/events", NULL, "bus-1", NULL, 0, 45 };
+    assert_true(expect_log_sequence(l.rec, 6, &bus1, "seq", &seq, &count, why, sizeof(why)));
+    assert_int_equal(count, 3);
+    assert_int_equal(seq[0], 1);
+    assert_int_equal(seq[2], 4);
+    assert_false(expect_sequence_ok(seq, count, why, sizeof(why)));
+    assert_string_equal(why, "sequence number 3 lost");
+    free(seq);
+    bus1.to_s = 60; /* takes in the binary message */
+    assert_false(expect_log_sequence(l.rec, 6, &bus1, "seq", &seq, &count, why, sizeof(why)));
+    assert_string_equal(why, "message at 00:00:50 on /bus/events has no integer seq");
+    assert_null(seq);
+    assert_int_equal(count, 0);
+    struct expect_query none = { "/nothing", NULL, NULL, NULL, 0, 60 };
+    assert_true(expect_log_sequence(l.rec, 6, &none, "seq", &seq, &count, why, sizeof(why)));
+    assert_null(seq);
+    struct expect_query pubsub = { NULL, "depot-arrivals", NULL, NULL, 0, 60 };
+    assert_false(expect_log_sequence(l.rec, 6, &pubsub, "data.seq", &seq, &count, why, sizeof(why)));
+    assert_string_equal(why, "message at 00:00:40 on depot-arrivals has no integer data.seq");
+    log_free(&l);
+}
+
+static void test_order(void **state)
+{
+    (void)state;
+    char why[128];
+    const char *const ids[] = { "hello", "where", "arrived" };
+    const double in_order[] = { 5, 5, 3600 };
+    const double swapped[] = { 5, 125, 61 };
+    const double missing[] = { 5, -1, 61 };
+    assert_true(expect_order_ok(ids, in_order, 3, why, sizeof(why)));
+    assert_string_equal(why, "");
+    assert_false(expect_order_ok(ids, swapped, 3, why, sizeof(why)));
+    assert_string_equal(why, "'arrived' (00:01:01) arrived before 'where' (00:02:05)");
+    assert_false(expect_order_ok(ids, missing, 3, why, sizeof(why)));
+    assert_string_equal(why, "'where' never arrived");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +377,8 @@ int main(void)
         cmocka_unit_test(test_parse_errors),    cmocka_unit_test(test_paths),
         cmocka_unit_test(test_payload),         cmocka_unit_test(test_topic_match),
         cmocka_unit_test(test_counts),          cmocka_unit_test(test_sequences),
+        cmocka_unit_test(test_log_queries),     cmocka_unit_test(test_log_sequence),
+        cmocka_unit_test(test_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "scenario.h"
 
@@ -17,6 +18,10 @@
 #define CELLBENCH_SOURCE_DIR "."
 #endif
 #define DATA CELLBENCH_SOURCE_DIR "/harness/tests/data"
+#ifndef CELLBENCH_BUILD_DIR
+#define CELLBENCH_BUILD_DIR CELLBENCH_SOURCE_DIR "/build"
+#endif
+#define SCENARIO_PROGRAM CELLBENCH_BUILD_DIR "/bin/cellbench-scenario"
 
 /* A small valid scenario (aws) that the error tests patch. */
 static const char base_text[] =
@@ -235,95 +240,132 @@ static void test_file_and_syntax_errors(void **state)
     assert_int_equal(scenario_load_text(dup, strlen(dup), "d.json", ".", &s, &err), -1);
     assert_string_equal(err.message, "d.json:2:6: duplicate object key near '\"name\"'");
     assert_int_equal(scenario_load_text("[]", 2, "a.json", ".", &s, &err), -1);
-    assert_string_equal(err.message, "a.json: $: must be an object");
+    assert_string_equal(err.message, "a.json:1: $: must be an object");
+}
+
+static void test_error_lines(void **state)
+{
+    (void)state;
+    struct scenario s;
+    struct scenario_error err;
+    assert_int_equal(scenario_load(DATA "/bad-at.json", &s, &err), -1);
+    assert_string_equal(err.message, DATA "/bad-at.json:12: $.timeline[1].expect_message.match.speed_kmh.minimum: "
+                                          "unknown condition 'minimum' (use equals, not_equals, min, max, present, "
+                                          "one_of or contains)");
+    assert_int_equal(err.line, 12);
+    assert_string_equal(err.path, "$.timeline[1].expect_message.match.speed_kmh.minimum");
+    assert_int_equal(scenario_load(DATA "/bad-key.json", &s, &err), -1);
+    assert_string_equal(err.message, DATA "/bad-key.json:8: $.devices[1].radius: unknown key (allowed here: id, role, "
+                                          "registration, route_number, stack, position, radius_m, note)");
+    /* The value's own line, also for a value on a line after its key, escaped keys and nested arrays. */
+    static const char *const elements[] = { "[]", "\"\"", "\"c\"" };
+    static const char *const messages[] = {
+        "m.json:4: $.timeline[0].expect_uart.absent[1]: must be a non-empty string",
+        "m.json:4: $.timeline[0].expect_uart.absent[1]: must be a non-empty string",
+        "m.json:6: $.timeline[1].at: 00:02:00 is after the end of the trip (00:01:40, the duration)",
+    };
+    for (size_t i = 0; i < 3; i++) {
+        char text[512];
+        snprintf(text, sizeof(text),
+                 "{\"name\":\"x\",\"profile\":\"aws\",\"stack\":\"aws-modem-tls\",\"duration\":100,\n"
+                 "\"devices\":[{\"id\":\"bus-1\"}],\"route\":{\"waypoints\":[{\"lat\":1,\"lon\":1,\"speed_kmh\":9},"
+                 "{\"lat\":1,\"lon\":1.01}]},\"timeline\":[{\"at\":1,\"expect_uart\":{\"absent\":\n"
+                 "[\"a\\\"b\",\n"
+                 "%s]}},\n"
+                 "{\"at\":\n"
+                 "  \"00:02:00\", \"fault\":\"reset\"}]}",
+                 elements[i]);
+        assert_int_equal(scenario_load_text(text, strlen(text), "m.json", ".", &s, &err), -1);
+        assert_string_equal(err.message, messages[i]);
+    }
 }
 
 static void test_header_errors(void **state)
 {
     (void)state;
     assert_refused("{\"nmae\":\"x\"}",
-                   "t.json: $.nmae: unknown key (allowed here: name, description, profile, stack, rate, start, "
+                   "t.json:1: $.nmae: unknown key (allowed here: name, description, profile, stack, rate, start, "
                    "duration, devices, route, timeline, note)");
-    assert_refused("{\"name\":null}", "t.json: $: missing required key 'name'");
-    assert_refused("{\"name\":7}", "t.json: $.name: must be a string");
-    assert_refused("{\"name\":\"\"}", "t.json: $.name: must be a non-empty string without NUL characters");
-    assert_refused("{\"profile\":\"azure\"}", "t.json: $.profile: 'azure' is not one of aws, gcp");
-    assert_refused("{\"stack\":null}", "t.json: $: missing required key 'stack'");
+    assert_refused("{\"name\":null}", "t.json:1: $: missing required key 'name'");
+    assert_refused("{\"name\":7}", "t.json:1: $.name: must be a string");
+    assert_refused("{\"name\":\"\"}", "t.json:1: $.name: must be a non-empty string without NUL characters");
+    assert_refused("{\"profile\":\"azure\"}", "t.json:1: $.profile: 'azure' is not one of aws, gcp");
+    assert_refused("{\"stack\":null}", "t.json:1: $: missing required key 'stack'");
     assert_refused("{\"stack\":\"aws-tls\"}",
-                   "t.json: $.stack: 'aws-tls' is not one of aws-modem-tls, aws-mcu-tls, gcp-modem-tls, gcp-mcu-tls");
-    assert_refused("{\"stack\":\"gcp-mcu-tls\"}", "t.json: $.stack: stack 'gcp-mcu-tls' does not belong to profile 'aws'");
-    assert_refused("{\"rate\":0}", "t.json: $.rate: 0 is out of range (0.001 to 1e+06)");
-    assert_refused("{\"rate\":\"fast\"}", "t.json: $.rate: must be a number");
+                   "t.json:1: $.stack: 'aws-tls' is not one of aws-modem-tls, aws-mcu-tls, gcp-modem-tls, gcp-mcu-tls");
+    assert_refused("{\"stack\":\"gcp-mcu-tls\"}", "t.json:1: $.stack: stack 'gcp-mcu-tls' does not belong to profile 'aws'");
+    assert_refused("{\"rate\":0}", "t.json:1: $.rate: 0 is out of range (0.001 to 1e+06)");
+    assert_refused("{\"rate\":\"fast\"}", "t.json:1: $.rate: must be a number");
     assert_refused("{\"start\":\"2026-03-02 07:00\"}",
-                   "t.json: $.start: must be a UTC time \"YYYY-MM-DDTHH:MM:SSZ\" (year 2000 or later)");
+                   "t.json:1: $.start: must be a UTC time \"YYYY-MM-DDTHH:MM:SSZ\" (year 2000 or later)");
     assert_refused("{\"duration\":\"1:2\"}",
-                   "t.json: $.duration: must be seconds (a number >= 0) or \"HH:MM:SS\", at most 7 days");
+                   "t.json:1: $.duration: must be seconds (a number >= 0) or \"HH:MM:SS\", at most 7 days");
     assert_refused("{\"duration\":-5}",
-                   "t.json: $.duration: must be seconds (a number >= 0) or \"HH:MM:SS\", at most 7 days");
+                   "t.json:1: $.duration: must be seconds (a number >= 0) or \"HH:MM:SS\", at most 7 days");
 }
 
 static void test_device_errors(void **state)
 {
     (void)state;
-    assert_refused("{\"devices\":null}", "t.json: $: missing required key 'devices'");
-    assert_refused("{\"devices\":[]}", "t.json: $.devices: must be a non-empty array of devices");
-    assert_refused("{\"devices\":[\"bus-1\"]}", "t.json: $.devices[0]: must be an object");
-    assert_refused("{\"devices\":[{\"role\":\"bus\"}]}", "t.json: $.devices[0]: missing required key 'id'");
+    assert_refused("{\"devices\":null}", "t.json:1: $: missing required key 'devices'");
+    assert_refused("{\"devices\":[]}", "t.json:1: $.devices: must be a non-empty array of devices");
+    assert_refused("{\"devices\":[\"bus-1\"]}", "t.json:1: $.devices[0]: must be an object");
+    assert_refused("{\"devices\":[{\"role\":\"bus\"}]}", "t.json:1: $.devices[0]: missing required key 'id'");
     assert_refused("{\"devices\":[{\"id\":\"bus 1\"}]}",
-                   "t.json: $.devices[0].id: 'bus 1' is not a device id (a letter, then letters, digits, '-' or "
+                   "t.json:1: $.devices[0].id: 'bus 1' is not a device id (a letter, then letters, digits, '-' or "
                    "'_'; at most 64)");
     assert_refused("{\"devices\":[{\"id\":\"b\"},{\"id\":\"b\"}]}",
-                   "t.json: $.devices[1].id: duplicate device id 'b' (also $.devices[0])");
-    assert_refused("{\"devices\":[{\"id\":\"b\",\"role\":\"car\"}]}", "t.json: $.devices[0].role: 'car' is not one of bus, depot");
+                   "t.json:1: $.devices[1].id: duplicate device id 'b' (also $.devices[0])");
+    assert_refused("{\"devices\":[{\"id\":\"b\",\"role\":\"car\"}]}", "t.json:1: $.devices[0].role: 'car' is not one of bus, depot");
     assert_refused("{\"devices\":[{\"id\":\"b\",\"regsitration\":\"x\"}]}",
-                   "t.json: $.devices[0].regsitration: unknown key (allowed here: id, role, registration, "
+                   "t.json:1: $.devices[0].regsitration: unknown key (allowed here: id, role, registration, "
                    "route_number, stack, position, radius_m, note)");
     assert_refused("{\"devices\":[{\"id\":\"b\",\"route_number\":-1}]}",
-                   "t.json: $.devices[0].route_number: must be a string or a non-negative integer");
+                   "t.json:1: $.devices[0].route_number: must be a string or a non-negative integer");
     assert_refused("{\"devices\":[{\"id\":\"b\",\"stack\":\"gcp-modem-tls\"}]}",
-                   "t.json: $.devices[0].stack: stack 'gcp-modem-tls' does not belong to profile 'aws'");
+                   "t.json:1: $.devices[0].stack: stack 'gcp-modem-tls' does not belong to profile 'aws'");
     assert_refused("{\"devices\":[{\"id\":\"b\",\"radius_m\":5}]}",
-                   "t.json: $.devices[0]: position and radius_m apply to depots only (a bus follows the route)");
+                   "t.json:1: $.devices[0]: position and radius_m apply to depots only (a bus follows the route)");
     assert_refused("{\"devices\":[{\"id\":\"d\",\"role\":\"depot\",\"radius_m\":5}]}",
-                   "t.json: $.devices[0]: missing required key 'position' (a depot needs one)");
+                   "t.json:1: $.devices[0]: missing required key 'position' (a depot needs one)");
     assert_refused("{\"devices\":[{\"id\":\"d\",\"role\":\"depot\",\"position\":{\"lat\":1,\"lon\":2}}]}",
-                   "t.json: $.devices[0]: missing required key 'radius_m' (a depot needs one)");
+                   "t.json:1: $.devices[0]: missing required key 'radius_m' (a depot needs one)");
     assert_refused("{\"devices\":[{\"id\":\"d\",\"role\":\"depot\",\"position\":{\"lat\":91,\"lon\":2},\"radius_m\":5}]}",
-                   "t.json: $.devices[0].position.lat: 91 is out of range (-90 to 90)");
+                   "t.json:1: $.devices[0].position.lat: 91 is out of range (-90 to 90)");
     assert_refused("{\"devices\":[{\"id\":\"d\",\"role\":\"depot\",\"position\":{\"lat\":1,\"lng\":2},\"radius_m\":5}]}",
-                   "t.json: $.devices[0].position.lng: unknown key (allowed here: lat, lon)");
+                   "t.json:1: $.devices[0].position.lng: unknown key (allowed here: lat, lon)");
     assert_refused("{\"devices\":[{\"id\":\"d\",\"role\":\"depot\",\"position\":{\"lat\":1,\"lon\":2},\"radius_m\":0}]}",
-                   "t.json: $.devices[0].radius_m: 0 is out of range (1 to 100000)");
+                   "t.json:1: $.devices[0].radius_m: 0 is out of range (1 to 100000)");
     assert_refused("{\"devices\":[{\"id\":\"d\",\"role\":\"depot\",\"registration\":\"x\",\"position\":{\"lat\":1,\"lon\":2},"
                    "\"radius_m\":5}]}",
-                   "t.json: $.devices[0]: registration and route_number apply to buses only");
+                   "t.json:1: $.devices[0]: registration and route_number apply to buses only");
 }
 
 static void test_route_errors(void **state)
 {
     (void)state;
-    assert_refused("{\"route\":null}", "t.json: $: missing required key 'route' (the buses need one)");
-    assert_refused("{\"route\":{}}", "t.json: $.route: give exactly one of gpx, nmea or waypoints");
+    assert_refused("{\"route\":null}", "t.json:1: $: missing required key 'route' (the buses need one)");
+    assert_refused("{\"route\":{}}", "t.json:1: $.route: give exactly one of gpx, nmea or waypoints");
     assert_refused("{\"route\":{\"gpx\":\"a.gpx\",\"nmea\":\"b.nmea\"}}",
-                   "t.json: $.route: give exactly one of gpx, nmea or waypoints");
+                   "t.json:1: $.route: give exactly one of gpx, nmea or waypoints");
     assert_refused("{\"route\":{\"kml\":\"a.kml\"}}",
-                   "t.json: $.route.kml: unknown key (allowed here: gpx, nmea, waypoints, speed_kmh, note)");
+                   "t.json:1: $.route.kml: unknown key (allowed here: gpx, nmea, waypoints, speed_kmh, note)");
     assert_refused("{\"route\":{\"gpx\":\"traces/none.gpx\"}}",
-                   "t.json: $.route.gpx: traces/none.gpx: cannot open: No such file or directory");
+                   "t.json:1: $.route.gpx: traces/none.gpx: cannot open: No such file or directory");
     assert_refused("{\"route\":{\"nmea\":\"../harness/tests/data/truncated.nmea\"}}",
-                   "t.json: $.route.nmea: ../harness/tests/data/truncated.nmea:4: no checksum '*HH' at the end "
+                   "t.json:1: $.route.nmea: ../harness/tests/data/truncated.nmea:4: no checksum '*HH' at the end "
                    "(truncated sentence?)");
     assert_refused("{\"route\":{\"gpx\":\"traces/sample.nmea\"}}",
-                   "t.json: $.route.gpx: traces/sample.nmea: not a GPX file (no <gpx> element)");
+                   "t.json:1: $.route.gpx: traces/sample.nmea: not a GPX file (no <gpx> element)");
     assert_refused("{\"route\":{\"waypoints\":[{\"lat\":1,\"lon\":1}]}}",
-                   "t.json: $.route.waypoints: must be an array of at least two waypoints");
+                   "t.json:1: $.route.waypoints: must be an array of at least two waypoints");
     assert_refused("{\"route\":{\"waypoints\":[{\"lat\":1,\"lon\":1,\"speed\":3},{\"lat\":1,\"lon\":2}]}}",
-                   "t.json: $.route.waypoints[0].speed: unknown key (allowed here: lat, lon, alt_m, speed_kmh, "
+                   "t.json:1: $.route.waypoints[0].speed: unknown key (allowed here: lat, lon, alt_m, speed_kmh, "
                    "dwell_s, note)");
     assert_refused("{\"route\":{\"waypoints\":[{\"lat\":1,\"lon\":1},{\"lat\":1,\"lon\":2}]}}",
-                   "t.json: $.route.waypoints: waypoint 0: speed_kmh must be above 0 to reach the next waypoint");
+                   "t.json:1: $.route.waypoints: waypoint 0: speed_kmh must be above 0 to reach the next waypoint");
     assert_refused("{\"route\":{\"waypoints\":[{\"lat\":1,\"lon\":1,\"speed_kmh\":400},{\"lat\":1,\"lon\":2}]}}",
-                   "t.json: $.route.waypoints[0].speed_kmh: 400 is out of range (0 to 300)");
+                   "t.json:1: $.route.waypoints[0].speed_kmh: 400 is out of range (0 to 300)");
 
     struct scenario s;
     struct scenario_error err;
@@ -337,78 +379,78 @@ static void test_route_errors(void **state)
 static void test_timeline_entry_errors(void **state)
 {
     (void)state;
-    assert_refused("{\"timeline\":{}}", "t.json: $.timeline: must be an array of entries");
-    assert_refused("{\"timeline\":null}", "t.json: $: missing required key 'timeline'");
-    assert_entry_refused("{\"config\":{}}", "t.json: $.timeline[0]: missing required key 'at'");
+    assert_refused("{\"timeline\":{}}", "t.json:1: $.timeline: must be an array of entries");
+    assert_refused("{\"timeline\":null}", "t.json:1: $: missing required key 'timeline'");
+    assert_entry_refused("{\"config\":{}}", "t.json:1: $.timeline[0]: missing required key 'at'");
     assert_entry_refused("{\"at\":\"7:00\",\"config\":{}}",
-                         "t.json: $.timeline[0].at: must be seconds (a number >= 0) or \"HH:MM:SS\", at most 7 days");
+                         "t.json:1: $.timeline[0].at: must be seconds (a number >= 0) or \"HH:MM:SS\", at most 7 days");
     assert_entry_refused("{\"at\":\"00:61:00\",\"config\":{}}",
-                         "t.json: $.timeline[0].at: must be seconds (a number >= 0) or \"HH:MM:SS\", at most 7 days");
+                         "t.json:1: $.timeline[0].at: must be seconds (a number >= 0) or \"HH:MM:SS\", at most 7 days");
     assert_entry_refused("{\"at\":200,\"config\":{}}",
-                         "t.json: $.timeline[0].at: 00:03:20 is after the end of the trip (00:01:51, the end of the "
+                         "t.json:1: $.timeline[0].at: 00:03:20 is after the end of the trip (00:01:51, the end of the "
                          "route)");
-    assert_entry_refused("{\"at\":1}", "t.json: $.timeline[0]: no action: give one of config, command, read_state, "
+    assert_entry_refused("{\"at\":1}", "t.json:1: $.timeline[0]: no action: give one of config, command, read_state, "
                                        "driver, fault, expect_message, expect_order, expect_no_loss, "
                                        "expect_connection, expect_ack, expect_uart");
     assert_entry_refused("{\"at\":1,\"config\":{},\"fault\":\"reset\"}",
-                         "t.json: $.timeline[0]: one action per entry: both 'config' and 'fault' given");
+                         "t.json:1: $.timeline[0]: one action per entry: both 'config' and 'fault' given");
     assert_entry_refused("{\"at\":1,\"confgi\":{}}",
-                         "t.json: $.timeline[0].confgi: unknown key (allowed here: at, device, note, config, "
+                         "t.json:1: $.timeline[0].confgi: unknown key (allowed here: at, device, note, config, "
                          "command, read_state, driver, fault, expect_message, expect_order, expect_no_loss, "
                          "expect_connection, expect_ack, expect_uart)");
     assert_entry_refused("{\"at\":1,\"device\":\"bus-9\",\"config\":{}}",
-                         "t.json: $.timeline[0].device: no device 'bus-9' in $.devices");
+                         "t.json:1: $.timeline[0].device: no device 'bus-9' in $.devices");
     assert_refused("{\"devices\":[{\"id\":\"a\"},{\"id\":\"b\"}],\"timeline\":[{\"at\":1,\"config\":{}}]}",
-                   "t.json: $.timeline[0]: missing required key 'device' (the scenario has more than one bus)");
+                   "t.json:1: $.timeline[0]: missing required key 'device' (the scenario has more than one bus)");
     assert_entry_refused("{\"at\":1,\"device\":\"bus-1\",\"fault\":\"broker restart\"}",
-                         "t.json: $.timeline[0].device: broker restart applies to the whole run, not to one device");
+                         "t.json:1: $.timeline[0].device: broker restart applies to the whole run, not to one device");
     assert_entry_refused("{\"at\":1,\"device\":\"bus-1\",\"expect_order\":[\"a\",\"b\"]}",
-                         "t.json: $.timeline[0].device: expect_order applies to the whole run, not to one device");
+                         "t.json:1: $.timeline[0].device: expect_order applies to the whole run, not to one device");
     assert_refused("{\"duration\":50,\"timeline\":[{\"at\":60,\"config\":{}}]}",
-                   "t.json: $.timeline[0].at: 00:01:00 is after the end of the trip (00:00:50, the duration)");
+                   "t.json:1: $.timeline[0].at: 00:01:00 is after the end of the trip (00:00:50, the duration)");
     assert_refused("{\"route\":null,\"devices\":[{\"id\":\"d\",\"role\":\"depot\",\"position\":{\"lat\":1,\"lon\":2},"
                    "\"radius_m\":5}],\"timeline\":[]}",
-                   "t.json: $: the trip has no length: give duration (there is no route)");
+                   "t.json:1: $: the trip has no length: give duration (there is no route)");
 }
 
 static void test_cloud_and_driver_errors(void **state)
 {
     (void)state;
-    assert_entry_refused("{\"at\":1,\"config\":[1]}", "t.json: $.timeline[0].config: must be the configuration (a JSON object)");
+    assert_entry_refused("{\"at\":1,\"config\":[1]}", "t.json:1: $.timeline[0].config: must be the configuration (a JSON object)");
     assert_entry_refused("{\"at\":1,\"command\":\"reboot\"}",
-                         "t.json: $.timeline[0].command: unknown command 'reboot' (query_location, query_picture or "
+                         "t.json:1: $.timeline[0].command: unknown command 'reboot' (query_location, query_picture or "
                          "publish)");
     assert_entry_refused("{\"at\":1,\"command\":{\"name\":\"query_pic\"}}",
-                         "t.json: $.timeline[0].command.name: unknown command 'query_pic' (query_location, "
+                         "t.json:1: $.timeline[0].command.name: unknown command 'query_pic' (query_location, "
                          "query_picture or publish)");
     assert_entry_refused("{\"at\":1,\"command\":{\"name\":\"query_picture\",\"args\":3}}",
-                         "t.json: $.timeline[0].command.args: must be an object");
+                         "t.json:1: $.timeline[0].command.args: must be an object");
     assert_entry_refused("{\"at\":1,\"command\":{\"name\":\"query_picture\",\"arg\":{}}}",
-                         "t.json: $.timeline[0].command.arg: unknown key (allowed here: name, args)");
+                         "t.json:1: $.timeline[0].command.arg: unknown key (allowed here: name, args)");
     assert_entry_refused("{\"at\":1,\"command\":5}",
-                         "t.json: $.timeline[0].command: must be a command name or {\"name\": ..., \"args\": {...}}");
+                         "t.json:1: $.timeline[0].command: must be a command name or {\"name\": ..., \"args\": {...}}");
     assert_entry_refused("{\"at\":1,\"command\":{\"name\":\"publish\"}}",
-                         "t.json: $.timeline[0].command: the publish command needs args {\"topic\": ..., \"payload\": ...}");
+                         "t.json:1: $.timeline[0].command: the publish command needs args {\"topic\": ..., \"payload\": ...}");
     assert_entry_refused("{\"at\":1,\"command\":{\"name\":\"publish\",\"args\":{\"topic\":\"/x\"}}}",
-                         "t.json: $.timeline[0].command.args: missing required key 'payload'");
+                         "t.json:1: $.timeline[0].command.args: missing required key 'payload'");
     assert_entry_refused("{\"at\":1,\"read_state\":{\"match\":{\"v\":{\"least\":1}}}}",
-                         "t.json: $.timeline[0].read_state.match.v.least: unknown condition 'least' (use equals, "
+                         "t.json:1: $.timeline[0].read_state.match.v.least: unknown condition 'least' (use equals, "
                          "not_equals, min, max, present, one_of or contains)");
-    assert_entry_refused("{\"at\":1,\"read_state\":true}", "t.json: $.timeline[0].read_state: must be an object");
+    assert_entry_refused("{\"at\":1,\"read_state\":true}", "t.json:1: $.timeline[0].read_state: must be an object");
     assert_entry_refused("{\"at\":1,\"driver\":{\"behaviour\":\"texting\",\"picture_bytes\":10}}",
-                         "t.json: $.timeline[0].driver.behaviour: 'texting' is not one of phone, drinking, drowsy");
+                         "t.json:1: $.timeline[0].driver.behaviour: 'texting' is not one of phone, drinking, drowsy");
     assert_entry_refused("{\"at\":1,\"driver\":{\"behaviour\":\"phone\"}}",
-                         "t.json: $.timeline[0].driver: give exactly one of picture (a file) or picture_bytes (a "
+                         "t.json:1: $.timeline[0].driver: give exactly one of picture (a file) or picture_bytes (a "
                          "synthetic picture's size)");
     assert_entry_refused("{\"at\":1,\"driver\":{\"behaviour\":\"phone\",\"picture_bytes\":1.5}}",
-                         "t.json: $.timeline[0].driver.picture_bytes: must be a whole number of bytes");
+                         "t.json:1: $.timeline[0].driver.picture_bytes: must be a whole number of bytes");
     assert_entry_refused("{\"at\":1,\"driver\":{\"behaviour\":\"phone\",\"picture_bytes\":0}}",
-                         "t.json: $.timeline[0].driver.picture_bytes: 0 is out of range (1 to 4.1943e+06)");
+                         "t.json:1: $.timeline[0].driver.picture_bytes: 0 is out of range (1 to 4.1943e+06)");
     assert_entry_refused("{\"at\":1,\"driver\":{\"behaviour\":\"phone\",\"picture\":\"pictures/none.jpg\"}}",
-                         "t.json: $.timeline[0].driver.picture: cannot read 'pictures/none.jpg': No such file or "
+                         "t.json:1: $.timeline[0].driver.picture: cannot read 'pictures/none.jpg': No such file or "
                          "directory");
     assert_entry_refused("{\"at\":1,\"device\":\"depot-a\",\"driver\":{\"behaviour\":\"phone\",\"picture_bytes\":10}}",
-                         "t.json: $.timeline[0].device: driver inputs go to a bus, and 'depot-a' is a depot");
+                         "t.json:1: $.timeline[0].device: driver inputs go to a bus, and 'depot-a' is a depot");
 }
 
 static void test_fault_lines(void **state)
@@ -460,11 +502,11 @@ static void test_fault_lines(void **state)
         char entry[256];
         char message[512];
         snprintf(entry, sizeof(entry), "{\"at\":1,\"fault\":\"%s\"}", bad[i][0]);
-        snprintf(message, sizeof(message), "t.json: $.timeline[0].fault: %s", bad[i][1]);
+        snprintf(message, sizeof(message), "t.json:1: $.timeline[0].fault: %s", bad[i][1]);
         assert_entry_refused(entry, message);
     }
     assert_entry_refused("{\"at\":1,\"fault\":[\"net\",\"down\"]}",
-                         "t.json: $.timeline[0].fault: must be a fault line such as \"net down\" (at most 255 "
+                         "t.json:1: $.timeline[0].fault: must be a fault line such as \"net down\" (at most 255 "
                          "characters)");
 }
 
@@ -472,74 +514,74 @@ static void test_expectation_errors(void **state)
 {
     (void)state;
     assert_entry_refused("{\"at\":1,\"expect_message\":{\"topic\":\"/bus/events\"}}",
-                         "t.json: $.timeline[0].expect_message: missing required key 'within'");
+                         "t.json:1: $.timeline[0].expect_message: missing required key 'within'");
     assert_entry_refused("{\"at\":1,\"expect_message\":{\"within\":5}}",
-                         "t.json: $.timeline[0].expect_message: give exactly one of topic (MQTT) or pubsub (a gcp "
+                         "t.json:1: $.timeline[0].expect_message: give exactly one of topic (MQTT) or pubsub (a gcp "
                          "Pub/Sub topic)");
     assert_entry_refused("{\"at\":1,\"expect_message\":{\"topic\":\"/bus/#/x\",\"within\":5}}",
-                         "t.json: $.timeline[0].expect_message.topic: '/bus/#/x' is not an MQTT topic filter ('+' "
+                         "t.json:1: $.timeline[0].expect_message.topic: '/bus/#/x' is not an MQTT topic filter ('+' "
                          "must be a whole level, '#' the last one)");
     assert_entry_refused("{\"at\":1,\"expect_message\":{\"topic\":\"/bus+/x\",\"within\":5}}",
-                         "t.json: $.timeline[0].expect_message.topic: '/bus+/x' is not an MQTT topic filter ('+' "
+                         "t.json:1: $.timeline[0].expect_message.topic: '/bus+/x' is not an MQTT topic filter ('+' "
                          "must be a whole level, '#' the last one)");
     assert_entry_refused("{\"at\":1,\"expect_message\":{\"pubsub\":\"bus-events\",\"within\":5}}",
-                         "t.json: $.timeline[0].expect_message.pubsub: Pub/Sub topics exist only with profile gcp");
+                         "t.json:1: $.timeline[0].expect_message.pubsub: Pub/Sub topics exist only with profile gcp");
     assert_entry_refused("{\"at\":1,\"expect_message\":{\"topic\":\"/a\",\"within\":0}}",
-                         "t.json: $.timeline[0].expect_message.within: must be above zero");
+                         "t.json:1: $.timeline[0].expect_message.within: must be above zero");
     assert_entry_refused("{\"at\":1,\"expect_message\":{\"topic\":\"/a\",\"within\":5,\"count\":-1}}",
-                         "t.json: $.timeline[0].expect_message.count: must be a whole number >= 0");
+                         "t.json:1: $.timeline[0].expect_message.count: must be a whole number >= 0");
     assert_entry_refused("{\"at\":1,\"expect_message\":{\"topic\":\"/a\",\"within\":5,\"count\":{\"atleast\":1}}}",
-                         "t.json: $.timeline[0].expect_message.count.atleast: unknown key (allowed here: exactly, "
+                         "t.json:1: $.timeline[0].expect_message.count.atleast: unknown key (allowed here: exactly, "
                          "at_least, at_most)");
     assert_entry_refused("{\"at\":1,\"expect_message\":{\"topic\":\"/a\",\"within\":5,\"count\":{\"exactly\":1,\"at_most\":2}}}",
-                         "t.json: $.timeline[0].expect_message.count: exactly cannot be combined with at_least or at_most");
+                         "t.json:1: $.timeline[0].expect_message.count: exactly cannot be combined with at_least or at_most");
     assert_entry_refused("{\"at\":1,\"expect_message\":{\"topic\":\"/a\",\"within\":5,\"count\":{\"at_least\":3,\"at_most\":2}}}",
-                         "t.json: $.timeline[0].expect_message.count: at_most 2 is below at_least 3");
+                         "t.json:1: $.timeline[0].expect_message.count: at_most 2 is below at_least 3");
     assert_entry_refused("{\"at\":1,\"expect_message\":{\"topic\":\"/a\",\"within\":5,\"count\":{\"at_most\":1.5}}}",
-                         "t.json: $.timeline[0].expect_message.count.at_most: must be a whole number >= 0");
+                         "t.json:1: $.timeline[0].expect_message.count.at_most: must be a whole number >= 0");
     assert_entry_refused("{\"at\":1,\"expect_message\":{\"topic\":\"/a\",\"within\":5,\"count\":\"many\"}}",
-                         "t.json: $.timeline[0].expect_message.count: must be a number (exactly) or "
+                         "t.json:1: $.timeline[0].expect_message.count: must be a number (exactly) or "
                          "{\"exactly\"|\"at_least\"|\"at_most\": N}");
     assert_entry_refused("{\"at\":1,\"expect_message\":{\"topic\":\"/a\",\"within\":5,\"match\":{\"speed\":{\"min\":\"x\"}}}}",
-                         "t.json: $.timeline[0].expect_message.match.speed.min: min must be a number");
+                         "t.json:1: $.timeline[0].expect_message.match.speed.min: min must be a number");
     assert_entry_refused("{\"at\":1,\"expect_message\":{\"topic\":\"/a\",\"within\":5,\"match\":[]}}",
-                         "t.json: $.timeline[0].expect_message.match: must be an object of field paths and conditions");
+                         "t.json:1: $.timeline[0].expect_message.match: must be an object of field paths and conditions");
     assert_entry_refused("{\"at\":1,\"expect_message\":{\"topic\":\"/a\",\"within\":5,\"qos\":1}}",
-                         "t.json: $.timeline[0].expect_message.qos: unknown key (allowed here: topic, pubsub, match, "
+                         "t.json:1: $.timeline[0].expect_message.qos: unknown key (allowed here: topic, pubsub, match, "
                          "within, count, id)");
     assert_refused("{\"timeline\":[{\"at\":1,\"expect_message\":{\"topic\":\"/a\",\"within\":5,\"id\":\"x\"}},"
                    "{\"at\":2,\"expect_message\":{\"topic\":\"/b\",\"within\":5,\"id\":\"x\"}}]}",
-                   "t.json: $.timeline[1].expect_message.id: id 'x' is already used by $.timeline[0]");
+                   "t.json:1: $.timeline[1].expect_message.id: id 'x' is already used by $.timeline[0]");
     assert_refused("{\"timeline\":[{\"at\":1,\"expect_message\":{\"topic\":\"/a\",\"within\":5,\"id\":\"x\"}},"
                    "{\"at\":2,\"expect_order\":[\"x\",\"y\"]}]}",
-                   "t.json: $.timeline[1].expect_order[1]: no expect_message has id 'y'");
+                   "t.json:1: $.timeline[1].expect_order[1]: no expect_message has id 'y'");
     assert_entry_refused("{\"at\":1,\"expect_order\":[\"x\"]}",
-                         "t.json: $.timeline[0].expect_order: must be an array of at least two expect_message ids");
+                         "t.json:1: $.timeline[0].expect_order: must be an array of at least two expect_message ids");
     assert_entry_refused("{\"at\":1,\"expect_order\":[\"x\",3]}",
-                         "t.json: $.timeline[0].expect_order[1]: must be an expect_message id");
+                         "t.json:1: $.timeline[0].expect_order[1]: must be an expect_message id");
     assert_entry_refused("{\"at\":1,\"expect_no_loss\":{\"key\":\"seq\"}}",
-                         "t.json: $.timeline[0].expect_no_loss: missing required key 'topic'");
+                         "t.json:1: $.timeline[0].expect_no_loss: missing required key 'topic'");
     assert_entry_refused("{\"at\":1,\"expect_no_loss\":{\"topic\":\"/a\",\"key\":\"a..b\"}}",
-                         "t.json: $.timeline[0].expect_no_loss.key: malformed field path 'a..b'");
+                         "t.json:1: $.timeline[0].expect_no_loss.key: malformed field path 'a..b'");
     assert_entry_refused("{\"at\":1,\"expect_connection\":{\"state\":\"online\"}}",
-                         "t.json: $.timeline[0].expect_connection.state: 'online' is not one of disconnected, connected");
+                         "t.json:1: $.timeline[0].expect_connection.state: 'online' is not one of disconnected, connected");
     assert_entry_refused("{\"at\":1,\"expect_connection\":{}}",
-                         "t.json: $.timeline[0].expect_connection: missing required key 'state'");
+                         "t.json:1: $.timeline[0].expect_connection: missing required key 'state'");
     assert_entry_refused("{\"at\":1,\"expect_ack\":{\"what\":\"config\",\"within\":5,\"version\":0}}",
-                         "t.json: $.timeline[0].expect_ack.version: must be a version number (> 0) or \"latest\"");
+                         "t.json:1: $.timeline[0].expect_ack.version: must be a version number (> 0) or \"latest\"");
     assert_entry_refused("{\"at\":1,\"expect_ack\":{\"what\":\"state\",\"within\":5}}",
-                         "t.json: $.timeline[0].expect_ack.what: device state exists only with profile gcp (use "
+                         "t.json:1: $.timeline[0].expect_ack.what: device state exists only with profile gcp (use "
                          "shadow)");
     assert_entry_refused("{\"at\":1,\"expect_ack\":{\"what\":\"config\"}}",
-                         "t.json: $.timeline[0].expect_ack: missing required key 'within'");
+                         "t.json:1: $.timeline[0].expect_ack: missing required key 'within'");
     assert_entry_refused("{\"at\":1,\"expect_uart\":{}}",
-                         "t.json: $.timeline[0].expect_uart: give contains and/or absent (arrays of strings)");
+                         "t.json:1: $.timeline[0].expect_uart: give contains and/or absent (arrays of strings)");
     assert_entry_refused("{\"at\":1,\"expect_uart\":{\"contains\":[]}}",
-                         "t.json: $.timeline[0].expect_uart.contains: must be a non-empty array of strings");
+                         "t.json:1: $.timeline[0].expect_uart.contains: must be a non-empty array of strings");
     assert_entry_refused("{\"at\":1,\"expect_uart\":{\"absent\":[\"a\",\"\"]}}",
-                         "t.json: $.timeline[0].expect_uart.absent[1]: must be a non-empty string");
+                         "t.json:1: $.timeline[0].expect_uart.absent[1]: must be a non-empty string");
     assert_entry_refused("{\"at\":1,\"expect_uart\":{\"contain\":[\"a\"]}}",
-                         "t.json: $.timeline[0].expect_uart.contain: unknown key (allowed here: contains, absent)");
+                         "t.json:1: $.timeline[0].expect_uart.contain: unknown key (allowed here: contains, absent)");
 }
 
 static void test_gcp_only_shadow_refused(void **state)
@@ -547,7 +589,7 @@ static void test_gcp_only_shadow_refused(void **state)
     (void)state;
     assert_refused("{\"profile\":\"gcp\",\"stack\":\"gcp-mcu-tls\",\"timeline\":[{\"at\":1,\"expect_ack\":"
                    "{\"what\":\"shadow\",\"within\":5}}]}",
-                   "t.json: $.timeline[0].expect_ack.what: a shadow exists only with profile aws");
+                   "t.json:1: $.timeline[0].expect_ack.what: a shadow exists only with profile aws");
 }
 
 static void test_times(void **state)
@@ -639,12 +681,46 @@ static void test_shipped_scenarios_load(void **state)
     assert_true(loaded >= 16);
 }
 
+/* Run the program with arguments (stderr folded into stdout); returns its exit status. */
+static int run_program(const char *args, char *out, size_t cap)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "'%s' %s 2>&1", SCENARIO_PROGRAM, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_program_validate_and_list(void **state)
+{
+    (void)state;
+    char out[8192];
+    assert_int_equal(run_program("validate '" DATA "/full.json'", out, sizeof(out)), 0);
+    assert_string_equal(out, DATA "/full.json: ok: full (gcp-modem-tls, 2 buses, 1 depot, 20 timeline entries, 00:01:10)\n");
+    assert_int_equal(run_program("validate '" DATA "/full.json' '" DATA "/syntax.json'", out, sizeof(out)), 1);
+    assert_non_null(strstr(out, DATA "/syntax.json:4:1: string or '}' expected near '}'\n"));
+    assert_int_equal(run_program("validate", out, sizeof(out)), 2);
+    assert_non_null(strstr(out, "usage: cellbench-scenario validate FILE..."));
+    assert_int_equal(run_program("frobnicate x", out, sizeof(out)), 2);
+    assert_int_equal(run_program("--help", out, sizeof(out)), 0);
+    assert_int_equal(run_program("list '" CELLBENCH_SOURCE_DIR "/scenarios'", out, sizeof(out)), 0);
+    assert_non_null(strstr(out, "city-gcp-mcu-tls "));
+    assert_non_null(strstr(out, "sample-nmea "));
+    assert_int_equal(run_program("list '" DATA "'", out, sizeof(out)), 1);
+    assert_non_null(strstr(out, "full "));
+    assert_int_equal(run_program("list /nonexistent-dir", out, sizeof(out)), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_base_is_valid),
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_file_and_syntax_errors),
+        cmocka_unit_test(test_error_lines),
         cmocka_unit_test(test_header_errors),
         cmocka_unit_test(test_device_errors),
         cmocka_unit_test(test_route_errors),
@@ -656,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_times),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_shipped_scenarios_load),
+        cmocka_unit_test(test_program_validate_and_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
