@@ -15,6 +15,8 @@
 #define MAX_RATE 1000000.0
 #define MAX_PICTURE_BYTES (4u << 20)
 #define MAX_TRIP_S (7.0 * 86400.0)
+/* How far a route's end may lie from its start to be driven in laps. */
+#define SCENARIO_LAP_GAP_M 200.0
 
 /* Everything the checks need. */
 struct loader {
@@ -701,20 +703,41 @@ static int load_trace(struct loader *l, const json_t *route, const char *key, en
     return 0;
 }
 
+static int load_route_source(struct loader *l, const json_t *route);
+
 static int load_route(struct loader *l, const json_t *root)
 {
-    static const char *const keys[] = { "gpx", "nmea", "waypoints", "speed_kmh", "note", NULL };
+    static const char *const keys[] = { "gpx", "nmea", "waypoints", "speed_kmh", "laps", "note", NULL };
     const json_t *route = json_object_get(root, "route");
     struct scenario_route *r = &l->s->route;
     const char *note;
+    double laps = 1;
     if (route == NULL) {
         return has_bus(l->s) ? lfail(l, "$", "missing required key 'route' (the buses need one)") : 0;
     }
     if (require_object(l, route, "$.route") != 0 || check_keys(l, route, "$.route", keys) != 0 ||
         get_number(l, route, "$.route", "speed_kmh", false, 1, 300, &r->speed_kmh) != 0 ||
-        get_string(l, route, "$.route", "note", false, &note) != 0) {
+        get_string(l, route, "$.route", "note", false, &note) != 0 ||
+        get_number(l, route, "$.route", "laps", false, 1, 1000, &laps) != 0) {
         return -1;
     }
+    if (laps != floor(laps)) {
+        return lfail(l, "$.route.laps", "must be a whole number");
+    }
+    if (load_route_source(l, route) != 0) {
+        return -1;
+    }
+    r->laps = (unsigned)laps;
+    struct route_error rerr;
+    if (route_repeat(&r->route, r->laps, SCENARIO_LAP_GAP_M, &rerr) != 0) {
+        return lfail(l, "$.route.laps", "%s", rerr.reason);
+    }
+    return 0;
+}
+
+static int load_route_source(struct loader *l, const json_t *route)
+{
+    struct scenario_route *r = &l->s->route;
     int sources = (json_object_get(route, "gpx") != NULL) + (json_object_get(route, "nmea") != NULL) +
                   (json_object_get(route, "waypoints") != NULL);
     if (sources != 1) {

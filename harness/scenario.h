@@ -56,6 +56,7 @@ struct scenario_route {
     enum scenario_route_source source;
     char *file;         /* GPX/NMEA: path resolved against the scenario's directory */
     double speed_kmh;   /* for a GPX without times; 0 when not given */
+    unsigned laps;      /* times the (closed) trace is driven, default 1 */
     struct route route; /* resampled at 1 Hz */
 };
 

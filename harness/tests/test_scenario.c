@@ -349,7 +349,7 @@ static void test_route_errors(void **state)
     assert_refused("{\"route\":{\"gpx\":\"a.gpx\",\"nmea\":\"b.nmea\"}}",
                    "t.json:1: $.route: give exactly one of gpx, nmea or waypoints");
     assert_refused("{\"route\":{\"kml\":\"a.kml\"}}",
-                   "t.json:1: $.route.kml: unknown key (allowed here: gpx, nmea, waypoints, speed_kmh, note)");
+                   "t.json:1: $.route.kml: unknown key (allowed here: gpx, nmea, waypoints, speed_kmh, laps, note)");
     assert_refused("{\"route\":{\"gpx\":\"traces/none.gpx\"}}",
                    "t.json:1: $.route.gpx: traces/none.gpx: cannot open: No such file or directory");
     assert_refused("{\"route\":{\"nmea\":\"../harness/tests/data/truncated.nmea\"}}",
@@ -367,9 +367,21 @@ static void test_route_errors(void **state)
     assert_refused("{\"route\":{\"waypoints\":[{\"lat\":1,\"lon\":1,\"speed_kmh\":400},{\"lat\":1,\"lon\":2}]}}",
                    "t.json:1: $.route.waypoints[0].speed_kmh: 400 is out of range (0 to 300)");
 
+    assert_refused("{\"route\":{\"gpx\":\"traces/sample.gpx\",\"laps\":2}}",
+                   "t.json:1: $.route.laps: laps need a closed route: its end is 530 m from its start (at most 200 m)");
+    assert_refused("{\"route\":{\"gpx\":\"traces/city-loop.gpx\",\"laps\":1.5}}",
+                   "t.json:1: $.route.laps: must be a whole number");
+    assert_refused("{\"route\":{\"gpx\":\"traces/city-loop.gpx\",\"laps\":0}}",
+                   "t.json:1: $.route.laps: 0 is out of range (1 to 1000)");
+
     struct scenario s;
     struct scenario_error err;
+    assert_int_equal(load_patched("{\"route\":{\"gpx\":\"traces/city-loop.gpx\",\"laps\":3}}", &s, &err), 0);
+    assert_int_equal(s.route.laps, 3);
+    assert_true(s.duration_s == 3 * 1083.0);
+    scenario_free(&s);
     assert_int_equal(load_patched("{\"route\":{\"gpx\":\"traces/sample.gpx\",\"speed_kmh\":20}}", &s, &err), 0);
+    assert_int_equal(s.route.laps, 1);
     assert_int_equal(s.route.source, SCENARIO_ROUTE_GPX);
     assert_true(s.route.speed_kmh == 20.0);
     assert_true(s.start_epoch_s == s.route.route.start_epoch_s && s.start_epoch_s > 0);
