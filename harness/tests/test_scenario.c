@@ -693,6 +693,87 @@ static void test_shipped_scenarios_load(void **state)
     assert_true(loaded >= 16);
 }
 
+static void test_verdicts(void **state)
+{
+    (void)state;
+    struct scenario s;
+    struct scenario_error err;
+    const char *patch =
+        "{\"devices\":[{\"id\":\"bus-1\"},{\"id\":\"bus-2\"}],\"timeline\":["
+        "{\"at\":10,\"expect_message\":{\"topic\":\"/bus/events\",\"id\":\"loc\",\"within\":20,"
+        "\"match\":{\"type\":\"location\"}}},"
+        "{\"at\":0,\"expect_message\":{\"topic\":\"/bus/events\",\"id\":\"fast\",\"within\":100,"
+        "\"count\":{\"at_least\":2},\"match\":{\"type\":\"speed\"}}},"
+        "{\"at\":0,\"device\":\"bus-2\",\"expect_message\":{\"topic\":\"/bus/#\",\"within\":100,\"count\":0}},"
+        "{\"at\":100,\"expect_order\":[\"loc\",\"fast\"]},"
+        "{\"at\":40,\"device\":\"bus-1\",\"expect_no_loss\":{\"topic\":\"/bus/events\"}},"
+        "{\"at\":100,\"device\":\"bus-1\",\"expect_no_loss\":{\"topic\":\"/bus/events\"}},"
+        "{\"at\":100,\"device\":\"bus-1\",\"expect_uart\":{\"contains\":[\"AT+CMQTTTOPIC\"],\"absent\":[\"BEGIN\"]}}]}";
+    if (load_patched(patch, &s, &err) != 0) {
+        fail_msg("%s", err.message);
+    }
+    const char *texts[] = { "{\"type\":\"location\",\"seq\":1}", "{\"type\":\"speed\",\"seq\":2}",
+                            "{\"type\":\"speed\",\"seq\":4}", "{\"type\":\"speed\",\"seq\":3}" };
+    const double times[] = { 12, 30, 50, 60 };
+    json_t *msgs[4];
+    struct expect_record log[4];
+    for (size_t i = 0; i < 4; i++) {
+        msgs[i] = json_loads(texts[i], 0, NULL);
+        log[i] = (struct expect_record){ times[i], "/bus/events", NULL, "bus-1", msgs[i] };
+    }
+    char why[256];
+    const struct scenario_action *a = s.actions;
+    struct expect_query q;
+    assert_int_equal(scenario_message_query(&s, &a[0], &q), 0);
+    assert_true(q.from_s == 10.0 && q.to_s == 30.0);
+    assert_null(q.sender);
+    assert_int_equal(scenario_message_query(&s, &a[3], &q), -1);
+    assert_true(scenario_check_message(&s, &a[0], log, 4, why, sizeof(why)));
+    assert_string_equal(why, "");
+    assert_true(scenario_check_message(&s, &a[1], log, 4, why, sizeof(why)));
+    assert_false(scenario_check_message(&s, &a[1], log, 2, why, sizeof(why)));
+    assert_string_equal(why, "1 message, want at least 2 on /bus/events matching between 00:00:00 and 00:01:40");
+    assert_true(scenario_check_message(&s, &a[2], log, 4, why, sizeof(why)));
+    log[3].sender = "bus-2";
+    assert_false(scenario_check_message(&s, &a[2], log, 4, why, sizeof(why)));
+    assert_string_equal(why, "1 message, want exactly 0 on /bus/# matching between 00:00:00 and 00:01:40");
+    log[3].sender = "bus-1";
+    assert_false(scenario_check_message(&s, &a[3], log, 4, why, sizeof(why)));
+    assert_string_equal(why, "not an expect_message");
+
+    assert_true(scenario_check_order(&s, &a[3], log, 4, why, sizeof(why)));
+    log[0].t_s = 35; /* the location now arrives after the first speed event, and outside its window */
+    assert_false(scenario_check_order(&s, &a[3], log, 4, why, sizeof(why)));
+    assert_string_equal(why, "'loc' never arrived");
+    log[0].t_s = 29;
+    log[1].t_s = 28;
+    assert_false(scenario_check_order(&s, &a[3], log, 4, why, sizeof(why)));
+    assert_string_equal(why, "'fast' (00:00:28) arrived before 'loc' (00:00:29)");
+    log[0].t_s = 12;
+    log[1].t_s = 30;
+
+    assert_true(scenario_check_no_loss(&s, &a[4], log, 4, why, sizeof(why)));  /* 1, 2 by 00:00:40 */
+    assert_false(scenario_check_no_loss(&s, &a[5], log, 3, why, sizeof(why))); /* 1, 2, 4 */
+    assert_string_equal(why, "sequence number 3 lost");
+    assert_true(scenario_check_no_loss(&s, &a[5], log, 4, why, sizeof(why)));  /* 1, 2, 4, 3 */
+    assert_false(scenario_check_no_loss(&s, &a[5], log, 0, why, sizeof(why)));
+    assert_string_equal(why, "no message on /bus/events to check");
+
+    const char capture[] = "> AT+CMQTTTOPIC=0,11\r\n< \r\n>\r\n> /bus/events";
+    assert_true(scenario_check_uart(&a[6], capture, sizeof(capture) - 1, why, sizeof(why)));
+    assert_false(scenario_check_uart(&a[6], capture, 10, why, sizeof(why)));
+    assert_string_equal(why, "the UART capture does not contain \"AT+CMQTTTOPIC\"");
+    const char leaky[] = "AT+CMQTTTOPIC -----BEGIN CERTIFICATE-----";
+    assert_false(scenario_check_uart(&a[6], leaky, sizeof(leaky) - 1, why, sizeof(why)));
+    assert_string_equal(why, "the UART capture contains \"BEGIN\" (at byte 19)");
+    assert_false(scenario_check_uart(&a[0], leaky, sizeof(leaky) - 1, why, sizeof(why)));
+
+    for (size_t i = 0; i < 4; i++) {
+        json_decref(msgs[i]);
+    }
+    scenario_free(&s);
+}
+
 /* Run the program with arguments (stderr folded into stdout); returns its exit status. */
 static int run_program(const char *args, char *out, size_t cap)
 {
@@ -744,6 +825,7 @@ int main(void)
         cmocka_unit_test(test_times),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_shipped_scenarios_load),
+        cmocka_unit_test(test_verdicts),
         cmocka_unit_test(test_program_validate_and_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
