@@ -1827,3 +1827,66 @@ bool scenario_check_uart(const struct scenario_action *a, const void *capture, s
     }
     return verdict(why, why_cap, true, NULL);
 }
+
+static bool device_connected_at(const char *device, const struct scenario_conn_event *events, size_t n, double t)
+{
+    bool connected = false;
+    for (size_t i = 0; i < n && events[i].t_s <= t; i++) {
+        if (strcmp(events[i].device, device) == 0) {
+            connected = events[i].connected;
+        }
+    }
+    return connected;
+}
+
+bool scenario_check_connection(const struct scenario *s, const struct scenario_action *a,
+                               const struct scenario_conn_event *events, size_t n, char *why, size_t why_cap)
+{
+    if (a->kind != SCENARIO_ACTION_EXPECT_CONNECTION || a->device < 0) {
+        return verdict(why, why_cap, false, "not an expect_connection");
+    }
+    const char *device = s->devices[a->device].id;
+    bool want = a->u.connection.connected;
+    if (device_connected_at(device, events, n, a->at_s) == want) {
+        return verdict(why, why_cap, true, NULL);
+    }
+    double end = a->at_s + a->u.connection.within_s;
+    for (size_t i = 0; i < n; i++) {
+        if (events[i].t_s > a->at_s && events[i].t_s <= end && strcmp(events[i].device, device) == 0 &&
+            events[i].connected == want) {
+            return verdict(why, why_cap, true, NULL);
+        }
+    }
+    char at[32], until[32];
+    scenario_format_time(a->at_s, at, sizeof(at));
+    scenario_format_time(end, until, sizeof(until));
+    if (a->u.connection.within_s > 0) {
+        return verdict(why, why_cap, false, "%s was not %s between %s and %s", device,
+                       want ? "connected" : "disconnected", at, until);
+    }
+    return verdict(why, why_cap, false, "%s was not %s at %s", device, want ? "connected" : "disconnected", at);
+}
+
+bool scenario_check_ack(const struct scenario *s, const struct scenario_action *a,
+                        const struct scenario_ack_event *events, size_t n, long latest_version, char *why,
+                        size_t why_cap)
+{
+    if (a->kind != SCENARIO_ACTION_EXPECT_ACK || a->device < 0) {
+        return verdict(why, why_cap, false, "not an expect_ack");
+    }
+    const char *device = s->devices[a->device].id;
+    long version = a->u.ack.version > 0 ? a->u.ack.version : latest_version;
+    double end = a->at_s + a->u.ack.within_s;
+    for (size_t i = 0; i < n; i++) {
+        const struct scenario_ack_event *e = &events[i];
+        if (e->t_s >= a->at_s && e->t_s <= end && e->what == a->u.ack.what && e->version == version &&
+            strcmp(e->device, device) == 0) {
+            return verdict(why, why_cap, true, NULL);
+        }
+    }
+    char at[32], until[32];
+    scenario_format_time(a->at_s, at, sizeof(at));
+    scenario_format_time(end, until, sizeof(until));
+    return verdict(why, why_cap, false, "%s did not acknowledge %s version %ld between %s and %s", device,
+                   scenario_ack_str(a->u.ack.what), version, at, until);
+}

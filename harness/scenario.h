@@ -265,6 +265,37 @@ bool scenario_check_order(const struct scenario *s, const struct scenario_action
 bool scenario_check_no_loss(const struct scenario *s, const struct scenario_action *a,
                             const struct expect_record *log, size_t n, char *why, size_t why_cap);
 
+/** A device connecting or disconnecting, as the broker saw it. */
+struct scenario_conn_event {
+    double t_s;
+    const char *device;
+    bool connected;
+};
+
+/**
+ * Verdict of an expect_connection: the device is in the wanted state at the
+ * entry's time (after every event up to then; a device never seen counts as
+ * disconnected), or gets there within the window. events are in time order.
+ */
+bool scenario_check_connection(const struct scenario *s, const struct scenario_action *a,
+                               const struct scenario_conn_event *events, size_t n, char *why, size_t why_cap);
+
+/** A device acknowledging a config, state or shadow version. */
+struct scenario_ack_event {
+    double t_s;
+    const char *device;
+    enum scenario_ack what;
+    long version;
+};
+
+/**
+ * Verdict of an expect_ack: an acknowledgement of that kind and version
+ * (latest_version when the entry says "latest") arrives within the window.
+ */
+bool scenario_check_ack(const struct scenario *s, const struct scenario_action *a,
+                        const struct scenario_ack_event *events, size_t n, long latest_version, char *why,
+                        size_t why_cap);
+
 /** Verdict of an expect_uart on the capture text (raw UART bytes) up to the entry's time. */
 bool scenario_check_uart(const struct scenario_action *a, const void *capture, size_t len, char *why, size_t why_cap);
 

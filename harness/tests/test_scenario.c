@@ -774,6 +774,53 @@ static void test_verdicts(void **state)
     scenario_free(&s);
 }
 
+static void test_connection_and_ack_verdicts(void **state)
+{
+    (void)state;
+    struct scenario s;
+    struct scenario_error err;
+    const char *patch =
+        "{\"profile\":\"gcp\",\"stack\":\"gcp-modem-tls\",\"devices\":[{\"id\":\"bus-1\"},{\"id\":\"bus-2\"}],"
+        "\"timeline\":["
+        "{\"at\":10,\"device\":\"bus-1\",\"expect_connection\":{\"state\":\"connected\"}},"
+        "{\"at\":50,\"device\":\"bus-1\",\"expect_connection\":{\"state\":\"disconnected\",\"within\":30}},"
+        "{\"at\":0,\"device\":\"bus-2\",\"expect_connection\":{\"state\":\"connected\",\"within\":5}},"
+        "{\"at\":0,\"device\":\"bus-1\",\"expect_ack\":{\"what\":\"config\",\"version\":2,\"within\":60}},"
+        "{\"at\":0,\"device\":\"bus-1\",\"expect_ack\":{\"what\":\"config\",\"within\":60}}]}";
+    if (load_patched(patch, &s, &err) != 0) {
+        fail_msg("%s", err.message);
+    }
+    const struct scenario_conn_event conn[] = {
+        { 3, "bus-1", true }, { 4, "bus-2", true }, { 4.5, "bus-2", false }, { 70, "bus-1", false }, { 75, "bus-1", true },
+    };
+    const struct scenario_ack_event acks[] = {
+        { 5, "bus-1", SCENARIO_ACK_CONFIG, 1 }, { 40, "bus-2", SCENARIO_ACK_CONFIG, 2 },
+        { 45, "bus-1", SCENARIO_ACK_STATE, 2 }, { 61, "bus-1", SCENARIO_ACK_CONFIG, 2 },
+    };
+    char why[256];
+    const struct scenario_action *a = s.actions;
+    assert_true(scenario_check_connection(&s, &a[0], conn, 5, why, sizeof(why)));
+    assert_false(scenario_check_connection(&s, &a[0], conn, 0, why, sizeof(why)));
+    assert_string_equal(why, "bus-1 was not connected at 00:00:10");
+    assert_true(scenario_check_connection(&s, &a[1], conn, 5, why, sizeof(why)));
+    assert_false(scenario_check_connection(&s, &a[1], conn, 3, why, sizeof(why)));
+    assert_string_equal(why, "bus-1 was not disconnected between 00:00:50 and 00:01:20");
+    assert_true(scenario_check_connection(&s, &a[2], conn, 5, why, sizeof(why))); /* connected at 4 s, within 5 */
+    assert_false(scenario_check_connection(&s, &a[3], conn, 5, why, sizeof(why)));
+    assert_string_equal(why, "not an expect_connection");
+
+    assert_false(scenario_check_ack(&s, &a[3], acks, 4, 2, why, sizeof(why)));
+    assert_string_equal(why, "bus-1 did not acknowledge config version 2 between 00:00:00 and 00:01:00");
+    const struct scenario_ack_event in_time[] = { { 60, "bus-1", SCENARIO_ACK_CONFIG, 2 } };
+    assert_true(scenario_check_ack(&s, &a[3], in_time, 1, 9, why, sizeof(why)));
+    assert_true(scenario_check_ack(&s, &a[4], acks, 4, 1, why, sizeof(why)));   /* latest = 1 */
+    assert_false(scenario_check_ack(&s, &a[4], acks, 4, 3, why, sizeof(why)));  /* latest = 3 */
+    assert_string_equal(why, "bus-1 did not acknowledge config version 3 between 00:00:00 and 00:01:00");
+    assert_false(scenario_check_ack(&s, &a[0], acks, 4, 1, why, sizeof(why)));
+    assert_string_equal(why, "not an expect_ack");
+    scenario_free(&s);
+}
+
 /* Run the program with arguments (stderr folded into stdout); returns its exit status. */
 static int run_program(const char *args, char *out, size_t cap)
 {
@@ -826,6 +873,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_shipped_scenarios_load),
         cmocka_unit_test(test_verdicts),
+        cmocka_unit_test(test_connection_and_ack_verdicts),
         cmocka_unit_test(test_program_validate_and_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
