@@ -11,6 +11,8 @@
 #include <time.h>
 
 #define DEG (M_PI / 180.0)
+/* The longest route: a week. */
+#define MAX_ROUTE_S (7.0 * 86400.0)
 /* Below this a segment counts as standing still (course kept). */
 #define ROUTE_STANDING_M 0.05
 
@@ -103,7 +105,7 @@ static int check_samples(const struct route_sample *s, size_t count, struct rout
                               s[i - 1].t_s);
         }
     }
-    if (s[count - 1].t_s - s[0].t_s > 7.0 * 86400.0) {
+    if (s[count - 1].t_s - s[0].t_s > MAX_ROUTE_S) {
         return route_fail(err, 0, "a route may last at most 7 days");
     }
     return 0;
@@ -138,6 +140,40 @@ int route_from_samples(const struct route_sample *samples, size_t count, struct 
         p->alt_m = a->alt_m + f * (b->alt_m - a->alt_m);
     }
     derive_motion(out);
+    return 0;
+}
+
+int route_repeat(struct route *route, unsigned laps, double max_gap_m, struct route_error *err)
+{
+    size_t n = route->count;
+    if (laps == 0 || n < 2) {
+        return route_fail(err, 0, "laps must be at least 1 on a route of two points or more");
+    }
+    const struct route_point *a = &route->points[0];
+    const struct route_point *b = &route->points[n - 1];
+    double gap = route_distance_m(a->lat, a->lon, b->lat, b->lon);
+    if (laps > 1 && gap > max_gap_m) {
+        return route_fail(err, 0, "laps need a closed route: its end is %.0f m from its start (at most %.0f m)", gap,
+                          max_gap_m);
+    }
+    if ((double)(n - 1) * laps > MAX_ROUTE_S) {
+        return route_fail(err, 0, "%u laps of %zu s last more than 7 days", laps, n - 1);
+    }
+    size_t total = (n - 1) * laps + 1;
+    struct route_point *points = calloc(total, sizeof(*points));
+    if (points == NULL) {
+        return route_fail(err, 0, "out of memory");
+    }
+    for (size_t i = 0; i + 1 < total; i++) {
+        points[i] = route->points[i % (n - 1)];
+        points[i].t_s = (double)i;
+    }
+    points[total - 1] = route->points[n - 1];
+    points[total - 1].t_s = (double)(total - 1);
+    free(route->points);
+    route->points = points;
+    route->count = total;
+    derive_motion(route);
     return 0;
 }
 

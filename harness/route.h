@@ -90,6 +90,13 @@ int route_from_waypoints(const struct route_waypoint *waypoints, size_t count, s
 int route_load_file(const char *path, enum route_format format, double default_speed_kmh, struct route *out,
                     struct route_error *err);
 
+/**
+ * Drive a closed route laps times in a row (laps >= 1): each lap starts where
+ * the first did, so the route's end must lie within max_gap_m of its start.
+ * Returns 0, or -1 with err (the route is unchanged then).
+ */
+int route_repeat(struct route *route, unsigned laps, double max_gap_m, struct route_error *err);
+
 /** Release a route's points (the struct is left empty). NULL is ignored. */
 void route_free(struct route *route);
 

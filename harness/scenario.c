@@ -15,6 +15,8 @@
 #define MAX_RATE 1000000.0
 #define MAX_PICTURE_BYTES (4u << 20)
 #define MAX_TRIP_S (7.0 * 86400.0)
+/* How far a route's end may lie from its start to be driven in laps. */
+#define SCENARIO_LAP_GAP_M 200.0
 
 /* Everything the checks need. */
 struct loader {
@@ -701,20 +703,41 @@ static int load_trace(struct loader *l, const json_t *route, const char *key, en
     return 0;
 }
 
+static int load_route_source(struct loader *l, const json_t *route);
+
 static int load_route(struct loader *l, const json_t *root)
 {
-    static const char *const keys[] = { "gpx", "nmea", "waypoints", "speed_kmh", "note", NULL };
+    static const char *const keys[] = { "gpx", "nmea", "waypoints", "speed_kmh", "laps", "note", NULL };
     const json_t *route = json_object_get(root, "route");
     struct scenario_route *r = &l->s->route;
     const char *note;
+    double laps = 1;
     if (route == NULL) {
         return has_bus(l->s) ? lfail(l, "$", "missing required key 'route' (the buses need one)") : 0;
     }
     if (require_object(l, route, "$.route") != 0 || check_keys(l, route, "$.route", keys) != 0 ||
         get_number(l, route, "$.route", "speed_kmh", false, 1, 300, &r->speed_kmh) != 0 ||
-        get_string(l, route, "$.route", "note", false, &note) != 0) {
+        get_string(l, route, "$.route", "note", false, &note) != 0 ||
+        get_number(l, route, "$.route", "laps", false, 1, 1000, &laps) != 0) {
         return -1;
     }
+    if (laps != floor(laps)) {
+        return lfail(l, "$.route.laps", "must be a whole number");
+    }
+    if (load_route_source(l, route) != 0) {
+        return -1;
+    }
+    r->laps = (unsigned)laps;
+    struct route_error rerr;
+    if (route_repeat(&r->route, r->laps, SCENARIO_LAP_GAP_M, &rerr) != 0) {
+        return lfail(l, "$.route.laps", "%s", rerr.reason);
+    }
+    return 0;
+}
+
+static int load_route_source(struct loader *l, const json_t *route)
+{
+    struct scenario_route *r = &l->s->route;
     int sources = (json_object_get(route, "gpx") != NULL) + (json_object_get(route, "nmea") != NULL) +
                   (json_object_get(route, "waypoints") != NULL);
     if (sources != 1) {
@@ -1669,4 +1692,201 @@ int scenario_load(const char *path, struct scenario *out, struct scenario_error 
     free(dir);
     free(text);
     return rc;
+}
+
+/* ---- verdicts ---- */
+
+static bool verdict(char *why, size_t cap, bool ok, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static bool verdict(char *why, size_t cap, bool ok, const char *fmt, ...)
+{
+    if (why != NULL && cap > 0) {
+        why[0] = '\0';
+        if (!ok && fmt != NULL) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(why, cap, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return ok;
+}
+
+int scenario_message_query(const struct scenario *s, const struct scenario_action *a, struct expect_query *q)
+{
+    memset(q, 0, sizeof(*q));
+    if (a->kind == SCENARIO_ACTION_EXPECT_MESSAGE) {
+        q->topic = a->u.message.topic;
+        q->pubsub = a->u.message.pubsub;
+        q->sender = a->device >= 0 ? s->devices[a->device].id : NULL;
+        q->match = &a->u.message.match;
+        q->from_s = a->at_s;
+        q->to_s = a->at_s + a->u.message.within_s;
+        return 0;
+    }
+    if (a->kind == SCENARIO_ACTION_EXPECT_NO_LOSS) {
+        q->topic = a->u.no_loss.topic;
+        q->match = &a->u.no_loss.match;
+        q->from_s = 0.0;
+        q->to_s = a->at_s;
+        return 0;
+    }
+    return -1;
+}
+
+bool scenario_check_message(const struct scenario *s, const struct scenario_action *a,
+                            const struct expect_record *log, size_t n, char *why, size_t why_cap)
+{
+    struct expect_query q;
+    if (scenario_message_query(s, a, &q) != 0 || a->kind != SCENARIO_ACTION_EXPECT_MESSAGE) {
+        return verdict(why, why_cap, false, "not an expect_message");
+    }
+    size_t count = expect_log_count(log, n, &q, NULL);
+    char reason[160];
+    if (expect_count_ok((long)count, a->u.message.count.at_least, a->u.message.count.at_most, reason,
+                        sizeof(reason))) {
+        return verdict(why, why_cap, true, NULL);
+    }
+    char from[32], to[32];
+    scenario_format_time(q.from_s, from, sizeof(from));
+    scenario_format_time(q.to_s, to, sizeof(to));
+    return verdict(why, why_cap, false, "%s on %s matching between %s and %s", reason,
+                   q.topic != NULL ? q.topic : q.pubsub, from, to);
+}
+
+/* The expect_message with this id (check_ids made sure it exists). */
+static const struct scenario_action *message_by_id(const struct scenario *s, const char *id)
+{
+    for (size_t i = 0; i < s->action_count; i++) {
+        const struct scenario_action *b = &s->actions[i];
+        if (b->kind == SCENARIO_ACTION_EXPECT_MESSAGE && b->u.message.id != NULL && strcmp(b->u.message.id, id) == 0) {
+            return b;
+        }
+    }
+    return NULL;
+}
+
+bool scenario_check_order(const struct scenario *s, const struct scenario_action *a, const struct expect_record *log,
+                          size_t n, char *why, size_t why_cap)
+{
+    if (a->kind != SCENARIO_ACTION_EXPECT_ORDER) {
+        return verdict(why, why_cap, false, "not an expect_order");
+    }
+    double *first = calloc(a->u.order.count, sizeof(*first));
+    if (first == NULL) {
+        return verdict(why, why_cap, false, "out of memory");
+    }
+    for (size_t i = 0; i < a->u.order.count; i++) {
+        const struct scenario_action *m = message_by_id(s, a->u.order.ids[i]);
+        struct expect_query q;
+        first[i] = -1.0;
+        if (m != NULL && scenario_message_query(s, m, &q) == 0) {
+            expect_log_count(log, n, &q, &first[i]);
+        }
+    }
+    bool ok = expect_order_ok(a->u.order.ids, first, a->u.order.count, why, why_cap);
+    free(first);
+    return ok;
+}
+
+bool scenario_check_no_loss(const struct scenario *s, const struct scenario_action *a,
+                            const struct expect_record *log, size_t n, char *why, size_t why_cap)
+{
+    struct expect_query q;
+    if (scenario_message_query(s, a, &q) != 0 || a->kind != SCENARIO_ACTION_EXPECT_NO_LOSS) {
+        return verdict(why, why_cap, false, "not an expect_no_loss");
+    }
+    long *seq = NULL;
+    size_t count = 0;
+    if (!expect_log_sequence(log, n, &q, a->u.no_loss.key, &seq, &count, why, why_cap)) {
+        return false;
+    }
+    bool ok = count > 0 ? expect_sequence_ok(seq, count, why, why_cap)
+                        : verdict(why, why_cap, false, "no message on %s to check", q.topic);
+    free(seq);
+    return ok;
+}
+
+bool scenario_check_uart(const struct scenario_action *a, const void *capture, size_t len, char *why, size_t why_cap)
+{
+    if (a->kind != SCENARIO_ACTION_EXPECT_UART) {
+        return verdict(why, why_cap, false, "not an expect_uart");
+    }
+    for (size_t i = 0; i < a->u.uart.contains_count; i++) {
+        const char *needle = a->u.uart.contains[i];
+        if (memmem(capture, len, needle, strlen(needle)) == NULL) {
+            return verdict(why, why_cap, false, "the UART capture does not contain \"%s\"", needle);
+        }
+    }
+    for (size_t i = 0; i < a->u.uart.absent_count; i++) {
+        const char *needle = a->u.uart.absent[i];
+        const char *at = memmem(capture, len, needle, strlen(needle));
+        if (at != NULL) {
+            return verdict(why, why_cap, false, "the UART capture contains \"%s\" (at byte %zu)", needle,
+                           (size_t)(at - (const char *)capture));
+        }
+    }
+    return verdict(why, why_cap, true, NULL);
+}
+
+static bool device_connected_at(const char *device, const struct scenario_conn_event *events, size_t n, double t)
+{
+    bool connected = false;
+    for (size_t i = 0; i < n && events[i].t_s <= t; i++) {
+        if (strcmp(events[i].device, device) == 0) {
+            connected = events[i].connected;
+        }
+    }
+    return connected;
+}
+
+bool scenario_check_connection(const struct scenario *s, const struct scenario_action *a,
+                               const struct scenario_conn_event *events, size_t n, char *why, size_t why_cap)
+{
+    if (a->kind != SCENARIO_ACTION_EXPECT_CONNECTION || a->device < 0) {
+        return verdict(why, why_cap, false, "not an expect_connection");
+    }
+    const char *device = s->devices[a->device].id;
+    bool want = a->u.connection.connected;
+    if (device_connected_at(device, events, n, a->at_s) == want) {
+        return verdict(why, why_cap, true, NULL);
+    }
+    double end = a->at_s + a->u.connection.within_s;
+    for (size_t i = 0; i < n; i++) {
+        if (events[i].t_s > a->at_s && events[i].t_s <= end && strcmp(events[i].device, device) == 0 &&
+            events[i].connected == want) {
+            return verdict(why, why_cap, true, NULL);
+        }
+    }
+    char at[32], until[32];
+    scenario_format_time(a->at_s, at, sizeof(at));
+    scenario_format_time(end, until, sizeof(until));
+    if (a->u.connection.within_s > 0) {
+        return verdict(why, why_cap, false, "%s was not %s between %s and %s", device,
+                       want ? "connected" : "disconnected", at, until);
+    }
+    return verdict(why, why_cap, false, "%s was not %s at %s", device, want ? "connected" : "disconnected", at);
+}
+
+bool scenario_check_ack(const struct scenario *s, const struct scenario_action *a,
+                        const struct scenario_ack_event *events, size_t n, long latest_version, char *why,
+                        size_t why_cap)
+{
+    if (a->kind != SCENARIO_ACTION_EXPECT_ACK || a->device < 0) {
+        return verdict(why, why_cap, false, "not an expect_ack");
+    }
+    const char *device = s->devices[a->device].id;
+    long version = a->u.ack.version > 0 ? a->u.ack.version : latest_version;
+    double end = a->at_s + a->u.ack.within_s;
+    for (size_t i = 0; i < n; i++) {
+        const struct scenario_ack_event *e = &events[i];
+        if (e->t_s >= a->at_s && e->t_s <= end && e->what == a->u.ack.what && e->version == version &&
+            strcmp(e->device, device) == 0) {
+            return verdict(why, why_cap, true, NULL);
+        }
+    }
+    char at[32], until[32];
+    scenario_format_time(a->at_s, at, sizeof(at));
+    scenario_format_time(end, until, sizeof(until));
+    return verdict(why, why_cap, false, "%s did not acknowledge %s version %ld between %s and %s", device,
+                   scenario_ack_str(a->u.ack.what), version, at, until);
 }

@@ -56,6 +56,7 @@ struct scenario_route {
     enum scenario_route_source source;
     char *file;         /* GPX/NMEA: path resolved against the scenario's directory */
     double speed_kmh;   /* for a GPX without times; 0 when not given */
+    unsigned laps;      /* times the (closed) trace is driven, default 1 */
     struct route route; /* resampled at 1 Hz */
 };
 
@@ -239,6 +240,64 @@ const char *scenario_ack_str(enum scenario_ack a);
 
 /** Index of the device with this id, or -1. */
 int scenario_find_device(const struct scenario *s, const char *id);
+
+/* ---- verdicts over what a run observed (pure functions) ---- */
+
+/**
+ * The records an expect_message (window at .. at + within) or an
+ * expect_no_loss (trip start .. at) is about. Returns 0, or -1 for other kinds.
+ */
+int scenario_message_query(const struct scenario *s, const struct scenario_action *a, struct expect_query *q);
+
+/**
+ * Verdict of an expect_message over the cloud side's message log: the count
+ * of selected messages is within the expected bounds. why (may be NULL) gets
+ * the reason of a failure.
+ */
+bool scenario_check_message(const struct scenario *s, const struct scenario_action *a,
+                            const struct expect_record *log, size_t n, char *why, size_t why_cap);
+
+/** Verdict of an expect_order: the first match of each named expect_message comes in order. */
+bool scenario_check_order(const struct scenario *s, const struct scenario_action *a, const struct expect_record *log,
+                          size_t n, char *why, size_t why_cap);
+
+/** Verdict of an expect_no_loss: sequence numbers without gap or duplicate. */
+bool scenario_check_no_loss(const struct scenario *s, const struct scenario_action *a,
+                            const struct expect_record *log, size_t n, char *why, size_t why_cap);
+
+/** A device connecting or disconnecting, as the broker saw it. */
+struct scenario_conn_event {
+    double t_s;
+    const char *device;
+    bool connected;
+};
+
+/**
+ * Verdict of an expect_connection: the device is in the wanted state at the
+ * entry's time (after every event up to then; a device never seen counts as
+ * disconnected), or gets there within the window. events are in time order.
+ */
+bool scenario_check_connection(const struct scenario *s, const struct scenario_action *a,
+                               const struct scenario_conn_event *events, size_t n, char *why, size_t why_cap);
+
+/** A device acknowledging a config, state or shadow version. */
+struct scenario_ack_event {
+    double t_s;
+    const char *device;
+    enum scenario_ack what;
+    long version;
+};
+
+/**
+ * Verdict of an expect_ack: an acknowledgement of that kind and version
+ * (latest_version when the entry says "latest") arrives within the window.
+ */
+bool scenario_check_ack(const struct scenario *s, const struct scenario_action *a,
+                        const struct scenario_ack_event *events, size_t n, long latest_version, char *why,
+                        size_t why_cap);
+
+/** Verdict of an expect_uart on the capture text (raw UART bytes) up to the entry's time. */
+bool scenario_check_uart(const struct scenario_action *a, const void *capture, size_t len, char *why, size_t why_cap);
 
 #ifdef __cplusplus
 }

@@ -181,6 +181,41 @@ static const char gpx_timed[] =
     " </trkseg></trk>\n"
     "</gpx>\n";
 
+static void test_repeat(void **state)
+{
+    (void)state;
+    /* Out 100 m east at 36 km/h, back at 72 km/h: a closed 15 s loop. */
+    double dlon = 100.0 / M_PER_DEG;
+    struct route_waypoint w[] = { { 0, 0, 0, 36, 0 }, { 0, dlon, 0, 72, 0 }, { 0, 0, 0, 0, 0 } };
+    struct route r;
+    struct route_error err;
+    assert_int_equal(route_from_waypoints(w, 3, &r, &err), 0);
+    assert_int_equal(r.count, 16);
+    assert_int_equal(route_repeat(&r, 3, 1.0, &err), 0);
+    assert_int_equal(r.count, 46);
+    assert_true(route_duration_s(&r) == 45.0);
+    assert_true(fabs(r.points[20].lon - r.points[5].lon) < 1e-12);
+    assert_true(fabs(r.points[35].lon - r.points[5].lon) < 1e-12);
+    assert_true(fabs(r.points[14].speed_kmh - 72.0) < 1e-3); /* the lap's last second leads into the next lap */
+    assert_true(fabs(r.points[15].speed_kmh - 36.0) < 1e-3);
+    assert_true(fabs(r.length_m - 600.0) < 1e-3);
+    assert_true(r.points[45].speed_kmh == 0.0);
+    assert_int_equal(route_repeat(&r, 1, 1.0, &err), 0);
+    assert_int_equal(r.count, 46);
+    assert_int_equal(route_repeat(&r, 0, 1.0, &err), -1);
+    assert_string_equal(err.reason, "laps must be at least 1 on a route of two points or more");
+    assert_int_equal(route_repeat(&r, 20000, 1.0, &err), -1);
+    assert_string_equal(err.reason, "20000 laps of 45 s last more than 7 days");
+    route_free(&r);
+
+    struct route_waypoint open_route[] = { { 0, 0, 0, 36, 0 }, { 0, dlon, 0, 0, 0 } };
+    assert_int_equal(route_from_waypoints(open_route, 2, &r, &err), 0);
+    assert_int_equal(route_repeat(&r, 2, 50.0, &err), -1);
+    assert_string_equal(err.reason, "laps need a closed route: its end is 100 m from its start (at most 50 m)");
+    assert_int_equal(r.count, 11); /* unchanged */
+    route_free(&r);
+}
+
 static void test_gpx_timed(void **state)
 {
     (void)state;
@@ -394,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_sample_errors),
         cmocka_unit_test(test_position_at),
         cmocka_unit_test(test_waypoints),
+        cmocka_unit_test(test_repeat),
         cmocka_unit_test(test_gpx_timed),
         cmocka_unit_test(test_gpx_untimed_route_points),
         cmocka_unit_test(test_gpx_errors),

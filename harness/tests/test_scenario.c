@@ -349,7 +349,7 @@ static void test_route_errors(void **state)
     assert_refused("{\"route\":{\"gpx\":\"a.gpx\",\"nmea\":\"b.nmea\"}}",
                    "t.json:1: $.route: give exactly one of gpx, nmea or waypoints");
     assert_refused("{\"route\":{\"kml\":\"a.kml\"}}",
-                   "t.json:1: $.route.kml: unknown key (allowed here: gpx, nmea, waypoints, speed_kmh, note)");
+                   "t.json:1: $.route.kml: unknown key (allowed here: gpx, nmea, waypoints, speed_kmh, laps, note)");
     assert_refused("{\"route\":{\"gpx\":\"traces/none.gpx\"}}",
                    "t.json:1: $.route.gpx: traces/none.gpx: cannot open: No such file or directory");
     assert_refused("{\"route\":{\"nmea\":\"../harness/tests/data/truncated.nmea\"}}",
@@ -367,9 +367,21 @@ static void test_route_errors(void **state)
     assert_refused("{\"route\":{\"waypoints\":[{\"lat\":1,\"lon\":1,\"speed_kmh\":400},{\"lat\":1,\"lon\":2}]}}",
                    "t.json:1: $.route.waypoints[0].speed_kmh: 400 is out of range (0 to 300)");
 
+    assert_refused("{\"route\":{\"gpx\":\"traces/sample.gpx\",\"laps\":2}}",
+                   "t.json:1: $.route.laps: laps need a closed route: its end is 530 m from its start (at most 200 m)");
+    assert_refused("{\"route\":{\"gpx\":\"traces/city-loop.gpx\",\"laps\":1.5}}",
+                   "t.json:1: $.route.laps: must be a whole number");
+    assert_refused("{\"route\":{\"gpx\":\"traces/city-loop.gpx\",\"laps\":0}}",
+                   "t.json:1: $.route.laps: 0 is out of range (1 to 1000)");
+
     struct scenario s;
     struct scenario_error err;
+    assert_int_equal(load_patched("{\"route\":{\"gpx\":\"traces/city-loop.gpx\",\"laps\":3}}", &s, &err), 0);
+    assert_int_equal(s.route.laps, 3);
+    assert_true(s.duration_s == 3 * 1083.0);
+    scenario_free(&s);
     assert_int_equal(load_patched("{\"route\":{\"gpx\":\"traces/sample.gpx\",\"speed_kmh\":20}}", &s, &err), 0);
+    assert_int_equal(s.route.laps, 1);
     assert_int_equal(s.route.source, SCENARIO_ROUTE_GPX);
     assert_true(s.route.speed_kmh == 20.0);
     assert_true(s.start_epoch_s == s.route.route.start_epoch_s && s.start_epoch_s > 0);
@@ -681,6 +693,134 @@ static void test_shipped_scenarios_load(void **state)
     assert_true(loaded >= 16);
 }
 
+static void test_verdicts(void **state)
+{
+    (void)state;
+    struct scenario s;
+    struct scenario_error err;
+    const char *patch =
+        "{\"devices\":[{\"id\":\"bus-1\"},{\"id\":\"bus-2\"}],\"timeline\":["
+        "{\"at\":10,\"expect_message\":{\"topic\":\"/bus/events\",\"id\":\"loc\",\"within\":20,"
+        "\"match\":{\"type\":\"location\"}}},"
+        "{\"at\":0,\"expect_message\":{\"topic\":\"/bus/events\",\"id\":\"fast\",\"within\":100,"
+        "\"count\":{\"at_least\":2},\"match\":{\"type\":\"speed\"}}},"
+        "{\"at\":0,\"device\":\"bus-2\",\"expect_message\":{\"topic\":\"/bus/#\",\"within\":100,\"count\":0}},"
+        "{\"at\":100,\"expect_order\":[\"loc\",\"fast\"]},"
+        "{\"at\":40,\"device\":\"bus-1\",\"expect_no_loss\":{\"topic\":\"/bus/events\"}},"
+        "{\"at\":100,\"device\":\"bus-1\",\"expect_no_loss\":{\"topic\":\"/bus/events\"}},"
+        "{\"at\":100,\"device\":\"bus-1\",\"expect_uart\":{\"contains\":[\"AT+CMQTTTOPIC\"],\"absent\":[\"BEGIN\"]}}]}";
+    if (load_patched(patch, &s, &err) != 0) {
+        fail_msg("%s", err.message);
+    }
+    const char *texts[] = { "{\"type\":\"location\",\"seq\":1}", "{\"type\":\"speed\",\"seq\":2}",
+                            "{\"type\":\"speed\",\"seq\":4}", "{\"type\":\"speed\",\"seq\":3}" };
+    const double times[] = { 12, 30, 50, 60 };
+    json_t *msgs[4];
+    struct expect_record log[4];
+    for (size_t i = 0; i < 4; i++) {
+        msgs[i] = json_loads(texts[i], 0, NULL);
+        log[i] = (struct expect_record){ times[i], "/bus/events", NULL, "bus-1", msgs[i] };
+    }
+    char why[256];
+    const struct scenario_action *a = s.actions;
+    struct expect_query q;
+    assert_int_equal(scenario_message_query(&s, &a[0], &q), 0);
+    assert_true(q.from_s == 10.0 && q.to_s == 30.0);
+    assert_null(q.sender);
+    assert_int_equal(scenario_message_query(&s, &a[3], &q), -1);
+    assert_true(scenario_check_message(&s, &a[0], log, 4, why, sizeof(why)));
+    assert_string_equal(why, "");
+    assert_true(scenario_check_message(&s, &a[1], log, 4, why, sizeof(why)));
+    assert_false(scenario_check_message(&s, &a[1], log, 2, why, sizeof(why)));
+    assert_string_equal(why, "1 message, want at least 2 on /bus/events matching between 00:00:00 and 00:01:40");
+    assert_true(scenario_check_message(&s, &a[2], log, 4, why, sizeof(why)));
+    log[3].sender = "bus-2";
+    assert_false(scenario_check_message(&s, &a[2], log, 4, why, sizeof(why)));
+    assert_string_equal(why, "1 message, want exactly 0 on /bus/# matching between 00:00:00 and 00:01:40");
+    log[3].sender = "bus-1";
+    assert_false(scenario_check_message(&s, &a[3], log, 4, why, sizeof(why)));
+    assert_string_equal(why, "not an expect_message");
+
+    assert_true(scenario_check_order(&s, &a[3], log, 4, why, sizeof(why)));
+    log[0].t_s = 35; /* the location now arrives after the first speed event, and outside its window */
+    assert_false(scenario_check_order(&s, &a[3], log, 4, why, sizeof(why)));
+    assert_string_equal(why, "'loc' never arrived");
+    log[0].t_s = 29;
+    log[1].t_s = 28;
+    assert_false(scenario_check_order(&s, &a[3], log, 4, why, sizeof(why)));
+    assert_string_equal(why, "'fast' (00:00:28) arrived before 'loc' (00:00:29)");
+    log[0].t_s = 12;
+    log[1].t_s = 30;
+
+    assert_true(scenario_check_no_loss(&s, &a[4], log, 4, why, sizeof(why)));  /* 1, 2 by 00:00:40 */
+    assert_false(scenario_check_no_loss(&s, &a[5], log, 3, why, sizeof(why))); /* 1, 2, 4 */
+    assert_string_equal(why, "sequence number 3 lost");
+    assert_true(scenario_check_no_loss(&s, &a[5], log, 4, why, sizeof(why)));  /* 1, 2, 4, 3 */
+    assert_false(scenario_check_no_loss(&s, &a[5], log, 0, why, sizeof(why)));
+    assert_string_equal(why, "no message on /bus/events to check");
+
+    const char capture[] = "> AT+CMQTTTOPIC=0,11\r\n< \r\n>\r\n> /bus/events";
+    assert_true(scenario_check_uart(&a[6], capture, sizeof(capture) - 1, why, sizeof(why)));
+    assert_false(scenario_check_uart(&a[6], capture, 10, why, sizeof(why)));
+    assert_string_equal(why, "the UART capture does not contain \"AT+CMQTTTOPIC\"");
+    const char leaky[] = "AT+CMQTTTOPIC -----BEGIN CERTIFICATE-----";
+    assert_false(scenario_check_uart(&a[6], leaky, sizeof(leaky) - 1, why, sizeof(why)));
+    assert_string_equal(why, "the UART capture contains \"BEGIN\" (at byte 19)");
+    assert_false(scenario_check_uart(&a[0], leaky, sizeof(leaky) - 1, why, sizeof(why)));
+
+    for (size_t i = 0; i < 4; i++) {
+        json_decref(msgs[i]);
+    }
+    scenario_free(&s);
+}
+
+static void test_connection_and_ack_verdicts(void **state)
+{
+    (void)state;
+    struct scenario s;
+    struct scenario_error err;
+    const char *patch =
+        "{\"profile\":\"gcp\",\"stack\":\"gcp-modem-tls\",\"devices\":[{\"id\":\"bus-1\"},{\"id\":\"bus-2\"}],"
+        "\"timeline\":["
+        "{\"at\":10,\"device\":\"bus-1\",\"expect_connection\":{\"state\":\"connected\"}},"
+        "{\"at\":50,\"device\":\"bus-1\",\"expect_connection\":{\"state\":\"disconnected\",\"within\":30}},"
+        "{\"at\":0,\"device\":\"bus-2\",\"expect_connection\":{\"state\":\"connected\",\"within\":5}},"
+        "{\"at\":0,\"device\":\"bus-1\",\"expect_ack\":{\"what\":\"config\",\"version\":2,\"within\":60}},"
+        "{\"at\":0,\"device\":\"bus-1\",\"expect_ack\":{\"what\":\"config\",\"within\":60}}]}";
+    if (load_patched(patch, &s, &err) != 0) {
+        fail_msg("%s", err.message);
+    }
+    const struct scenario_conn_event conn[] = {
+        { 3, "bus-1", true }, { 4, "bus-2", true }, { 4.5, "bus-2", false }, { 70, "bus-1", false }, { 75, "bus-1", true },
+    };
+    const struct scenario_ack_event acks[] = {
+        { 5, "bus-1", SCENARIO_ACK_CONFIG, 1 }, { 40, "bus-2", SCENARIO_ACK_CONFIG, 2 },
+        { 45, "bus-1", SCENARIO_ACK_STATE, 2 }, { 61, "bus-1", SCENARIO_ACK_CONFIG, 2 },
+    };
+    char why[256];
+    const struct scenario_action *a = s.actions;
+    assert_true(scenario_check_connection(&s, &a[0], conn, 5, why, sizeof(why)));
+    assert_false(scenario_check_connection(&s, &a[0], conn, 0, why, sizeof(why)));
+    assert_string_equal(why, "bus-1 was not connected at 00:00:10");
+    assert_true(scenario_check_connection(&s, &a[1], conn, 5, why, sizeof(why)));
+    assert_false(scenario_check_connection(&s, &a[1], conn, 3, why, sizeof(why)));
+    assert_string_equal(why, "bus-1 was not disconnected between 00:00:50 and 00:01:20");
+    assert_true(scenario_check_connection(&s, &a[2], conn, 5, why, sizeof(why))); /* connected at 4 s, within 5 */
+    assert_false(scenario_check_connection(&s, &a[3], conn, 5, why, sizeof(why)));
+    assert_string_equal(why, "not an expect_connection");
+
+    assert_false(scenario_check_ack(&s, &a[3], acks, 4, 2, why, sizeof(why)));
+    assert_string_equal(why, "bus-1 did not acknowledge config version 2 between 00:00:00 and 00:01:00");
+    const struct scenario_ack_event in_time[] = { { 60, "bus-1", SCENARIO_ACK_CONFIG, 2 } };
+    assert_true(scenario_check_ack(&s, &a[3], in_time, 1, 9, why, sizeof(why)));
+    assert_true(scenario_check_ack(&s, &a[4], acks, 4, 1, why, sizeof(why)));   /* latest = 1 */
+    assert_false(scenario_check_ack(&s, &a[4], acks, 4, 3, why, sizeof(why)));  /* latest = 3 */
+    assert_string_equal(why, "bus-1 did not acknowledge config version 3 between 00:00:00 and 00:01:00");
+    assert_false(scenario_check_ack(&s, &a[0], acks, 4, 1, why, sizeof(why)));
+    assert_string_equal(why, "not an expect_ack");
+    scenario_free(&s);
+}
+
 /* Run the program with arguments (stderr folded into stdout); returns its exit status. */
 static int run_program(const char *args, char *out, size_t cap)
 {
@@ -732,6 +872,8 @@ int main(void)
         cmocka_unit_test(test_times),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_shipped_scenarios_load),
+        cmocka_unit_test(test_verdicts),
+        cmocka_unit_test(test_connection_and_ack_verdicts),
         cmocka_unit_test(test_program_validate_and_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
