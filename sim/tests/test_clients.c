@@ -57,6 +57,7 @@ struct tg {
     int urc_rxget;                       /* +CIPRXGET: 1,<mux> seen */
     int urc_ipclose;                     /* +IPCLOSE seen */
     int polls_after_urc;                 /* CIPRXGET=4 polls triggered by the URC */
+    struct sim_buf trace;                /* every byte the modem sent, for exact checks */
 };
 
 static int64_t real_ms(void)
@@ -85,11 +86,48 @@ static void tg_open(struct tg *t)
     }
 }
 
+/* With CLIENTS_TRACE set in the environment, print what the modem sent (for debugging). */
+static void tg_dump_trace(const struct tg *t)
+{
+    if (getenv("CLIENTS_TRACE") == NULL) {
+        return;
+    }
+    for (size_t i = t->trace.head; i < t->trace.len; i++) {
+        uint8_t c = t->trace.data[i];
+        if (c == '\n') {
+            fputs("\\n\n", stderr);
+        } else if (c == '\r') {
+            fputs("\\r", stderr);
+        } else if (c < 0x20 || c >= 0x7F) {
+            fprintf(stderr, "\\x%02X", c);
+        } else {
+            fputc(c, stderr);
+        }
+    }
+}
+
 static void tg_close(struct tg *t)
 {
+    tg_dump_trace(t);
     simtest_driver_fini(&t->d);
     vclock_close(t->clock);
+    sim_buf_free(&t->trace);
 }
+
+/* True when the modem sent exactly these bytes at some point (NULs allowed). */
+static bool tg_sent(const struct tg *t, const void *bytes, size_t len)
+{
+    const uint8_t *data = t->trace.data + t->trace.head;
+    size_t used = t->trace.len - t->trace.head;
+    for (size_t i = 0; len <= used && i <= used - len; i++) {
+        if (memcmp(data + i, bytes, len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+#define TG_SENT(t, literal) tg_sent((t), (literal), sizeof(literal) - 1)
 
 /* Stream::read with a timeout: one byte or -1. */
 static int tg_read_byte(struct tg *t, int timeout_ms)
@@ -99,6 +137,7 @@ static int tg_read_byte(struct tg *t, int timeout_ms)
         if (sim_buf_used(&t->d.seen) > 0) {
             uint8_t c;
             sim_buf_take(&t->d.seen, &c, 1);
+            sim_buf_put(&t->trace, &c, 1);
             return c;
         }
         if (real_ms() >= end) {
@@ -924,6 +963,10 @@ static void tg_bring_up(struct tg *t)
     assert_int_equal(TG_WAIT(t, 10000, TG_OK, TG_ERROR), 1);
     tg_clean(t->data);
     assert_true(strncmp(t->data, "+IPADDR: ", 9) == 0); /* getLocalIP() keeps the prefix */
+    /* the exact forms the matches above rely on */
+    assert_true(TG_SENT(t, "\r\n+NETCLOSE: 2\r\n\r\nERROR\r\n"));
+    assert_true(TG_SENT(t, "\r\nOK\r\n\r\n+NETOPEN: 0\r\n"));
+    assert_true(TG_SENT(t, "\r\n+NETOPEN: 1\r\n\r\nOK\r\n"));
 }
 
 /*
@@ -949,6 +992,14 @@ static void pubsubclient_over_tinygsm(void **state)
     assert_int_equal(c.last_write_len, 27); /* the real log's AT+CIPSEND=0,27 */
     assert_true(t.urc_rxget >= 1);         /* CONNACK announced by +CIPRXGET: 1,0 */
     assert_true(t.polls_after_urc >= 1);
+    assert_true(TG_SENT(&t, "\r\n+CIPCLOSE: 0,4\r\n\r\nERROR\r\n")); /* stop() before connect */
+    assert_true(TG_SENT(&t, "\r\nOK\r\n\r\n+CIPOPEN: 0,0\r\n"));
+    assert_true(TG_SENT(&t, "\r\n>"));
+    assert_true(TG_SENT(&t, "\r\n+CIPSEND: 0,27,27\r\n"));
+    assert_true(TG_SENT(&t, "\r\n+CIPRXGET: 1,0\r\n"));
+    assert_true(TG_SENT(&t, "\r\n+CIPRXGET: 4,0,4\r\n\r\nOK\r\n"));
+    /* CONNACK (accepted) straight after the header's CR LF, as modemRead() needs */
+    assert_true(TG_SENT(&t, "\r\n+CIPRXGET: 2,0,4,0\r\n\x20\x02\x00\x00\r\n"));
 
     assert_true(psc_publish(&c, "GsmClientTest/init", "GsmClientTest started"));
     assert_true(psc_subscribe(&c, "GsmClientTest/led"));
@@ -977,6 +1028,7 @@ static void pubsubclient_over_tinygsm(void **state)
     assert_int_equal(c.callbacks, 2);
     /* the 256-byte buffer holds it; the callback text is capped by its own buffer */
     assert_int_equal(strlen(c.last_payload), sizeof(c.last_payload) - 1);
+    assert_true(TG_SENT(&t, "\r\n+CIPRXGET: 2,0,63,"));
 
     /* 15 s of silence: loop() sends PINGREQ C0 00 and the PINGRESP clears the flag */
     vclock_jump(t.clock, (int64_t)(PSC_KEEPALIVE_S * 1000 + 1) * 1000000LL);
@@ -984,6 +1036,8 @@ static void pubsubclient_over_tinygsm(void **state)
     assert_int_equal(c.last_write_len, 2);
     assert_false(c.ping_outstanding);
     assert_int_equal(c.pingresps, 1);
+    assert_true(TG_SENT(&t, "\r\n+CIPSEND: 0,2,2\r\n"));
+    assert_true(TG_SENT(&t, "\r\n+CIPRXGET: 2,0,2,0\r\n\xD0\x00\r\n"));
 
     /* disconnect(): E0 00, then stop() with AT+CIPCLOSE=0; the link shows closed */
     psc_disconnect(&c);
