@@ -73,10 +73,11 @@ static int64_t tg_millis(struct tg *t)
     return vclock_now_ms(t->clock);
 }
 
-static void tg_open(struct tg *t)
+/* A modem whose frozen clock starts at t0_ns (UTC nanoseconds). */
+static void tg_open_at(struct tg *t, int64_t t0_ns)
 {
     memset(t, 0, sizeof(*t));
-    t->clock = vclock_new_private(T0_NS, 0);
+    t->clock = vclock_new_private(t0_ns, 0);
     struct sim_config cfg;
     simtest_config(&cfg);
     cfg.clock = t->clock;
@@ -104,6 +105,12 @@ static void tg_dump_trace(const struct tg *t)
             fputc(c, stderr);
         }
     }
+}
+
+/* A modem whose frozen clock starts at T0_NS. */
+static void tg_open(struct tg *t)
+{
+    tg_open_at(t, T0_NS);
 }
 
 static void tg_close(struct tg *t)
@@ -1213,6 +1220,204 @@ static void tinygsm_gnss_location_and_time(void **state)
     tg_close(&t);
 }
 
+/* ---------------------------------------- EnviroDIY fork: CCH SSL client */
+
+/* The fork's gprsConnect(): CIPRXGET=1 before NETOPEN, then CCHSET=1,1 and CCHSTART (OK within 5 s). */
+static bool envirodiy_gprs_connect(struct tg *t, const char *apn)
+{
+    tg_send_at(t, "+NETCLOSE");
+    assert_int_equal(TG_WAIT(t, 60000, "+NETCLOSE: 0", TG_ERROR), 2);
+    tg_send_at(t, "+CGDCONT=1,\"IP\",\"%s\",\"0.0.0.0\",0,0", apn);
+    assert_int_equal(TG_WAIT_OK(t), 1);
+    tg_send_at(t, "+CIPMODE=0");
+    assert_int_equal(TG_WAIT_OK(t), 1);
+    tg_send_at(t, "+CIPSENDMODE=0");
+    assert_int_equal(TG_WAIT_OK(t), 1);
+    tg_send_at(t, "+CIPCCFG=10,0,0,0,1,0,75000");
+    if (TG_WAIT_OK(t) != 1) {
+        return false;
+    }
+    tg_send_at(t, "+CIPTIMEOUT=75000,15000,15000");
+    assert_int_equal(TG_WAIT_OK(t), 1);
+    tg_send_at(t, "+CIPRXGET=1");
+    if (TG_WAIT_OK(t) != 1) {
+        return false;
+    }
+    tg_send_at(t, "+NETOPEN");
+    if (TG_WAIT(t, 75000, "+NETOPEN: 0", TG_ERROR) != 1) {
+        return false;
+    }
+    tg_send_at(t, "+CCHSET=1,1");
+    assert_int_equal(TG_WAIT(t, 5000, TG_OK, TG_ERROR), 1);
+    tg_send_at(t, "+CCHSTART");
+    return TG_WAIT(t, 5000, TG_OK, TG_ERROR) == 1;
+}
+
+/* loadCertificate(): CCERTDOWN, '>' within 5 s, the raw bytes, OK within 5 s. */
+static bool envirodiy_load_certificate(struct tg *t, const char *name, const char *data, size_t len)
+{
+    tg_send_at(t, "+CCERTDOWN=\"%s\",%zu", name, len);
+    if (TG_WAIT(t, 5000, ">", TG_ERROR) != 1) {
+        return false;
+    }
+    simtest_send_raw(&t->d, data, len);
+    return TG_WAIT(t, 5000, TG_OK, TG_ERROR) == 1;
+}
+
+/* modemGetConnected() of the fork: CIPOPEN? and ten lines, a ',' meaning open. */
+static bool envirodiy_get_connected(struct tg *t, int mux)
+{
+    tg_send_at(t, "+CIPOPEN?");
+    if (TG_WAIT(t, 1000, "+CIPOPEN:", TG_ERROR) != 1) {
+        return false;
+    }
+    for (int i = 0; i < TG_MUX_COUNT; i++) {
+        char state[128];
+        tg_read_string_until(t, '\n', state, sizeof(state));
+        t->sock_connected[i] = strchr(state, ',') != NULL && state[0] != ',';
+    }
+    assert_int_equal(TG_WAIT_OK(t), 1);
+    return t->sock_connected[mux];
+}
+
+/* modemGetAvailable() for an SSL mux: CCHRECV? and the cache length of that session. */
+static long envirodiy_ssl_available(struct tg *t, int mux)
+{
+    tg_send_at(t, "+CCHRECV?");
+    long result = 0;
+    if (TG_WAIT(t, 1000, "+CCHRECV: ", TG_ERROR) == 1) {
+        tg_skip_until(t, ',');
+        long len0 = tg_get_int_before(t, ',');
+        long len1 = tg_get_int_before(t, '\n');
+        result = mux == 0 ? len0 : len1;
+    }
+    assert_int_equal(TG_WAIT_OK(t), 1);
+    t->sock_available[mux] = result;
+    if (result == 0) {
+        t->sock_connected[mux] = envirodiy_get_connected(t, mux);
+    }
+    return result;
+}
+
+/* modemRead() for an SSL mux: CCHRECV=<mux>,<n>, the frame, "+CCHRECV: <mux>,0", then CCHRECV?. */
+static long envirodiy_ssl_read(struct tg *t, int mux, long size, uint8_t *out)
+{
+    tg_send_at(t, "+CCHRECV=%d,%ld", mux, size);
+    if (TG_WAIT(t, 1000, "+CCHRECV:", TG_ERROR) != 1) {
+        return 0;
+    }
+    tg_skip_until(t, ',');
+    long ret_mux = tg_get_int_before(t, ',');
+    long len = tg_get_int_before(t, '\n');
+    assert_int_equal(ret_mux, mux);
+    assert_true(len > 0 && len <= size);
+    for (long i = 0; i < len; i++) {
+        int c = tg_read_byte(t, 1000);
+        assert_true(c >= 0);
+        out[i] = (uint8_t)c;
+    }
+    char done[32];
+    snprintf(done, sizeof(done), "+CCHRECV: %ld,0", ret_mux);
+    assert_int_equal(TG_WAIT(t, 1000, done, TG_ERROR), 1);
+    envirodiy_ssl_available(t, mux);
+    return len;
+}
+
+/* modemSend() for an SSL mux: '>' -> data -> OK (required) -> +CCHSEND: <mux>,0. */
+static long envirodiy_ssl_write(struct tg *t, int mux, const char *data)
+{
+    size_t len = strlen(data);
+    tg_send_at(t, "+CCHSEND=%d,%zu", mux, len);
+    if (TG_WAIT(t, 1000, ">", TG_ERROR) != 1) {
+        return 0;
+    }
+    simtest_send_raw(&t->d, data, len);
+    if (TG_WAIT_OK(t) != 1) {
+        return 0;
+    }
+    if (TG_WAIT(t, 10000, "+CCHSEND:", TG_ERROR, "CLOSE OK\r\n") != 1) {
+        return 0;
+    }
+    long ret_mux = tg_get_int_before(t, ',');
+    long err = tg_get_int_before(t, '\n');
+    return ret_mux == mux && err == 0 ? (long)len : 0;
+}
+
+/*
+ * The EnviroDIY fork's GsmClientSecure on session 0 against a TLS echo
+ * server: CA certificate download, context settings, CCHOPEN, CCHSEND with
+ * its send report, data found by CCHRECV? polling, CCHRECV reads, close and
+ * gprsDisconnect's NETCLOSE + CCHSTOP.
+ */
+static void envirodiy_ssl_client(void **state)
+{
+    (void)state;
+    struct simtest_tls_server srv;
+    struct simtest_tls_options opts = { .cert = "server.pem", .key = "server.key" };
+    assert_int_equal(simtest_tls_echo_start(&srv, &opts), 0);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now); /* certificates are valid around the real date */
+    struct tg t;
+    tg_open_at(&t, (int64_t)now.tv_sec * 1000000000LL);
+    tg_init(&t);
+    assert_int_equal(tg_cgreg_status(&t), 1);
+    assert_true(envirodiy_gprs_connect(&t, "internet"));
+
+    size_t ca_len;
+    char *ca = simtest_read_file(simtest_cert("ca.pem"), &ca_len);
+    assert_true(envirodiy_load_certificate(&t, "ca.pem", ca, ca_len));
+    free(ca);
+    /* CCHSTART's result line followed its OK; the next wait swallowed it as unhandled text */
+    assert_true(TG_SENT(&t, "\r\nOK\r\n\r\n+CCHSTART: 0\r\n"));
+
+    /* connect(): stop() first (CCHCLOSE on a closed session, any answer) */
+    tg_send_at(&t, "+CCHCLOSE=0");
+    TG_WAIT_OK(&t);
+    tg_send_at(&t, "+CSSLCFG=\"sslversion\",0,3");
+    assert_int_equal(TG_WAIT(&t, 5000, TG_OK, TG_ERROR), 1);
+    tg_send_at(&t, "+CSSLCFG=\"cacert\",0,\"ca.pem\"");
+    assert_int_equal(TG_WAIT(&t, 5000, TG_OK, TG_ERROR), 1);
+    tg_send_at(&t, "+CSSLCFG=\"authmode\",0,1");
+    assert_int_equal(TG_WAIT(&t, 5000, TG_OK, TG_ERROR), 1);
+    tg_send_at(&t, "+CCHSSLCFG=0,0");
+    assert_int_equal(TG_WAIT(&t, 5000, TG_OK, TG_ERROR), 1);
+    tg_send_at(&t, "+CCHOPEN=0,\"127.0.0.1\",%d", srv.port);
+    assert_int_equal(TG_WAIT(&t, 75000, TG_OK, TG_ERROR), 1);
+    assert_int_equal(TG_WAIT(&t, 75000, "+CCHOPEN:", TG_ERROR), 1);
+    assert_int_equal(tg_get_int_before(&t, ','), 0);
+    assert_int_equal((uint8_t)tg_get_int_before(&t, '\n'), 0);
+    assert_true(simtest_tls_echo_wait_handshakes(&srv, 1, TG_GUARD_CAP_MS));
+
+    assert_int_equal(envirodiy_ssl_write(&t, 0, "hello over tls"), 14);
+
+    /* +CCHEVENT is not handled: the data is found by the 500 ms CCHRECV? poll */
+    long avail = 0;
+    int64_t guard = real_ms() + TG_GUARD_CAP_MS;
+    while (avail < 14 && real_ms() < guard) {
+        vclock_jump(t.clock, 501 * 1000000LL);
+        tg_maintain(&t); /* drops the unhandled URC text */
+        avail = envirodiy_ssl_available(&t, 0);
+    }
+    assert_int_equal(avail, 14);
+    uint8_t buf[64];
+    assert_int_equal(envirodiy_ssl_read(&t, 0, avail < TG_FIFO_SIZE - 1 ? avail : TG_FIFO_SIZE - 1, buf), 14);
+    assert_memory_equal(buf, "hello over tls", 14);
+    assert_int_equal(t.sock_available[0], 0);
+    /* the fork's connected check reads the TCP table, which has no SSL session (a library limitation) */
+    assert_false(t.sock_connected[0]);
+
+    /* stop() and gprsDisconnect() */
+    tg_send_at(&t, "+CCHCLOSE=0");
+    assert_int_equal(TG_WAIT_OK(&t), 1);
+    tg_send_at(&t, "+NETCLOSE");
+    assert_int_equal(TG_WAIT(&t, 60000, "+NETCLOSE: 0", TG_ERROR), 1);
+    tg_send_at(&t, "+CCHSTOP");
+    assert_int_equal(TG_WAIT(&t, 60000, "+CCHSTOP: 0", TG_ERROR), 1);
+
+    tg_close(&t);
+    simtest_tls_echo_stop(&srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1220,6 +1425,7 @@ int main(void)
         cmocka_unit_test(pubsubclient_over_tinygsm),
         cmocka_unit_test(broker_close_seen_by_tinygsm),
         cmocka_unit_test(tinygsm_gnss_location_and_time),
+        cmocka_unit_test(envirodiy_ssl_client),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
