@@ -864,6 +864,8 @@ static void loop_until(struct psc *c, int type)
     }
 }
 
+static bool envirodiy_get_connected(struct tg *t, int mux);
+
 /* ----------------------------------------------------------- the tests */
 
 /* init(), the info calls and the registration wait, with every parsed value. */
@@ -953,7 +955,14 @@ static void tinygsm_init_info_and_registration(void **state)
     simtest_control(&t.d, "reg roaming");
     assert_int_equal(tg_cgreg_status(&t), 5);
 
-    /* a nothing left over that a later waitResponse would trip on */
+    /* release builds run with CMEE=0: failures must end in a plain ERROR, not +CME ERROR */
+    tg_send_at(&t, "+CPIN=\"1234\"");
+    assert_int_equal(TG_WAIT_OK(&t), 2);
+    assert_null(strstr(t.data, "+CME ERROR"));
+    tg_send_at(&t, "+CIPSEND=0,5");
+    assert_int_equal(TG_WAIT(&t, 1000, ">", TG_ERROR), 2);
+
+    /* nothing left over that a later waitResponse would trip on */
     simtest_pump(&t.d, 5);
     assert_int_equal(sim_buf_used(&t.d.seen), 0);
     tg_close(&t);
@@ -1001,6 +1010,10 @@ static void pubsubclient_over_tinygsm(void **state)
     assert_true(t.polls_after_urc >= 1);
     assert_true(TG_SENT(&t, "\r\n+CIPCLOSE: 0,4\r\n\r\nERROR\r\n")); /* stop() before connect */
     assert_true(TG_SENT(&t, "\r\nOK\r\n\r\n+CIPOPEN: 0,0\r\n"));
+    /* the EnviroDIY fork's connected check: ten consecutive CIPOPEN? lines, mux 0 with a ',' */
+    assert_true(envirodiy_get_connected(&t, 0));
+    assert_false(t.sock_connected[1]);
+    t.sock_connected[0] = true;
     assert_true(TG_SENT(&t, "\r\n>"));
     assert_true(TG_SENT(&t, "\r\n+CIPSEND: 0,27,27\r\n"));
     assert_true(TG_SENT(&t, "\r\n+CIPRXGET: 1,0\r\n"));
@@ -1418,6 +1431,34 @@ static void envirodiy_ssl_client(void **state)
     simtest_tls_echo_stop(&srv);
 }
 
+/*
+ * restart(): testAT, AT+CRESET (OK within 10 s), the boot wait, init()
+ * again. The boot URCs (RDY, +CPIN: READY, SMS DONE, PB DONE) are dropped
+ * as unhandled text, echo is back on and init() turns it off again.
+ */
+static void tinygsm_restart(void **state)
+{
+    (void)state;
+    struct tg t;
+    tg_open(&t);
+    tg_init(&t);
+    tg_send_at(&t, "%s", "");
+    assert_int_equal(TG_WAIT(&t, 200, TG_OK, TG_ERROR), 1);
+    tg_send_at(&t, "+CRESET");
+    assert_int_equal(TG_WAIT(&t, 10000, TG_OK, TG_ERROR), 1);
+    vclock_jump(t.clock, 24LL * 1000000000LL); /* delay(24000) */
+    for (int i = 0; i < 20; i++) {
+        simtest_pump(&t.d, 5);
+    }
+    tg_init(&t);
+    assert_true(TG_SENT(&t, "RDY"));
+    tg_send_at(&t, "+CPIN?");
+    assert_int_equal(TG_WAIT(&t, 1000, "+CPIN:", TG_ERROR), 1);
+    assert_int_equal(TG_WAIT(&t, 1000, "READY", "SIM PIN"), 1);
+    assert_int_equal(TG_WAIT_OK(&t), 1);
+    tg_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1426,6 +1467,7 @@ int main(void)
         cmocka_unit_test(broker_close_seen_by_tinygsm),
         cmocka_unit_test(tinygsm_gnss_location_and_time),
         cmocka_unit_test(envirodiy_ssl_client),
+        cmocka_unit_test(tinygsm_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
