@@ -15,6 +15,7 @@
  */
 #include "mqtt_packets.h"
 #include "mqtt_peer.h"
+#include "ptyhost.h"
 #include "simtest.h"
 #include "tls_echo_server.h"
 
@@ -43,7 +44,8 @@
 
 /* One TinyGSM modem object with its GsmClient state for every mux. */
 struct tg {
-    struct simtest_driver d;
+    struct simtest_driver d;             /* in-process modem (when pty is NULL) */
+    struct ptyhost *pty;                 /* or the sim7600 program over its PTY */
     struct vclock *clock;
     char data[4096];                     /* waitResponse's String */
     size_t len;
@@ -113,11 +115,29 @@ static void tg_open(struct tg *t)
     tg_open_at(t, T0_NS);
 }
 
+/* The sim7600 program over its PTY (frozen clock owned by the host). */
+static void tg_open_pty(struct tg *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->pty = calloc(1, sizeof(*t->pty));
+    assert_non_null(t->pty);
+    assert_int_equal(ptyhost_start(t->pty, NULL), 0);
+    t->clock = t->pty->clock;
+    for (int mux = 0; mux < TG_MUX_COUNT; mux++) {
+        t->prev_check[mux] = -1000000;
+    }
+}
+
 static void tg_close(struct tg *t)
 {
     tg_dump_trace(t);
-    simtest_driver_fini(&t->d);
-    vclock_close(t->clock);
+    if (t->pty != NULL) {
+        assert_int_equal(ptyhost_stop(t->pty), 0);
+        free(t->pty);
+    } else {
+        simtest_driver_fini(&t->d);
+        vclock_close(t->clock);
+    }
     sim_buf_free(&t->trace);
 }
 
@@ -136,21 +156,88 @@ static bool tg_sent(const struct tg *t, const void *bytes, size_t len)
 
 #define TG_SENT(t, literal) tg_sent((t), (literal), sizeof(literal) - 1)
 
+/* Bytes received and not yet read. */
+static size_t tg_pending(const struct tg *t)
+{
+    return t->pty != NULL ? t->pty->seen_len : sim_buf_used(&t->d.seen);
+}
+
+/* Let the modem run and collect its output for at most ms real milliseconds. */
+static void tg_poll(struct tg *t, int ms)
+{
+    if (t->pty != NULL) {
+        ptyhost_receive(t->pty, ms);
+    } else {
+        simtest_pump(&t->d, ms);
+    }
+}
+
+/* The next received byte (tg_pending() must be > 0); consumed when take is set. */
+static uint8_t tg_next(struct tg *t, bool take)
+{
+    uint8_t c;
+    if (t->pty != NULL) {
+        c = t->pty->seen[0];
+        if (take) {
+            memmove(t->pty->seen, t->pty->seen + 1, t->pty->seen_len);
+            t->pty->seen_len--;
+        }
+    } else if (take) {
+        sim_buf_take(&t->d.seen, &c, 1);
+    } else {
+        c = t->d.seen.data[t->d.seen.head];
+    }
+    return c;
+}
+
+/* Write raw bytes to the modem's UART. */
+static void tg_write(struct tg *t, const void *data, size_t len)
+{
+    if (t->pty != NULL) {
+        assert_true(ptyhost_send_raw(t->pty, data, len));
+    } else {
+        simtest_send_raw(&t->d, data, len);
+    }
+}
+
+/* Run a control-protocol line (faults, GNSS fix, registration). */
+static void tg_control(struct tg *t, const char *line)
+{
+    if (t->pty != NULL) {
+        char reply[256];
+        assert_int_equal(ptyhost_control(t->pty, line, reply, sizeof(reply)), 0);
+    } else {
+        const char *reply = simtest_control(&t->d, line);
+        assert_true(strncmp(reply, "ok", 2) == 0);
+    }
+}
+
+/* delay(ms) on the frozen virtual clock. */
+static void tg_jump_ms(struct tg *t, int64_t ms)
+{
+    assert_int_equal(vclock_jump(t->clock, ms * 1000000LL), 0);
+}
+
+/* The driver a test peer may pump while it waits (NULL: the program runs by itself). */
+static struct simtest_driver *tg_driver(struct tg *t)
+{
+    return t->pty != NULL ? NULL : &t->d;
+}
+
 /* Stream::read with a timeout: one byte or -1. */
 static int tg_read_byte(struct tg *t, int timeout_ms)
 {
     int64_t end = real_ms() + (timeout_ms > TG_GUARD_CAP_MS ? TG_GUARD_CAP_MS : timeout_ms);
     for (;;) {
-        if (sim_buf_used(&t->d.seen) > 0) {
-            uint8_t c;
-            sim_buf_take(&t->d.seen, &c, 1);
+        if (tg_pending(t) > 0) {
+            uint8_t c = tg_next(t, true);
             sim_buf_put(&t->trace, &c, 1);
             return c;
         }
         if (real_ms() >= end) {
             return -1;
         }
-        simtest_pump(&t->d, 5);
+        tg_poll(t, 5);
     }
 }
 
@@ -158,13 +245,13 @@ static int tg_read_byte(struct tg *t, int timeout_ms)
 static int tg_peek_byte(struct tg *t, int timeout_ms)
 {
     int64_t end = real_ms() + timeout_ms;
-    while (sim_buf_used(&t->d.seen) == 0) {
+    while (tg_pending(t) == 0) {
         if (real_ms() >= end) {
             return -1;
         }
-        simtest_pump(&t->d, 5);
+        tg_poll(t, 5);
     }
-    return t->d.seen.data[t->d.seen.head];
+    return tg_next(t, false);
 }
 
 /* sendAT(...): "AT" + arguments + "\r\n". */
@@ -179,7 +266,7 @@ static void tg_send_at(struct tg *t, const char *fmt, ...)
     assert_true(n >= 0 && (size_t)n < sizeof(line) - 4);
     memcpy(line, "AT", 2);
     memcpy(line + 2 + n, "\r\n", 3);
-    simtest_send(&t->d, line);
+    tg_write(t, line, strlen(line));
 }
 
 /* streamSkipUntil(c): true when c was read within 1 s. */
@@ -525,8 +612,8 @@ static void tg_maintain(struct tg *t)
             t->sock_available[mux] = tg_modem_get_available(t, mux);
         }
     }
-    simtest_pump(&t->d, 1);
-    while (sim_buf_used(&t->d.seen) > 0) {
+    tg_poll(t, 1);
+    while (tg_pending(t) > 0) {
         TG_WAIT(t, 15, NULL, NULL);
     }
 }
@@ -642,7 +729,7 @@ static long tg_client_write(struct tg *t, int mux, const uint8_t *buf, size_t le
     if (TG_WAIT(t, 1000, ">", TG_ERROR) != 1) {
         return 0;
     }
-    simtest_send_raw(&t->d, buf, len);
+    tg_write(t, buf, len);
     if (TG_WAIT(t, 1000, GSM_NL "+CIPSEND:", TG_ERROR) != 1) {
         return 0;
     }
@@ -946,13 +1033,13 @@ static void tinygsm_init_info_and_registration(void **state)
     assert_true(temp > -40 && temp < 90);
 
     /* waitForNetwork(): CSQ, CGREG? until stat 1 or 5 */
-    simtest_control(&t.d, "reg searching");
+    tg_control(&t, "reg searching");
     tg_csq(&t);
     assert_int_equal(tg_cgreg_status(&t), 2);
-    simtest_control(&t.d, "reg home");
+    tg_control(&t, "reg home");
     tg_csq(&t);
     assert_int_equal(tg_cgreg_status(&t), 1);
-    simtest_control(&t.d, "reg roaming");
+    tg_control(&t, "reg roaming");
     assert_int_equal(tg_cgreg_status(&t), 5);
 
     /* release builds run with CMEE=0: failures must end in a plain ERROR, not +CME ERROR */
@@ -963,8 +1050,8 @@ static void tinygsm_init_info_and_registration(void **state)
     assert_int_equal(TG_WAIT(&t, 1000, ">", TG_ERROR), 2);
 
     /* nothing left over that a later waitResponse would trip on */
-    simtest_pump(&t.d, 5);
-    assert_int_equal(sim_buf_used(&t.d.seen), 0);
+    tg_poll(&t, 5);
+    assert_int_equal(tg_pending(&t), 0);
     tg_close(&t);
 }
 
@@ -986,58 +1073,53 @@ static void tg_bring_up(struct tg *t)
 }
 
 /*
- * The MqttClient example: PubSubClient over a TinyGsmClient on mux 0 to a
+ * The MqttClient example (on t, with broker running): PubSubClient over a TinyGsmClient on mux 0 to a
  * real Mosquitto: CONNECT, SUBSCRIBE, PUBLISH both ways, a keepalive ping,
  * DISCONNECT and the close as TinyGSM sees it.
  */
-static void pubsubclient_over_tinygsm(void **state)
+static void run_pubsubclient(struct tg *t, const struct simtest_server *broker)
 {
-    (void)state;
-    struct simtest_server broker;
-    assert_int_equal(simtest_mosquitto_start(&broker, NULL), 0);
-    struct tg t;
-    tg_open(&t);
-    tg_bring_up(&t);
+    tg_bring_up(t);
 
     struct mqtt_peer peer;
-    assert_int_equal(mqtt_peer_start(&peer, "peer", "127.0.0.1", broker.port), 0);
-    assert_true(mqtt_peer_subscribe(&peer, "GsmClientTest/init", 0, &t.d));
+    assert_int_equal(mqtt_peer_start(&peer, "peer", "127.0.0.1", broker->port), 0);
+    assert_true(mqtt_peer_subscribe(&peer, "GsmClientTest/init", 0, tg_driver(t)));
 
-    struct psc c = { .t = &t, .mux = 0, .state = MQTT_DISCONNECTED_STATE };
-    assert_true(psc_connect(&c, "127.0.0.1", broker.port, "GsmClientTest"));
+    struct psc c = { .t = t, .mux = 0, .state = MQTT_DISCONNECTED_STATE };
+    assert_true(psc_connect(&c, "127.0.0.1", broker->port, "GsmClientTest"));
     assert_int_equal(c.last_write_len, 27); /* the real log's AT+CIPSEND=0,27 */
-    assert_true(t.urc_rxget >= 1);         /* CONNACK announced by +CIPRXGET: 1,0 */
-    assert_true(t.polls_after_urc >= 1);
-    assert_true(TG_SENT(&t, "\r\n+CIPCLOSE: 0,4\r\n\r\nERROR\r\n")); /* stop() before connect */
-    assert_true(TG_SENT(&t, "\r\nOK\r\n\r\n+CIPOPEN: 0,0\r\n"));
+    assert_true(t->urc_rxget >= 1);         /* CONNACK announced by +CIPRXGET: 1,0 */
+    assert_true(t->polls_after_urc >= 1);
+    assert_true(TG_SENT(t, "\r\n+CIPCLOSE: 0,4\r\n\r\nERROR\r\n")); /* stop() before connect */
+    assert_true(TG_SENT(t, "\r\nOK\r\n\r\n+CIPOPEN: 0,0\r\n"));
     /* the EnviroDIY fork's connected check: ten consecutive CIPOPEN? lines, mux 0 with a ',' */
-    assert_true(envirodiy_get_connected(&t, 0));
-    assert_false(t.sock_connected[1]);
-    t.sock_connected[0] = true;
-    assert_true(TG_SENT(&t, "\r\n>"));
-    assert_true(TG_SENT(&t, "\r\n+CIPSEND: 0,27,27\r\n"));
-    assert_true(TG_SENT(&t, "\r\n+CIPRXGET: 1,0\r\n"));
-    assert_true(TG_SENT(&t, "\r\n+CIPRXGET: 4,0,4\r\n\r\nOK\r\n"));
+    assert_true(envirodiy_get_connected(t, 0));
+    assert_false(t->sock_connected[1]);
+    t->sock_connected[0] = true;
+    assert_true(TG_SENT(t, "\r\n>"));
+    assert_true(TG_SENT(t, "\r\n+CIPSEND: 0,27,27\r\n"));
+    assert_true(TG_SENT(t, "\r\n+CIPRXGET: 1,0\r\n"));
+    assert_true(TG_SENT(t, "\r\n+CIPRXGET: 4,0,4\r\n\r\nOK\r\n"));
     /* CONNACK (accepted) straight after the header's CR LF, as modemRead() needs */
-    assert_true(TG_SENT(&t, "\r\n+CIPRXGET: 2,0,4,0\r\n\x20\x02\x00\x00\r\n"));
+    assert_true(TG_SENT(t, "\r\n+CIPRXGET: 2,0,4,0\r\n\x20\x02\x00\x00\r\n"));
 
     assert_true(psc_publish(&c, "GsmClientTest/init", "GsmClientTest started"));
     assert_true(psc_subscribe(&c, "GsmClientTest/led"));
     assert_int_equal(c.next_msg_id, 2);
     loop_until(&c, MQTT_SUBACK);
-    assert_true(mqtt_peer_wait(&peer, 1, &t.d));
+    assert_true(mqtt_peer_wait(&peer, 1, tg_driver(t)));
     const struct mqtt_peer_msg *msg = mqtt_peer_msg(&peer, 0);
     assert_string_equal(msg->topic, "GsmClientTest/init");
     assert_int_equal(msg->len, strlen("GsmClientTest started"));
     assert_memory_equal(msg->payload, "GsmClientTest started", msg->len);
 
     /* a message from the peer arrives through the modem, announced by the URC */
-    int urcs_before = t.urc_rxget;
+    int urcs_before = t->urc_rxget;
     assert_true(mqtt_peer_publish(&peer, "GsmClientTest/led", "toggle", 6, 0));
     loop_until(&c, MQTT_PUBLISH);
     assert_string_equal(c.last_topic, "GsmClientTest/led");
     assert_string_equal(c.last_payload, "toggle");
-    assert_true(t.urc_rxget > urcs_before);
+    assert_true(t->urc_rxget > urcs_before);
 
     /* a payload larger than the 64-byte FIFO is read in 63-byte CIPRXGET=2 reads */
     char big[200];
@@ -1048,23 +1130,47 @@ static void pubsubclient_over_tinygsm(void **state)
     assert_int_equal(c.callbacks, 2);
     /* the 256-byte buffer holds it; the callback text is capped by its own buffer */
     assert_int_equal(strlen(c.last_payload), sizeof(c.last_payload) - 1);
-    assert_true(TG_SENT(&t, "\r\n+CIPRXGET: 2,0,63,"));
+    assert_true(TG_SENT(t, "\r\n+CIPRXGET: 2,0,63,"));
 
     /* 15 s of silence: loop() sends PINGREQ C0 00 and the PINGRESP clears the flag */
-    vclock_jump(t.clock, (int64_t)(PSC_KEEPALIVE_S * 1000 + 1) * 1000000LL);
+    tg_jump_ms(t, (int64_t)(PSC_KEEPALIVE_S * 1000 + 1));
     loop_until(&c, MQTT_PINGRESP);
     assert_int_equal(c.last_write_len, 2);
     assert_false(c.ping_outstanding);
     assert_int_equal(c.pingresps, 1);
-    assert_true(TG_SENT(&t, "\r\n+CIPSEND: 0,2,2\r\n"));
-    assert_true(TG_SENT(&t, "\r\n+CIPRXGET: 2,0,2,0\r\n\xD0\x00\r\n"));
+    assert_true(TG_SENT(t, "\r\n+CIPSEND: 0,2,2\r\n"));
+    assert_true(TG_SENT(t, "\r\n+CIPRXGET: 2,0,2,0\r\n\xD0\x00\r\n"));
 
     /* disconnect(): E0 00, then stop() with AT+CIPCLOSE=0; the link shows closed */
     psc_disconnect(&c);
-    assert_false(tg_modem_get_connected(&t, 0));
-    assert_false(tg_connected(&t, 0));
+    assert_false(tg_modem_get_connected(t, 0));
+    assert_false(tg_connected(t, 0));
 
     mqtt_peer_stop(&peer);
+}
+
+/* The example against the in-process modem. */
+static void pubsubclient_over_tinygsm(void **state)
+{
+    (void)state;
+    struct simtest_server broker;
+    assert_int_equal(simtest_mosquitto_start(&broker, NULL), 0);
+    struct tg t;
+    tg_open(&t);
+    run_pubsubclient(&t, &broker);
+    tg_close(&t);
+    simtest_server_stop(&broker);
+}
+
+/* The same example through the sim7600 program's raw PTY (MQTT bytes include NUL, 0x1A, CR). */
+static void pubsubclient_over_tinygsm_pty(void **state)
+{
+    (void)state;
+    struct simtest_server broker;
+    assert_int_equal(simtest_mosquitto_start(&broker, NULL), 0);
+    struct tg t;
+    tg_open_pty(&t);
+    run_pubsubclient(&t, &broker);
     tg_close(&t);
     simtest_server_stop(&broker);
 }
@@ -1094,7 +1200,7 @@ static void broker_close_seen_by_tinygsm(void **state)
     assert_int_equal(t.urc_ipclose, 1);
     assert_false(t.sock_connected[0]);
     /* polling agrees: CIPRXGET=4 says 0 and CIPCLOSE? shows mux 0 closed */
-    vclock_jump(t.clock, 501 * 1000000LL);
+    tg_jump_ms(&t, 501);
     assert_int_equal(psc_loop(&c), -1);
     assert_int_equal(c.state, MQTT_CONNECTION_LOST);
     assert_false(tg_modem_get_connected(&t, 0));
@@ -1166,14 +1272,14 @@ static void tinygsm_gnss_location_and_time(void **state)
     struct tg t;
     tg_open(&t);
     tg_init(&t);
-    vclock_jump(t.clock, (int64_t)(13 * 3600 + 45 * 60 + 30) * 1000000000LL);
+    tg_jump_ms(&t, (int64_t)(13 * 3600 + 45 * 60 + 30) * 1000);
 
     tg_send_at(&t, "+CGPS=1");
     assert_int_equal(TG_WAIT_OK(&t), 1);
     struct tg_gps g;
     assert_false(tg_get_gps(&t, &g)); /* no fix yet: empty fields */
 
-    simtest_control(&t.d, "gnss fix -33.856784 151.215297 58.4 18.52 270");
+    tg_control(&t, "gnss fix -33.856784 151.215297 58.4 18.52 270");
     assert_true(tg_get_gps(&t, &g));
     assert_true(fabs(g.lat - -33.856784) < 1e-6);
     assert_true(fabs(g.lon - 151.215297) < 1e-6);
@@ -1273,7 +1379,7 @@ static bool envirodiy_load_certificate(struct tg *t, const char *name, const cha
     if (TG_WAIT(t, 5000, ">", TG_ERROR) != 1) {
         return false;
     }
-    simtest_send_raw(&t->d, data, len);
+    tg_write(t, data, len);
     return TG_WAIT(t, 5000, TG_OK, TG_ERROR) == 1;
 }
 
@@ -1344,7 +1450,7 @@ static long envirodiy_ssl_write(struct tg *t, int mux, const char *data)
     if (TG_WAIT(t, 1000, ">", TG_ERROR) != 1) {
         return 0;
     }
-    simtest_send_raw(&t->d, data, len);
+    tg_write(t, data, len);
     if (TG_WAIT_OK(t) != 1) {
         return 0;
     }
@@ -1407,7 +1513,7 @@ static void envirodiy_ssl_client(void **state)
     long avail = 0;
     int64_t guard = real_ms() + TG_GUARD_CAP_MS;
     while (avail < 14 && real_ms() < guard) {
-        vclock_jump(t.clock, 501 * 1000000LL);
+        tg_jump_ms(&t, 501);
         tg_maintain(&t); /* drops the unhandled URC text */
         avail = envirodiy_ssl_available(&t, 0);
     }
@@ -1446,9 +1552,9 @@ static void tinygsm_restart(void **state)
     assert_int_equal(TG_WAIT(&t, 200, TG_OK, TG_ERROR), 1);
     tg_send_at(&t, "+CRESET");
     assert_int_equal(TG_WAIT(&t, 10000, TG_OK, TG_ERROR), 1);
-    vclock_jump(t.clock, 24LL * 1000000000LL); /* delay(24000) */
+    tg_jump_ms(&t, 24000); /* delay(24000) */
     for (int i = 0; i < 20; i++) {
-        simtest_pump(&t.d, 5);
+        tg_poll(&t, 5);
     }
     tg_init(&t);
     assert_true(TG_SENT(&t, "RDY"));
@@ -1464,6 +1570,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tinygsm_init_info_and_registration),
         cmocka_unit_test(pubsubclient_over_tinygsm),
+        cmocka_unit_test(pubsubclient_over_tinygsm_pty),
         cmocka_unit_test(broker_close_seen_by_tinygsm),
         cmocka_unit_test(tinygsm_gnss_location_and_time),
         cmocka_unit_test(envirodiy_ssl_client),
