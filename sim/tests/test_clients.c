@@ -58,6 +58,7 @@ struct tg {
     int64_t prev_check[TG_MUX_COUNT];
     int urc_rxget;                       /* +CIPRXGET: 1,<mux> seen */
     int urc_ipclose;                     /* +IPCLOSE seen */
+    int urc_cipevent;                    /* +CIPEVENT seen */
     int polls_after_urc;                 /* CIPRXGET=4 polls triggered by the URC */
     struct sim_buf trace;                /* every byte the modem sent, for exact checks */
 };
@@ -410,6 +411,9 @@ static bool data_ends_with(const struct tg *t, const char *suffix)
     return t->len >= n && memcmp(t->data + t->len - n, suffix, n) == 0;
 }
 
+static bool tg_is_gprs_connected(struct tg *t);
+static bool tg_gprs_disconnect(struct tg *t);
+
 /* TinyGsmSim7600::handleURCs: true when data was a URC (then data is cleared). */
 static bool tg_handle_urcs(struct tg *t)
 {
@@ -437,8 +441,12 @@ static bool tg_handle_urcs(struct tg *t)
         return true;
     }
     if (data_ends_with(t, "+CIPEVENT:")) {
-        /* the real driver checks the context here; these tests never lose the network */
-        fail_msg("unexpected +CIPEVENT");
+        /* nested isGprsConnected(), then gprsDisconnect() when it fails; the rest of the line stays unread */
+        t->urc_cipevent++;
+        if (!tg_is_gprs_connected(t)) {
+            tg_gprs_disconnect(t);
+        }
+        return true;
     }
     return false;
 }
@@ -554,6 +562,13 @@ static bool tg_gprs_connect(struct tg *t, const char *apn)
     assert_int_equal(TG_WAIT_OK(t), 1);
     tg_send_at(t, "+NETOPEN");
     return TG_WAIT(t, 75000, GSM_NL "+NETOPEN: 0", TG_ERROR) == 1;
+}
+
+/* gprsDisconnect(): NETCLOSE and ⏎+NETCLOSE: 0 within 60 s. */
+static bool tg_gprs_disconnect(struct tg *t)
+{
+    tg_send_at(t, "+NETCLOSE");
+    return TG_WAIT(t, 60000, GSM_NL "+NETCLOSE: 0", TG_ERROR) == 1;
 }
 
 /* isGprsConnected(): NETOPEN? says 1, then IPADDR answers OK. */
@@ -1565,6 +1580,45 @@ static void tinygsm_restart(void **state)
     tg_close(&t);
 }
 
+/*
+ * The network drops during an MQTT session: +CIPEVENT makes TinyGSM check
+ * the context (NETOPEN? answers 0, so that wait runs to its 1 s timeout)
+ * and close it; +IPCLOSE marks the socket closed; PubSubClient reports the
+ * connection lost. When the network returns, gprsConnect() and connect()
+ * work again.
+ */
+static void network_loss_and_reconnect(void **state)
+{
+    (void)state;
+    struct simtest_server broker;
+    assert_int_equal(simtest_mosquitto_start(&broker, NULL), 0);
+    struct tg t;
+    tg_open(&t);
+    tg_bring_up(&t);
+    struct psc c = { .t = &t, .mux = 0, .state = MQTT_DISCONNECTED_STATE };
+    assert_true(psc_connect(&c, "127.0.0.1", broker.port, "GsmClientTest"));
+
+    tg_control(&t, "net down");
+    tg_maintain(&t);
+    assert_int_equal(t.urc_cipevent, 1);
+    assert_int_equal(t.urc_ipclose, 1);
+    assert_false(t.sock_connected[0]);
+    assert_true(TG_SENT(&t, "\r\n+CIPEVENT: NETWORK CLOSED UNEXPECTEDLY\r\n"));
+    assert_true(TG_SENT(&t, "\r\n+NETOPEN: 0\r\n\r\nOK\r\n"));
+    tg_jump_ms(&t, 501);
+    assert_int_equal(psc_loop(&c), -1);
+    assert_int_equal(c.state, MQTT_CONNECTION_LOST);
+
+    tg_control(&t, "net up");
+    assert_true(tg_gprs_connect(&t, "internet"));
+    assert_true(psc_connect(&c, "127.0.0.1", broker.port, "GsmClientTest"));
+    assert_true(psc_publish(&c, "GsmClientTest/init", "back"));
+    psc_disconnect(&c);
+
+    tg_close(&t);
+    simtest_server_stop(&broker);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1572,6 +1626,7 @@ int main(void)
         cmocka_unit_test(pubsubclient_over_tinygsm),
         cmocka_unit_test(pubsubclient_over_tinygsm_pty),
         cmocka_unit_test(broker_close_seen_by_tinygsm),
+        cmocka_unit_test(network_loss_and_reconnect),
         cmocka_unit_test(tinygsm_gnss_location_and_time),
         cmocka_unit_test(envirodiy_ssl_client),
         cmocka_unit_test(tinygsm_restart),
