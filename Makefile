@@ -45,6 +45,7 @@ all: $(PROGRAMS) $(SIM_TESTS) $(BENCHES)
 # the firmware core appends its library, tests, cross check and fuzz target
 include firmware_core/firmware.mk
 include harness/harness.mk
+include firmware_core/crypto/crypto.mk
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
