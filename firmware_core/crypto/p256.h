@@ -1,7 +1,12 @@
 /* p256.h - NIST P-256 ECDSA signing with SHA-256 and RFC 6979 deterministic nonces, for the
  * firmware core: freestanding C99, no heap, no libc, no state outside the caller's stack.
  * Constant time: no branch or memory index depends on the private key or the nonce.
- * All numbers are 32-byte big-endian strings, as in SEC 1 and JWS (ES256). */
+ * All numbers are 32-byte big-endian strings, as in SEC 1 and JWS (ES256).
+ *
+ * Footprint on Cortex-M4 (arm-none-eabi-gcc -Os): about 3 KB of code (plus 1.2 KB for
+ * SHA-256/HMAC) and about 3 KB of stack while signing (the 16-point window table is 1.5 KB).
+ * Like any freestanding GCC build it may call memcpy/memset for struct copies; the port's C
+ * library provides them. */
 #ifndef P256_H
 #define P256_H
 

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <openssl/bn.h>
+#include <openssl/hmac.h>
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
 #include <openssl/obj_mac.h>
@@ -231,6 +232,52 @@ static void test_rfc6979_a25(void **state)
     }
 }
 
+/* out = HMAC-SHA256 by OpenSSL of the concatenation of up to four parts */
+static void ref_hmac(const uint8_t key[32], const uint8_t *p1, size_t l1, const uint8_t *p2,
+                     size_t l2, const uint8_t *p3, size_t l3, uint8_t out[32])
+{
+    uint8_t buf[32 + 1 + 32 + 32];
+    unsigned out_len;
+    memcpy(buf, p1, l1);
+    memcpy(buf + l1, p2, l2);
+    memcpy(buf + l1 + l2, p3, l3);
+    assert_non_null(HMAC(EVP_sha256(), key, 32, buf, l1 + l2 + l3, out, &out_len));
+}
+
+/* The generator's candidates, including those after a rejection (RFC 6979 3.2 step h.3),
+ * against the RFC's steps written out with OpenSSL's HMAC. */
+static void test_rfc6979_candidates_after_rejection(void **state)
+{
+    uint8_t priv[32], h1[32], key[32], v[32], both[64], zero = 0, one = 1;
+    struct rfc6979 g;
+    struct u256 k, want;
+
+    (void)state;
+    for (int round = 0; round < 20; round++) {
+        assert_int_equal(RAND_bytes(priv, 32), 1);
+        assert_int_equal(RAND_bytes(h1, 32), 1);
+        memcpy(both, priv, 32);
+        memcpy(both + 32, h1, 32);
+        memset(v, 0x01, 32);
+        memset(key, 0x00, 32);
+        ref_hmac(key, v, 32, &zero, 1, both, 64, key);
+        ref_hmac(key, v, 32, NULL, 0, NULL, 0, v);
+        ref_hmac(key, v, 32, &one, 1, both, 64, key);
+        ref_hmac(key, v, 32, NULL, 0, NULL, 0, v);
+        rfc6979_init(&g, priv, h1);
+        for (int candidate = 0; candidate < 4; candidate++) {
+            if (candidate > 0) {
+                ref_hmac(key, v, 32, &zero, 1, NULL, 0, key);
+                ref_hmac(key, v, 32, NULL, 0, NULL, 0, v);
+            }
+            ref_hmac(key, v, 32, NULL, 0, NULL, 0, v);
+            rfc6979_next(&g, &k, candidate > 0);
+            u256_from_bytes(&want, v);
+            assert_memory_equal(k.v, want.v, sizeof want.v);
+        }
+    }
+}
+
 /* an EC_KEY holding the private key priv (and its public key from OpenSSL) */
 static EC_KEY *openssl_key(const uint8_t priv[32])
 {
@@ -333,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_reduce_and_range),
         cmocka_unit_test(test_point_mul_vs_openssl),
         cmocka_unit_test(test_rfc6979_a25),
+        cmocka_unit_test(test_rfc6979_candidates_after_rejection),
         cmocka_unit_test(test_random_signatures_verify_with_openssl),
         cmocka_unit_test(test_bad_private_keys_rejected),
     };
