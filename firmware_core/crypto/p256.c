@@ -76,10 +76,23 @@ static void copy_bytes(uint8_t *dst, const uint8_t *src, unsigned len)
         *dst++ = *src++;
 }
 
+/* v, hidden from the optimizer: without it clang -Os sees that a mask is all-or-nothing and
+ * turns (a & mask) | (b & ~mask) back into a branch or a secret-dependent address */
+static uint32_t value_barrier(uint32_t v)
+{
+#if defined(__GNUC__)
+    __asm__("" : "+r"(v));
+    return v;
+#else
+    volatile uint32_t hidden = v;
+    return hidden;
+#endif
+}
+
 /* 0xffffffff when bit is 1, 0 when it is 0 */
 static uint32_t mask_from_bit(uint32_t bit)
 {
-    return (uint32_t)0 - (bit & 1u);
+    return value_barrier((uint32_t)0 - (bit & 1u));
 }
 
 /* 1 when a == b, else 0, without a branch */
