@@ -42,8 +42,11 @@ static bool fw_bus__fixed(const char *s, unsigned decimals, int64_t *out)
         v = v * 10 + (*s - '0');
         frac += dot;
     }
-    for (; frac < decimals; frac++)
+    for (; frac < decimals; frac++) {
+        if (v > 100000000000000LL)
+            return false; /* keeps v * 10 far from overflow */
         v *= 10;
+    }
     *out = v;
     return digits;
 }

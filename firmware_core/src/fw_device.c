@@ -236,6 +236,8 @@ enum fw_device_state fw_device_poll(struct fw_device *d)
 {
     if (d == NULL)
         return FW_DEVICE_BACKOFF;
+    /* read the modem even with no command running: URCs (messages, loss) */
+    fw_at_poll(fw_sim7600_at(d->cfg.modem));
     if (d->state != FW_DEVICE_BACKOFF && d->state != FW_DEVICE_SETUP && fw_device__check_events(d))
         return d->state;
     fw_device__step(d);

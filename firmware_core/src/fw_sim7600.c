@@ -21,6 +21,9 @@ static bool fw_sim7600__is(const char *line, size_t len, const char *prefix)
 static void fw_sim7600__drop(struct fw_sim7600 *d)
 {
     if (!d->rx_broken) { /* count each broken block once */
+        const struct fw_port *port = d->cfg.port;
+        if (port->log != NULL)
+            port->log(port->ctx, FW_LOG_WARN, "sim7600", "incoming message dropped", NULL, 0);
         d->stats.dropped++;
         d->events |= FW_SIM7600_EV_MSG_DROPPED;
     }

@@ -8,7 +8,7 @@ lib=@FW_M4_LIB@
 [ -f "$lib" ] || { echo "missing $lib (run make)"; exit 1; }
 if [ "${1:-}" = "--per-module" ]; then
     echo "cortex-m4 core (-Os), per module: text data bss"
-    arm-none-eabi-size "$lib" | awk 'NR > 1 {printf "  %-12s %6d %5d %5d\n", $6, $1, $2, $3}'
+    arm-none-eabi-size "$lib" | awk 'NR > 1 {printf "  %-20s %6d %5d %5d\n", $6, $1, $2, $3}'
 fi
 allowed='^(memcpy|memmove|memset|memcmp|memchr|strlen|strcmp|strncmp|__aeabi_[a-z0-9_]+)$'
 undefined=$(arm-none-eabi-nm -u "$lib" | awk 'NF==2 {print $2}' | sort -u)

@@ -45,6 +45,7 @@ static void test_cgpsinfo_rejects(void **state)
         "+CGPSINFO: 3113.343286,N,12121.234064,E,131325,041754.0,11.8,0.0,",  /* month 13 */
         "+CGPSINFO: 3113.343286,N,12121.234064,E,131025,041754.0,11.8,fast,", /* speed */
         "+CGPSINFO: 3113.343286,N,12121.234064",                              /* cut short */
+        "+CGPSINFO: 111111111111191,N,12121.234064,E,131025,041754.0,1,0.0,", /* found by fuzzing */
         "+CGPSINF0: 3113.343286,N,12121.234064,E,131025,041754.0,11.8,0.0,",  /* other line */
     };
     struct fw_bus_fix fix;

@@ -269,5 +269,6 @@ void fw_linux_port_close(struct fw_linux_port *p)
 void fw_linux_port_wait(struct fw_linux_port *p, int timeout_ms)
 {
     struct pollfd pfd = {p->fd, POLLIN, 0};
-    poll(&pfd, 1, timeout_ms);
+    if (poll(&pfd, 1, timeout_ms) > 0 && (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0)
+        usleep((useconds_t)timeout_ms * 1000u); /* nobody on the other end: do not spin */
 }
