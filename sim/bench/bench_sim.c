@@ -7,6 +7,8 @@
  *   - incoming messages per second delivered as +CMQTTRX* URC blocks,
  *   - UART throughput with and without --pace-baud 115200 (a real UART
  *     carries about 11,520 bytes/s at 115200 baud, 10 bits a byte).
+ * Also the simulator's own CPU time per round trip and per publish (from
+ * /proc/PID/schedstat), which a busy machine disturbs far less than rates.
  * Prints medians and ratios; speed is reported, never judged.
  */
 #include <errno.h>
@@ -38,12 +40,33 @@
 #define FAST_LINES 50000  /* unpaced: enough bytes to time */
 #define PACE_RUNS 3
 #define PACE_BAUD 115200
+#define RECEIVE_WAIT_DS 1 /* a read that finds nothing returns after 0.1 s */
 
 static double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU time a process has used so far (s), from /proc/PID/schedstat; -1 if unknown. */
+static double cpu_s(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
+    FILE *f = fopen(path, "r");
+    unsigned long long ns = 0;
+    bool ok = f != NULL && fscanf(f, "%llu", &ns) == 1;
+    if (f != NULL) {
+        fclose(f);
+    }
+    return ok ? (double)ns / 1e9 : -1;
+}
+
+/* Microseconds of CPU per operation between two cpu_s() readings. */
+static double cpu_us_per(double before, double after, int ops)
+{
+    return before < 0 || after < 0 || ops <= 0 ? -1 : (after - before) * 1e6 / ops;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -82,15 +105,34 @@ struct sim_proc {
     pid_t pid;
     char dir[64];
     char link[128];
-    int fd;
+    int fd;  /* non-blocking, for writes and the pipelined throughput test */
+    int rfd; /* blocking reads that end after RECEIVE_WAIT_DS (VMIN 0, VTIME) */
     char rx[1 << 16]; /* received, not yet consumed */
     size_t rx_len;
 };
+
+/*
+ * The reading side of the host, as firmware reads a UART: one blocking read()
+ * per reply (VMIN 0 with a VTIME guard), the same client for the simulator
+ * and for the PTY floor, so that the two figures compare like for like.
+ */
+static int open_reader(struct sim_proc *p, const char *tty)
+{
+    struct termios tio;
+    p->rfd = open(tty, O_RDWR | O_NOCTTY);
+    if (p->rfd < 0 || tcgetattr(p->rfd, &tio) != 0) {
+        return -1;
+    }
+    tio.c_cc[VMIN] = 0;
+    tio.c_cc[VTIME] = RECEIVE_WAIT_DS;
+    return tcsetattr(p->rfd, TCSANOW, &tio);
+}
 
 static int sim_start(struct sim_proc *p, const char *extra1, const char *extra2)
 {
     memset(p, 0, sizeof(*p));
     p->fd = -1;
+    p->rfd = -1;
     snprintf(p->dir, sizeof(p->dir), "/tmp/bench-sim-XXXXXX");
     if (mkdtemp(p->dir) == NULL) {
         return -1;
@@ -119,13 +161,16 @@ static int sim_start(struct sim_proc *p, const char *extra1, const char *extra2)
         return -1;
     }
     p->fd = open(p->link, O_RDWR | O_NOCTTY | O_NONBLOCK);
-    return p->fd >= 0 ? 0 : -1;
+    return p->fd >= 0 ? open_reader(p, p->link) : -1;
 }
 
 static void sim_stop(struct sim_proc *p)
 {
     if (p->fd >= 0) {
         close(p->fd);
+    }
+    if (p->rfd >= 0) {
+        close(p->rfd);
     }
     if (p->pid > 0) {
         kill(p->pid, SIGTERM);
@@ -134,6 +179,7 @@ static void sim_stop(struct sim_proc *p)
     rmdir(p->dir);
     p->pid = 0;
     p->fd = -1;
+    p->rfd = -1;
 }
 
 static int send_all(struct sim_proc *p, const void *data, size_t len)
@@ -160,22 +206,15 @@ static int send_text(struct sim_proc *p, const char *text)
     return send_all(p, text, strlen(text));
 }
 
-/* Read whatever is there, waiting up to wait_ms; returns bytes read (0 on timeout). */
-static size_t receive(struct sim_proc *p, int wait_ms)
+/* Read whatever is there, waiting up to RECEIVE_WAIT_DS; returns bytes read (0 on timeout). */
+static size_t receive(struct sim_proc *p)
 {
     if (p->rx_len == sizeof(p->rx)) {
         return 0;
     }
-    ssize_t n = read(p->fd, p->rx + p->rx_len, sizeof(p->rx) - p->rx_len);
+    ssize_t n = read(p->rfd, p->rx + p->rx_len, sizeof(p->rx) - p->rx_len);
     if (n <= 0) {
-        struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
-        if (poll(&pfd, 1, wait_ms) <= 0) {
-            return 0;
-        }
-        n = read(p->fd, p->rx + p->rx_len, sizeof(p->rx) - p->rx_len);
-        if (n <= 0) {
-            return 0;
-        }
+        return 0;
     }
     p->rx_len += (size_t)n;
     return (size_t)n;
@@ -198,7 +237,7 @@ static int expect(struct sim_proc *p, const char *needle)
             fprintf(stderr, "bench: expected \"%s\", got %zu bytes: %.*s\n", needle, p->rx_len, (int)p->rx_len, p->rx);
             return -1;
         }
-        receive(p, 50);
+        receive(p);
     }
 }
 
@@ -210,44 +249,55 @@ static int command(struct sim_proc *p, const char *cmd, const char *reply)
 
 /* ---------------------------------------------------------------- AT round trips */
 
-static double at_round_trips_per_s(void)
+static double at_round_trips_per_s(double *cpu_us)
 {
     struct sim_proc p;
     if (sim_start(&p, NULL, NULL) != 0 || command(&p, "ATE0\r", "OK\r\n") != 0) {
         sim_stop(&p);
         return -1;
     }
+    double cpu0 = cpu_s(p.pid);
     double t0 = now_s();
     int done = 0;
     while (done < AT_ROUNDS && command(&p, "AT\r", "\r\nOK\r\n") == 0) {
         done++;
     }
     double rate = done / (now_s() - t0);
+    *cpu_us = cpu_us_per(cpu0, cpu_s(p.pid), done);
     sim_stop(&p);
     return done == AT_ROUNDS ? rate : -1;
 }
 
 /*
- * The kernel's floor: the same round trips against a process that answers
- * "\r\nOK\r\n" to every read on a raw PTY and does nothing else.
+ * The kernel's floor: the same round trips, through the same client code
+ * (command/expect), against a process that answers "\r\nOK\r\n" to every
+ * read on a raw PTY and does nothing else.
  */
-static double pty_floor_round_trips_per_s(void)
+static double pty_floor_round_trips_per_s(double *cpu_us)
 {
     int master = posix_openpt(O_RDWR | O_NOCTTY);
     char name[128];
     if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0 || ptsname_r(master, name, sizeof(name)) != 0) {
         return -1;
     }
-    int slave = open(name, O_RDWR | O_NOCTTY);
+    struct sim_proc p;
+    memset(&p, 0, sizeof(p));
+    p.fd = open(name, O_RDWR | O_NOCTTY | O_NONBLOCK);
+    p.rfd = -1;
     struct termios tio;
-    if (slave < 0 || tcgetattr(slave, &tio) != 0) {
+    if (p.fd < 0 || tcgetattr(p.fd, &tio) != 0) {
         close(master);
         return -1;
     }
     cfmakeraw(&tio);
-    tcsetattr(slave, TCSANOW, &tio);
-    pid_t pid = fork();
-    if (pid == 0) {
+    tcsetattr(p.fd, TCSANOW, &tio);
+    if (open_reader(&p, name) != 0) {
+        close(master);
+        sim_stop(&p);
+        return -1;
+    }
+    p.pid = fork();
+    if (p.pid == 0) {
         char buf[256];
         for (;;) {
             ssize_t n = read(master, buf, sizeof(buf));
@@ -257,26 +307,15 @@ static double pty_floor_round_trips_per_s(void)
         }
     }
     close(master);
+    double cpu0 = cpu_s(p.pid);
     double t0 = now_s();
     int done = 0;
-    char buf[256];
-    for (; done < AT_ROUNDS; done++) {
-        if (write(slave, "AT\r", 3) != 3) {
-            break;
-        }
-        size_t got = 0;
-        while (got < 6) {
-            ssize_t n = read(slave, buf, sizeof(buf));
-            if (n <= 0) {
-                break;
-            }
-            got += (size_t)n;
-        }
+    while (done < AT_ROUNDS && command(&p, "AT\r", "\r\nOK\r\n") == 0) {
+        done++;
     }
     double rate = done / (now_s() - t0);
-    close(slave);
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
+    *cpu_us = cpu_us_per(cpu0, cpu_s(p.pid), done);
+    sim_stop(&p);
     return done == AT_ROUNDS ? rate : -1;
 }
 
@@ -507,7 +546,7 @@ static int mqtt_publish_pipelined(struct sim_proc *p, const char *topic, const c
     return expect(p, "+CMQTTPUB: 0,0\r\n");
 }
 
-static double publishes_per_s(const struct broker *b, bool pipelined, int *delivered)
+static double publishes_per_s(const struct broker *b, bool pipelined, int *delivered, double *cpu_us)
 {
     struct sim_proc p;
     struct peer sub;
@@ -522,6 +561,7 @@ static double publishes_per_s(const struct broker *b, bool pipelined, int *deliv
     if (mqtt_connect(&p, b) == 0) {
         struct timespec settle = { 0, 100 * 1000000L };
         nanosleep(&settle, NULL); /* the subscription is in place */
+        double cpu0 = cpu_s(p.pid);
         double t0 = now_s();
         int done = 0;
         while (done < PUB_COUNT &&
@@ -529,6 +569,7 @@ static double publishes_per_s(const struct broker *b, bool pipelined, int *deliv
             done++;
         }
         rate = done == PUB_COUNT ? done / (now_s() - t0) : -1;
+        *cpu_us = cpu_us_per(cpu0, cpu_s(p.pid), done);
         for (int i = 0; i < 200 && __atomic_load_n(&sub.received, __ATOMIC_RELAXED) < done; i++) {
             nanosleep(&settle, NULL);
         }
@@ -582,7 +623,7 @@ static double incoming_blocks_per_s(const struct broker *b, int *received)
         int blocks = 0;
         double last = t0;
         while (blocks < RX_COUNT && now_s() < end) {
-            if (receive(&p, 200) > 0) {
+            if (receive(&p) > 0) {
                 int n = count_rx_ends(&p);
                 if (n > 0) {
                     blocks += n;
@@ -606,9 +647,11 @@ static void report_at(void)
 {
     double runs[AT_RUNS];
     double floor_runs[AT_RUNS];
+    double cpu[AT_RUNS];
+    double floor_cpu[AT_RUNS];
     for (int i = 0; i < AT_RUNS; i++) {
-        runs[i] = at_round_trips_per_s();
-        floor_runs[i] = pty_floor_round_trips_per_s();
+        runs[i] = at_round_trips_per_s(&cpu[i]);
+        floor_runs[i] = pty_floor_round_trips_per_s(&floor_cpu[i]);
         if (runs[i] < 0 || floor_runs[i] < 0) {
             printf("AT/OK round trips: FAILED to run (see messages above)\n");
             return;
@@ -619,6 +662,8 @@ static void report_at(void)
     printf("AT/OK round trips over the PTY: median %.0f/s over %d runs of %d (target >= 20000/s: %.2fx)\n", m, AT_RUNS,
            AT_ROUNDS, m / 20000.0);
     printf("    the PTY itself (a process answering OK to every read): median %.0f/s; simulator/PTY %.2f\n", f, m / f);
+    printf("    CPU per round trip (user+system, /proc/PID/schedstat): simulator median %.2f us, PTY answerer %.2f us\n",
+           median(cpu, AT_RUNS), median(floor_cpu, AT_RUNS));
 }
 
 static void report_pacing(void)
@@ -661,10 +706,11 @@ static void report_mqtt(void)
                                           "pipelined: one write per publish (1 PTY round trip)" };
     for (int style = 0; style < 2; style++) {
         double pubs[PUB_RUNS];
+        double cpu[PUB_RUNS];
         int delivered = 0;
         bool ok = true;
         for (int i = 0; i < PUB_RUNS && ok; i++) {
-            pubs[i] = publishes_per_s(&b, style == 1, &delivered);
+            pubs[i] = publishes_per_s(&b, style == 1, &delivered, &cpu[i]);
             ok = pubs[i] > 0;
         }
         if (!ok) {
@@ -675,6 +721,7 @@ static void report_mqtt(void)
         printf("QoS 0 publishes of 100 bytes via TOPIC/PAYLOAD/PUB, %s:\n"
                "    median %.0f/s over %d runs of %d (target >= 5000/s: %.2fx); broker delivered %d of the last run's %d\n",
                styles[style], m, PUB_RUNS, PUB_COUNT, m / 5000.0, delivered, PUB_COUNT);
+        printf("    simulator CPU per publish (user+system): median %.2f us\n", median(cpu, PUB_RUNS));
     }
     bool ok = implemented("+CMQTTSUB") && implemented("+CMQTTSUBTOPIC");
     for (int i = 0; i < RX_RUNS && ok; i++) {

@@ -161,6 +161,7 @@ struct mqtt_client {
     long tls_verify_error;
 
     struct mqtt_op ops[MQTT_OPS_MAX];
+    bool ops_maybe_live; /* set by op_new; cleared by a scan that finds no op in use */
 };
 
 struct sim_mqtt {
@@ -168,6 +169,7 @@ struct sim_mqtt {
     int ssl_ctx[MQTT_CLIENTS]; /* AT+CMQTTSSLCFG, -1 = default (the session index) */
     struct mqtt_client clients[MQTT_CLIENTS];
     uint64_t seq;
+    bool results_maybe_ready; /* set by op_done; cleared by a delivery scan that finds none */
     uint64_t pub_out, pub_in, bytes_out, bytes_in, connlost;
 };
 
@@ -217,6 +219,7 @@ static struct mqtt_op *op_new(struct mqtt_client *c, const char *name, int64_t t
             op->name = name;
             op->err = -1;
             op->deadline_ms = sim_now_ms(c->m) + timeout_ms;
+            c->ops_maybe_live = true;
             return op;
         }
     }
@@ -230,6 +233,7 @@ static void op_done(struct mqtt_client *c, struct mqtt_op *op, int err)
     }
     op->err = err;
     op->done_seq = ++c->m->mqtt->seq;
+    c->m->mqtt->results_maybe_ready = true;
 }
 
 static struct mqtt_op *op_find(struct mqtt_client *c, const char *name, int mid)
@@ -273,7 +277,7 @@ static enum sim_at_status answer_later(struct sim_modem *m, struct mqtt_op *op)
 /* Deliver finished results in the order they finished. Only from dispatch/teardown. */
 static void deliver_results(struct sim_modem *m)
 {
-    for (;;) {
+    while (m->mqtt->results_maybe_ready) {
         struct mqtt_client *best_client = NULL;
         struct mqtt_op *best = NULL;
         for (int c = 0; c < MQTT_CLIENTS; c++) {
@@ -286,6 +290,7 @@ static void deliver_results(struct sim_modem *m)
             }
         }
         if (best == NULL) {
+            m->mqtt->results_maybe_ready = false;
             return;
         }
         struct mqtt_op done = *best;
@@ -1386,12 +1391,15 @@ static void mqtt_prepare(struct sim_modem *m, struct sim_pollset *ps)
     for (int i = 0; i < MQTT_CLIENTS; i++) {
         struct mqtt_client *c = &m->mqtt->clients[i];
         c->poll_index = -1;
-        for (size_t k = 0; k < MQTT_OPS_MAX; k++) {
+        bool live = false;
+        for (size_t k = 0; k < MQTT_OPS_MAX && c->ops_maybe_live; k++) {
             const struct mqtt_op *op = &c->ops[k];
             if (op->name != NULL) {
+                live = true;
                 sim_pollset_deadline(m, ps, op->err >= 0 ? now : op->deadline_ms);
             }
         }
+        c->ops_maybe_live = live;
         if (c->lost_cause != MQTT_LOST_NONE) {
             sim_pollset_deadline(m, ps, now);
         }
@@ -1465,7 +1473,7 @@ static void serve_socket(struct mqtt_client *c, const struct sim_pollset *ps)
 
 static void expire_ops(struct mqtt_client *c, int64_t now)
 {
-    for (size_t k = 0; k < MQTT_OPS_MAX; k++) {
+    for (size_t k = 0; k < MQTT_OPS_MAX && c->ops_maybe_live; k++) {
         struct mqtt_op *op = &c->ops[k];
         if (op->name == NULL || op->err >= 0 || now < op->deadline_ms) {
             continue;
