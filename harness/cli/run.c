@@ -613,7 +613,8 @@ static int run_scenario(const struct run_opts *o, const char *path)
         scenario_free(&r.sc);
         return 1;
     }
-    snprintf(r.dir, sizeof r.dir, "/tmp/cellbench-run.XXXXXX");
+    const char *tmp = getenv("TMPDIR");
+    snprintf(r.dir, sizeof r.dir, "%.3000s/cellbench-run.XXXXXX", tmp && *tmp ? tmp : "/tmp");
     snprintf(r.certs, sizeof r.certs, "%s/certs/out", o->root);
     if (!mkdtemp(r.dir)) {
         fprintf(stderr, "cellbench: cannot make a run directory: %s\n", strerror(errno));
