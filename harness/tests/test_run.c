@@ -296,6 +296,53 @@ static void test_sigint_stops_everything(void **state)
     assert_nothing_left(dir);
 }
 
+/* Read RUN_DIR/pids once it lists count processes (hang guard); returns the pid named name, or 0. */
+static pid_t wait_for_pid(const struct fixture *f, const char *name, int count, char *dir, size_t cap)
+{
+    char pids[700], want[100];
+    snprintf(want, sizeof want, " %s\n", name);
+    for (int waited = 0; waited < 30000; waited += 20) {
+        nap_ms(20);
+        if (!find_run_dir(f, dir, cap))
+            continue;
+        snprintf(pids, sizeof pids, "%s/pids", dir);
+        char *text = slurp(pids);
+        int lines = 0;
+        for (char *p = text; *p; p++)
+            lines += *p == '\n';
+        char *hit = strstr(text, want);
+        pid_t pid = 0;
+        if (lines >= count && hit) {
+            while (hit > text && hit[-1] != '\n')
+                hit--;
+            pid = (pid_t)atoi(hit);
+        }
+        free(text);
+        if (pid > 0)
+            return pid;
+    }
+    return 0;
+}
+
+/* A firmware crash mid-trip aborts the run, fails it and stops the rest. */
+static void test_child_crash_aborts(void **state)
+{
+    struct fixture *f = *state;
+    char path[400], dir[600];
+    write_scenario(f, "crash.json", "crash", 3600,
+                   "{ \"at\": 0, \"expect_connection\": { \"state\": \"connected\", \"within\": 60 } }", path,
+                   sizeof path);
+    const char *args[] = { "run", "--rate", "1", path, NULL };
+    pid_t pid = start_cellbench(f, args);
+    pid_t fw = wait_for_pid(f, "fw-bus-1", 3, dir, sizeof dir);
+    assert_true(fw > 0);
+    kill(fw, SIGKILL);
+    assert_int_equal(wait_exit(pid), 1);
+    assert_output_has(f, f->out, "aborted: fw-bus-1 exited during the trip");
+    assert_output_has(f, f->out, "FAIL    00:00:00 $.timeline[0] expect_connection bus-1: run aborted");
+    assert_nothing_left(dir);
+}
+
 /* validate names file, line, path and reason; list shows the shipped smoke scenario. */
 static void test_validate_and_list(void **state)
 {
@@ -336,6 +383,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_smoke_passes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_and_not_run_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigint_stops_everything, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_child_crash_aborts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
