@@ -42,6 +42,10 @@ static int append(struct cloud_app *app, const struct mosquitto_message *m)
     c->len = (size_t)m->payloadlen;
     c->json = json_loadb(c->payload, c->len, JSON_DECODE_ANY, NULL);
     app->count++;
+    if (app->log) {
+        fprintf(app->log, "%.3f %s %.*s\n", c->t_s, c->topic, (int)c->len, (const char *)c->payload);
+        fflush(app->log);
+    }
     return 0;
 }
 
@@ -82,9 +86,10 @@ static void on_subscribe(struct mosquitto *mosq, void *ctx, int mid, int n, cons
 }
 
 int cloud_app_start(struct cloud_app *app, int port, const char *user, const char *password,
-                    const struct vclock *clock, int64_t trip_start_ns, int guard_ms)
+                    const struct vclock *clock, int64_t trip_start_ns, const char *log_path, int guard_ms)
 {
     memset(app, 0, sizeof *app);
+    app->log = log_path ? fopen(log_path, "w") : NULL;
     app->clock = clock;
     app->trip_start_ns = trip_start_ns;
     mosquitto_lib_init();
@@ -122,9 +127,9 @@ int cloud_app_poll(struct cloud_app *app, int timeout_ms)
     return 0;
 }
 
-int cloud_app_publish(struct cloud_app *app, const char *topic, const void *payload, size_t len)
+int cloud_app_publish(struct cloud_app *app, const char *topic, const void *payload, size_t len, bool retain)
 {
-    int rc = mosquitto_publish(app->mosq, NULL, topic, (int)len, payload, 1, false);
+    int rc = mosquitto_publish(app->mosq, NULL, topic, (int)len, payload, 1, retain);
     return rc == MOSQ_ERR_SUCCESS ? 0 : -1;
 }
 
@@ -187,5 +192,7 @@ void cloud_app_stop(struct cloud_app *app)
         json_decref(app->messages[i].json);
     }
     free(app->messages);
+    if (app->log)
+        fclose(app->log);
     memset(app, 0, sizeof *app);
 }

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "expect.h"
 #include "scenario.h"
@@ -41,6 +42,7 @@ struct cloud_app {
     const struct vclock *clock;
     int64_t trip_start_ns; /* virtual time of trip time 0 */
     bool connected;
+    FILE *log;             /* one line per message received, or NULL */
     size_t subscribed_count; /* SUBACKs received */
     struct cloud_message *messages;
     size_t count, cap;
@@ -49,11 +51,12 @@ struct cloud_app {
 /**
  * Connect to the admin listener at 127.0.0.1:port as user/password and
  * subscribe to every topic; waits (real-time guard guard_ms) for CONNACK and
- * SUBACKs. clock and trip_start_ns give trip times. Returns 0, or -1 with a
- * message on stderr.
+ * SUBACKs. clock and trip_start_ns give trip times. log_path (may be NULL)
+ * gets one line per message: `TRIP_S TOPIC PAYLOAD`. Returns 0, or -1 with
+ * a message on stderr.
  */
 int cloud_app_start(struct cloud_app *app, int port, const char *user, const char *password,
-                    const struct vclock *clock, int64_t trip_start_ns, int guard_ms);
+                    const struct vclock *clock, int64_t trip_start_ns, const char *log_path, int guard_ms);
 
 /**
  * Serve the connection for at most timeout_ms real milliseconds, recording
@@ -61,8 +64,8 @@ int cloud_app_start(struct cloud_app *app, int port, const char *user, const cha
  */
 int cloud_app_poll(struct cloud_app *app, int timeout_ms);
 
-/** Publish payload on topic at QoS 1 (a cloud action). Returns 0 or -1. */
-int cloud_app_publish(struct cloud_app *app, const char *topic, const void *payload, size_t len);
+/** Publish payload on topic at QoS 1, retained or not (a cloud action). Returns 0 or -1. */
+int cloud_app_publish(struct cloud_app *app, const char *topic, const void *payload, size_t len, bool retain);
 
 /**
  * The log as verdict records: *out (freed by the caller with free()) gets

@@ -9,10 +9,16 @@
  * scenario.h over what the cloud application observed; stop everything;
  * print one line per expectation.
  *
- * Not executed yet (reported as NOT RUN, and the run then fails): cloud
- * actions (config, command, read_state), driver inputs, broker faults,
- * expect_ack, expect_uart, expect_connection on gcp, the *-mcu-tls stacks
- * (fwcore lacks them), and the issue's --junit / --report outputs.
+ * Cloud actions go through the broker's admin listener: config (aws: retained
+ * on /bus/<id>/configuration; gcp: config/set), command (aws:
+ * /bus/<id>/commands; gcp: commands/send/bus-commands), read_state (aws:
+ * shadow get; gcp: state/get; its match is judged on the reply document).
+ * Every message the cloud application sees goes to RUNDIR/cloud.log.
+ *
+ * Not executed yet (reported as NOT RUN, and the run then fails): the
+ * "publish" command, driver inputs, broker faults, expect_ack, expect_uart,
+ * expect_connection on gcp, the *-mcu-tls stacks (fwcore lacks them), and
+ * the issue's --junit / --report outputs and progress line.
  */
 #include "cli.h"
 
@@ -169,9 +175,10 @@ static const char *not_executed(const struct scenario *s, const struct scenario_
     case SCENARIO_ACTION_EXPECT_CONNECTION:
         return s->profile == SCENARIO_PROFILE_AWS ? NULL : "gcp connection events are not observed yet";
     case SCENARIO_ACTION_CONFIG:
-    case SCENARIO_ACTION_COMMAND:
     case SCENARIO_ACTION_READ_STATE:
-        return "cloud actions are not executed yet";
+        return NULL;
+    case SCENARIO_ACTION_COMMAND:
+        return strcmp(a->u.command.name, "publish") == 0 ? "the firmware has no publish command yet" : NULL;
     case SCENARIO_ACTION_DRIVER:
         return "driver inputs are not executed yet";
     case SCENARIO_ACTION_EXPECT_ACK:
@@ -345,6 +352,8 @@ static int control_send(struct run *r, size_t d, const char *line, char *reply, 
 
 /* ---- the timeline ---- */
 
+static void abort_run(struct run *r, const char *fmt, const char *arg);
+
 static double trip_now(const struct run *r)
 {
     return (double)(vclock_now_ns(r->clock) - r->start_ns) / (double)VCLOCK_NS_PER_S;
@@ -381,6 +390,47 @@ static void run_fault(struct run *r, const struct scenario_action *a)
     }
 }
 
+/* Where the cloud sends a device its configuration or commands, or asks for its state. */
+static void cloud_topic(const struct run *r, enum scenario_action_kind k, const char *id, char *buf, size_t cap)
+{
+    bool aws = r->sc.profile == SCENARIO_PROFILE_AWS;
+    if (k == SCENARIO_ACTION_CONFIG)
+        snprintf(buf, cap, aws ? "/bus/%s/configuration" : "cloud/gcp/devices/%s/config/set", id);
+    else if (k == SCENARIO_ACTION_COMMAND)
+        snprintf(buf, cap, aws ? "/bus/%s/commands" : "cloud/gcp/devices/%s/commands/send/bus-commands", id);
+    else
+        snprintf(buf, cap, aws ? "cloud/aws/shadow/%s/get" : "cloud/gcp/devices/%s/state/get", id);
+}
+
+/* The payload of a config, command or read_state; freed by the caller. */
+static char *cloud_payload(const struct scenario_action *a)
+{
+    if (a->kind == SCENARIO_ACTION_CONFIG)
+        return json_dumps(a->u.config.payload, JSON_COMPACT);
+    if (a->kind == SCENARIO_ACTION_READ_STATE)
+        return strdup("{}");
+    char buf[128];
+    snprintf(buf, sizeof buf, "{\"cmd\":\"%s\",\"id\":\"timeline-%zu\"}",
+             strcmp(a->u.command.name, "query_picture") == 0 ? "picture" : "location", a->index);
+    return strdup(buf);
+}
+
+/* config (aws: retained, so a bus that connects later fetches it), command, read_state. */
+static void run_cloud_action(struct run *r, const struct scenario_action *a)
+{
+    char *payload = cloud_payload(a);
+    for (size_t d = 0; d < r->sc.device_count && payload; d++) {
+        if ((a->device >= 0 && (size_t)a->device != d) || (a->device < 0 && r->sc.devices[d].role != SCENARIO_ROLE_BUS))
+            continue;
+        char topic[300];
+        cloud_topic(r, a->kind, r->sc.devices[d].id, topic, sizeof topic);
+        bool retain = a->kind == SCENARIO_ACTION_CONFIG && r->sc.profile == SCENARIO_PROFILE_AWS;
+        if (cloud_app_publish(&r->cloud, topic, payload, strlen(payload), retain) < 0)
+            abort_run(r, "the cloud application cannot publish on %.200s", topic);
+    }
+    free(payload);
+}
+
 static void run_action(struct run *r, const struct scenario_action *a)
 {
     char label[200];
@@ -391,6 +441,8 @@ static void run_action(struct run *r, const struct scenario_action *a)
         fprintf(stderr, "cellbench: %s %s\n", label, a->kind == SCENARIO_ACTION_FAULT ? a->u.fault.line : "");
     if (a->kind == SCENARIO_ACTION_FAULT)
         run_fault(r, a);
+    else
+        run_cloud_action(r, a);
 }
 
 /* Trip time by which every expectation's window has closed. */
@@ -466,6 +518,28 @@ struct tally {
     unsigned passed, failed, not_run;
 };
 
+/* A read_state holds when the first reply to its request (at or after its time) matches. */
+static bool check_read_state(const struct run *r, const struct scenario_action *a, const struct expect_record *log,
+                             size_t n, char *why, size_t cap)
+{
+    char request[300], reply[320];
+    const char *id = r->sc.devices[a->device >= 0 ? (size_t)a->device : 0].id;
+    cloud_topic(r, a->kind, id, request, sizeof request);
+    snprintf(reply, sizeof reply, "cloud/%s/reply/%s", scenario_profile_str(r->sc.profile),
+             request + strlen("cloud/aws/"));
+    for (size_t i = 0; i < n; i++) {
+        if (log[i].topic && strcmp(log[i].topic, reply) == 0 && log[i].t_s >= a->at_s) {
+            char detail[400];
+            if (expect_match_eval(&a->u.read_state.match, log[i].msg, detail, sizeof detail))
+                return true;
+            snprintf(why, cap, "the state read on %.120s does not match: %.300s", reply, detail);
+            return false;
+        }
+    }
+    snprintf(why, cap, "no reply on %s", reply);
+    return false;
+}
+
 static bool judge(struct run *r, const struct scenario_action *a, const struct expect_record *log, size_t n,
                   const struct scenario_conn_event *conn, size_t nconn, char *why, size_t cap)
 {
@@ -475,6 +549,7 @@ static bool judge(struct run *r, const struct scenario_action *a, const struct e
     case SCENARIO_ACTION_EXPECT_NO_LOSS: return scenario_check_no_loss(&r->sc, a, log, n, why, cap);
     case SCENARIO_ACTION_EXPECT_CONNECTION:
         return scenario_check_connection(&r->sc, a, conn, nconn, why, cap);
+    case SCENARIO_ACTION_READ_STATE: return check_read_state(r, a, log, n, why, cap);
     default: snprintf(why, cap, "not an expectation"); return false;
     }
 }
@@ -493,7 +568,7 @@ static void report(struct run *r, struct tally *t)
         if (missing) {
             printf("NOT RUN %s: %s\n", label, missing);
             t->not_run++;
-        } else if (!is_expectation(a->kind)) {
+        } else if (!is_expectation(a->kind) && a->kind != SCENARIO_ACTION_READ_STATE) {
             continue;
         } else if (r->aborted) {
             printf("FAIL    %s: run aborted (%s)\n", label, r->abort_reason);
@@ -562,8 +637,10 @@ static int start_everything(struct run *r)
             return -1;
     }
     snprintf(path, sizeof path, "%s/broker/admin-password", r->dir);
+    char log[PATH_MAX + 16];
+    snprintf(log, sizeof log, "%s/cloud.log", r->dir);
     if (read_text_file(path, password, sizeof password) < 0 ||
-        cloud_app_start(&r->cloud, r->admin_port, "cloud", password, r->clock, r->start_ns, READY_GUARD_MS) < 0)
+        cloud_app_start(&r->cloud, r->admin_port, "cloud", password, r->clock, r->start_ns, log, READY_GUARD_MS) < 0)
         return -1;
     r->cloud_up = true;
     send_gnss(r, 0.0);
@@ -651,8 +728,8 @@ static void run_usage(FILE *out)
                  "  --keep      keep the run directory (logs, UART captures) even when everything passed\n"
                  "  --verbose   show the timeline as it is executed\n"
                  "exit status: 0 every expectation held, 1 some failed or were not run, 2 bad input\n"
-                 "not yet: --junit, --report, cloud actions, driver inputs, broker faults,\n"
-                 "expect_ack, expect_uart, the *-mcu-tls stacks (reported as NOT RUN)\n");
+                 "not yet: --junit, --report, the publish command, driver inputs, broker faults,\n"
+                 "expect_ack, expect_uart, gcp expect_connection, the *-mcu-tls stacks (NOT RUN)\n");
 }
 
 static int parse_run_opts(int argc, char **argv, struct run_opts *o)

@@ -246,6 +246,31 @@ static void test_smoke_passes(void **state)
     assert_nothing_left(dir);
 }
 
+/* config reaches the firmware, a command reaches the modem, read_state judges the cloud's reply. */
+static void test_cloud_actions(void **state)
+{
+    struct fixture *f = *state;
+    char path[400], dir[600], file[700];
+    write_scenario(f, "cloud.json", "cloud", 40,
+                   "{ \"at\": 0, \"config\": { \"speed_threshold_kmh\": 70, \"route\": \"42\",\n"
+                   "    \"depot\": { \"name\": \"north\", \"lat\": 50.5, \"lon\": 30.5, \"radius_m\": 100 } } },\n"
+                   "{ \"at\": 20, \"command\": \"query_location\" },\n"
+                   "{ \"at\": 30, \"read_state\": { \"match\": { \"code\": 404 } } }",
+                   path, sizeof path);
+    const char *args[] = { "run", "--rate", "20", "--keep", path, NULL };
+    assert_int_equal(run_cellbench(f, args), 0);
+    assert_output_has(f, f->out, "PASS    00:00:30 $.timeline[2] read_state bus-1");
+    assert_output_has(f, f->out, "cloud: 1 passed, 0 failed, 0 not run");
+    assert_true(find_run_dir(f, dir, sizeof dir));
+    snprintf(file, sizeof file, "%s/fw-bus-1.log", dir);
+    assert_output_has(f, file, "configuration accepted (route 42, depot north)");
+    snprintf(file, sizeof file, "%s/cloud.log", dir);
+    assert_output_has(f, file, " /bus/bus-1/commands {\"cmd\":\"location\",\"id\":\"timeline-1\"}");
+    snprintf(file, sizeof file, "%s/bus-1-uart.log", dir);
+    assert_output_has(f, file, "/bus/bus-1/commands\\r\\n+CMQTTRXPAYLOAD: 0,36");
+    assert_nothing_left(dir);
+}
+
 /* A message that never comes fails with its reason; a cloud action is NOT RUN; exit status 1. */
 static void test_failure_and_not_run_reported(void **state)
 {
@@ -253,13 +278,13 @@ static void test_failure_and_not_run_reported(void **state)
     char path[400];
     write_scenario(f, "fails.json", "fails", 30,
                    "{ \"at\": 0, \"expect_message\": { \"topic\": \"/bus/never\", \"within\": 20 } },\n"
-                   "{ \"at\": 5, \"config\": { \"speed_threshold_kmh\": 50 } }",
+                   "{ \"at\": 5, \"driver\": { \"behaviour\": \"phone\", \"picture_bytes\": 2000 } }",
                    path, sizeof path);
     const char *args[] = { "run", "--rate", "40", path, NULL };
     assert_int_equal(run_cellbench(f, args), 1);
     assert_output_has(f, f->out, "FAIL    00:00:00 $.timeline[0] expect_message: ");
     assert_output_has(f, f->out, "0 messages");
-    assert_output_has(f, f->out, "NOT RUN 00:00:05 $.timeline[1] config bus-1: cloud actions are not executed yet");
+    assert_output_has(f, f->out, "NOT RUN 00:00:05 $.timeline[1] driver bus-1: driver inputs are not executed yet");
     assert_output_has(f, f->out, "fails: 0 passed, 1 failed, 1 not run");
     char dir[600];
     assert_true(find_run_dir(f, dir, sizeof dir)); /* kept after a failure */
@@ -382,6 +407,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_validate_and_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_smoke_passes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_and_not_run_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cloud_actions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigint_stops_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_child_crash_aborts, setup, teardown),
     };
