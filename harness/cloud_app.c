@@ -9,6 +9,8 @@
 
 #define PRESENCE_PREFIX "$aws/events/presence/"
 #define PUBSUB_PREFIX "pubsub/"
+#define GCP_DEVICE_LIST "cloud/gcp/list-devices"
+#define GCP_DEVICE_LIST_REPLY "cloud/gcp/reply/list-devices"
 
 static const char *const subscriptions[] = { "#", "$aws/events/#", "pubsub/#" };
 #define SUBSCRIPTION_COUNT (sizeof subscriptions / sizeof subscriptions[0])
@@ -166,17 +168,60 @@ static bool presence_event(const struct cloud_message *c, struct scenario_conn_e
     return true;
 }
 
+/* Whether the device was last reported connected (in the events so far). */
+static bool last_state(const struct scenario_conn_event *events, size_t n, const char *device)
+{
+    for (size_t i = n; i-- > 0;) {
+        if (strcmp(events[i].device, device) == 0)
+            return events[i].connected;
+    }
+    return false; /* never seen counts as disconnected */
+}
+
+/* A GCP device list reply: one event per device whose connected flag changed. Returns the count added. */
+static size_t device_list_events(const struct cloud_message *c, struct scenario_conn_event **out, size_t *n,
+                                 size_t *cap)
+{
+    if (strcmp(c->topic, GCP_DEVICE_LIST_REPLY) != 0 || !c->json)
+        return 0;
+    const json_t *devices = json_object_get(c->json, "devices"), *d;
+    size_t i, added = 0;
+    json_array_foreach(devices, i, d) {
+        const char *id = json_string_value(json_object_get(d, "id"));
+        bool connected = json_is_true(json_object_get(d, "connected"));
+        if (!id || connected == last_state(*out, *n, id))
+            continue;
+        if (*n == *cap) {
+            size_t grown_cap = *cap * 2 + 16;
+            struct scenario_conn_event *grown = realloc(*out, grown_cap * sizeof *grown);
+            if (!grown)
+                return added;
+            *out = grown;
+            *cap = grown_cap;
+        }
+        (*out)[(*n)++] = (struct scenario_conn_event){ c->t_s, id, connected };
+        added++;
+    }
+    return added;
+}
+
 size_t cloud_app_conn_events(const struct cloud_app *app, struct scenario_conn_event **out)
 {
-    *out = app->count ? calloc(app->count, sizeof **out) : NULL;
+    size_t n = 0, cap = app->count + 16;
+    *out = calloc(cap, sizeof **out);
     if (!*out)
         return 0;
-    size_t n = 0;
     for (size_t i = 0; i < app->count; i++) {
-        if (presence_event(&app->messages[i], &(*out)[n]))
+        if (device_list_events(&app->messages[i], out, &n, &cap) == 0 && n < cap &&
+            presence_event(&app->messages[i], &(*out)[n]))
             n++;
     }
     return n;
+}
+
+int cloud_app_poll_devices(struct cloud_app *app)
+{
+    return cloud_app_publish(app, GCP_DEVICE_LIST, "", 0, false);
 }
 
 void cloud_app_stop(struct cloud_app *app)

@@ -75,11 +75,18 @@ int cloud_app_publish(struct cloud_app *app, const char *topic, const void *payl
 size_t cloud_app_records(const struct cloud_app *app, struct expect_record **out);
 
 /**
- * Connection events of devices as the broker reported them (AWS presence
- * events). *out is freed by the caller; records point into the app.
- * Returns the count.
+ * Connection events of devices as the broker reported them: AWS presence
+ * events, and for GCP the changes between successive device lists (see
+ * cloud_app_poll_devices). *out is freed by the caller; records point into
+ * the app. Returns the count.
  */
 size_t cloud_app_conn_events(const struct cloud_app *app, struct scenario_conn_event **out);
+
+/**
+ * GCP: ask the broker for its device list (who is connected); the reply is
+ * recorded like any message. Returns 0 or -1.
+ */
+int cloud_app_poll_devices(struct cloud_app *app);
 
 /** Disconnect and release everything (the struct is left empty). */
 void cloud_app_stop(struct cloud_app *app);

@@ -37,7 +37,7 @@
 
 /* A two-bus-stop route and a short trip, with a placeholder for the timeline. */
 static const char scenario_head[] =
-    "{ \"name\": \"%s\", \"profile\": \"aws\", \"stack\": \"aws-modem-tls\", \"rate\": 20, \"duration\": %d,\n"
+    "{ \"name\": \"%s\", \"profile\": \"%s\", \"stack\": \"%s-modem-tls\", \"rate\": 20, \"duration\": %d,\n"
     "  \"devices\": [ { \"id\": \"bus-1\" } ],\n"
     "  \"route\": { \"waypoints\": [ { \"lat\": 50.45, \"lon\": 30.52, \"speed_kmh\": 30 },\n"
     "                               { \"lat\": 50.452, \"lon\": 30.52 } ] },\n"
@@ -219,14 +219,20 @@ static void assert_nothing_left(const char *run_dir)
     assert_int_equal(access(path, F_OK), -1);
 }
 
-static void write_scenario(const struct fixture *f, const char *file, const char *name, int duration,
-                           const char *timeline, char *path, size_t cap)
+static void write_profile_scenario(const struct fixture *f, const char *profile, const char *file, const char *name,
+                                   int duration, const char *timeline, char *path, size_t cap)
 {
     snprintf(path, cap, "%s/%s", f->tmp, file);
     FILE *fp = fopen(path, "w");
     assert_non_null(fp);
-    fprintf(fp, scenario_head, name, duration, timeline);
+    fprintf(fp, scenario_head, name, profile, profile, duration, timeline);
     fclose(fp);
+}
+
+static void write_scenario(const struct fixture *f, const char *file, const char *name, int duration,
+                           const char *timeline, char *path, size_t cap)
+{
+    write_profile_scenario(f, "aws", file, name, duration, timeline, path, cap);
 }
 
 /* The smoke scenario passes at a high rate, and the run leaves nothing behind. */
@@ -269,6 +275,28 @@ static void test_cloud_actions(void **state)
     snprintf(file, sizeof file, "%s/bus-1-uart.log", dir);
     assert_output_has(f, file, "/bus/bus-1/commands\\r\\n+CMQTTRXPAYLOAD: 0,36");
     assert_nothing_left(dir);
+}
+
+/* A simulator fault (net down) is seen by the cloud on both profiles; a connection that cannot be fails. */
+static void test_network_fault_seen(void **state)
+{
+    struct fixture *f = *state;
+    static const char timeline[] =
+        "{ \"at\": 0, \"expect_connection\": { \"state\": \"connected\", \"within\": 30 } },\n"
+        "{ \"at\": 40, \"fault\": \"net down\" },\n"
+        "{ \"at\": 40, \"expect_connection\": { \"state\": \"disconnected\", \"within\": 10 } },\n"
+        "{ \"at\": 50, \"expect_connection\": { \"state\": \"connected\", \"within\": 5 } }";
+    char aws[400], gcp[400];
+    write_profile_scenario(f, "aws", "net-aws.json", "net-aws", 60, timeline, aws, sizeof aws);
+    write_profile_scenario(f, "gcp", "net-gcp.json", "net-gcp", 60, timeline, gcp, sizeof gcp);
+    const char *args[] = { "run", "--rate", "40", aws, gcp, NULL };
+    assert_int_equal(run_cellbench(f, args), 1);
+    assert_output_has(f, f->out, "== net-aws");
+    assert_output_has(f, f->out, "== net-gcp");
+    assert_output_has(f, f->out, "PASS    00:00:40 $.timeline[2] expect_connection bus-1\n"
+                                 "FAIL    00:00:50 $.timeline[3] expect_connection bus-1: bus-1 was not connected");
+    assert_output_has(f, f->out, "net-aws: 2 passed, 1 failed, 0 not run");
+    assert_output_has(f, f->out, "net-gcp: 2 passed, 1 failed, 0 not run");
 }
 
 /* A message that never comes fails with its reason; a cloud action is NOT RUN; exit status 1. */
@@ -408,6 +436,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_smoke_passes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_and_not_run_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cloud_actions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_network_fault_seen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigint_stops_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_child_crash_aborts, setup, teardown),
     };
