@@ -14,11 +14,13 @@
  * /bus/<id>/commands; gcp: commands/send/bus-commands), read_state (aws:
  * shadow get; gcp: state/get; its match is judged on the reply document).
  * Every message the cloud application sees goes to RUNDIR/cloud.log.
+ * expect_uart is judged on the simulator's capture (RUNDIR/<id>-uart.log,
+ * both directions decoded to raw bytes) up to the entry's time.
  * Connections: AWS presence events; on GCP the device list polled once a
  * trip second (so a GCP connection time is known to within a second).
  *
  * Not executed yet (reported as NOT RUN, and the run then fails): the
- * "publish" command, driver inputs, broker faults, expect_ack, expect_uart,
+ * "publish" command, driver inputs, broker faults, expect_ack,
  * the *-mcu-tls stacks (fwcore lacks them), and
  * the issue's --junit / --report outputs and progress line.
  */
@@ -186,7 +188,7 @@ static const char *not_executed(const struct scenario *s, const struct scenario_
     case SCENARIO_ACTION_EXPECT_ACK:
         return "acknowledgements are not observed yet";
     case SCENARIO_ACTION_EXPECT_UART:
-        return "UART capture checks are not executed yet";
+        return NULL;
     }
     return "unknown action";
 }
@@ -380,6 +382,7 @@ static void run_fault(struct run *r, const struct scenario_action *a)
     if (a->u.fault.target == SCENARIO_FAULT_CLOCK) {
         vclock_jump(r->clock, (int64_t)(a->u.fault.jump_s * (double)VCLOCK_NS_PER_S));
         r->start_ns += (int64_t)(a->u.fault.jump_s * (double)VCLOCK_NS_PER_S); /* trip time does not jump */
+        r->cloud.trip_start_ns = r->start_ns;
         return;
     }
     for (size_t d = 0; d < r->sc.device_count; d++) {
@@ -522,6 +525,92 @@ struct tally {
     unsigned passed, failed, not_run;
 };
 
+/* ---- the UART capture (sim7600 --log) ---- */
+
+struct bytes {
+    char *data;
+    size_t len, cap;
+};
+
+static void bytes_put(struct bytes *b, char c)
+{
+    if (b->len == b->cap) {
+        size_t cap = b->cap * 2 + 4096;
+        char *grown = realloc(b->data, cap);
+        if (!grown)
+            return;
+        b->data = grown;
+        b->cap = cap;
+    }
+    b->data[b->len++] = c;
+}
+
+/* Append the bytes of one quoted, C-escaped capture field (\r \n \t \" \\ \xHH). */
+static void unescape_into(struct bytes *b, const char *q)
+{
+    static const char from[] = "rnt\"\\", to[] = "\r\n\t\"\\";
+    for (; *q && *q != '"'; q++) {
+        if (*q != '\\' || !q[1]) {
+            bytes_put(b, *q);
+        } else if (q[1] == 'x' && q[2] && q[3]) {
+            char hex[3] = { q[2], q[3], 0 };
+            bytes_put(b, (char)strtol(hex, NULL, 16));
+            q += 3;
+        } else {
+            const char *k = strchr(from, q[1]);
+            bytes_put(b, k ? to[k - from] : q[1]);
+            q++;
+        }
+    }
+}
+
+/* Virtual time of a capture line ("2026-11-27T04:09:32.271Z ...") in ns, or -1. */
+static int64_t capture_time_ns(const char *line)
+{
+    struct tm tm;
+    int ms = 0;
+    memset(&tm, 0, sizeof tm);
+    const char *rest = strptime(line, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!rest || sscanf(rest, ".%dZ", &ms) != 1)
+        return -1;
+    return (int64_t)timegm(&tm) * VCLOCK_NS_PER_S + (int64_t)ms * VCLOCK_NS_PER_MS;
+}
+
+/* Both directions of a device's UART up to virtual time until_ns, as raw bytes. */
+static int read_capture(const struct run *r, const char *id, int64_t until_ns, struct bytes *out)
+{
+    char path[PATH_MAX + 80], line[8192];
+    snprintf(path, sizeof path, "%s/%s-uart.log", r->dir, id);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f)) {
+        int64_t t = capture_time_ns(line);
+        const char *q = strchr(line, '"');
+        if (line[0] == '#' || t < 0 || !q)
+            continue;
+        if (t > until_ns)
+            break;
+        unescape_into(out, q + 1);
+    }
+    fclose(f);
+    return 0;
+}
+
+static bool check_uart(const struct run *r, const struct scenario_action *a, char *why, size_t cap)
+{
+    struct bytes capture = { NULL, 0, 0 };
+    const char *id = r->sc.devices[a->device >= 0 ? (size_t)a->device : 0].id;
+    int64_t until = r->start_ns + (int64_t)(a->at_s * (double)VCLOCK_NS_PER_S);
+    if (read_capture(r, id, until, &capture) < 0) {
+        snprintf(why, cap, "no UART capture for %s", id);
+        return false;
+    }
+    bool ok = scenario_check_uart(a, capture.data ? capture.data : "", capture.len, why, cap);
+    free(capture.data);
+    return ok;
+}
+
 /* A read_state holds when the first reply to its request (at or after its time) matches. */
 static bool check_read_state(const struct run *r, const struct scenario_action *a, const struct expect_record *log,
                              size_t n, char *why, size_t cap)
@@ -554,6 +643,7 @@ static bool judge(struct run *r, const struct scenario_action *a, const struct e
     case SCENARIO_ACTION_EXPECT_CONNECTION:
         return scenario_check_connection(&r->sc, a, conn, nconn, why, cap);
     case SCENARIO_ACTION_READ_STATE: return check_read_state(r, a, log, n, why, cap);
+    case SCENARIO_ACTION_EXPECT_UART: return check_uart(r, a, why, cap);
     default: snprintf(why, cap, "not an expectation"); return false;
     }
 }
@@ -733,7 +823,7 @@ static void run_usage(FILE *out)
                  "  --verbose   show the timeline as it is executed\n"
                  "exit status: 0 every expectation held, 1 some failed or were not run, 2 bad input\n"
                  "not yet: --junit, --report, the publish command, driver inputs, broker faults,\n"
-                 "expect_ack, expect_uart, the *-mcu-tls stacks (reported as NOT RUN)\n");
+                 "expect_ack, the *-mcu-tls stacks (reported as NOT RUN)\n");
 }
 
 static int parse_run_opts(int argc, char **argv, struct run_opts *o)

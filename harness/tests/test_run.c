@@ -246,7 +246,8 @@ static void test_smoke_passes(void **state)
     assert_int_equal(rc, 0);
     assert_output_has(f, f->out, "PASS    00:00:00 $.timeline[0] expect_connection bus-1");
     assert_output_has(f, f->out, "PASS    00:00:00 $.timeline[1] expect_message");
-    assert_output_has(f, f->out, "smoke-aws: 3 passed, 0 failed, 0 not run");
+    assert_output_has(f, f->out, "PASS    00:01:50 $.timeline[3] expect_uart");
+    assert_output_has(f, f->out, "smoke-aws: 4 passed, 0 failed, 0 not run");
     char dir[600];
     assert_true(find_run_dir(f, dir, sizeof dir));
     assert_nothing_left(dir);
@@ -306,14 +307,17 @@ static void test_failure_and_not_run_reported(void **state)
     char path[400];
     write_scenario(f, "fails.json", "fails", 30,
                    "{ \"at\": 0, \"expect_message\": { \"topic\": \"/bus/never\", \"within\": 20 } },\n"
-                   "{ \"at\": 5, \"driver\": { \"behaviour\": \"phone\", \"picture_bytes\": 2000 } }",
+                   "{ \"at\": 5, \"driver\": { \"behaviour\": \"phone\", \"picture_bytes\": 2000 } },\n"
+                   "{ \"at\": 25, \"expect_uart\": { \"contains\": [ \"AT+CMQTTCONNECT\", \"never on the wire\" ] } }",
                    path, sizeof path);
     const char *args[] = { "run", "--rate", "40", path, NULL };
     assert_int_equal(run_cellbench(f, args), 1);
     assert_output_has(f, f->out, "FAIL    00:00:00 $.timeline[0] expect_message: ");
     assert_output_has(f, f->out, "0 messages");
     assert_output_has(f, f->out, "NOT RUN 00:00:05 $.timeline[1] driver bus-1: driver inputs are not executed yet");
-    assert_output_has(f, f->out, "fails: 0 passed, 1 failed, 1 not run");
+    assert_output_has(f, f->out,
+                      "FAIL    00:00:25 $.timeline[2] expect_uart bus-1: the UART capture does not contain \"never on the wire\"");
+    assert_output_has(f, f->out, "fails: 0 passed, 2 failed, 1 not run");
     char dir[600];
     assert_true(find_run_dir(f, dir, sizeof dir)); /* kept after a failure */
     assert_nothing_left(dir);
@@ -405,7 +409,7 @@ static void test_validate_and_list(void **state)
                    sizeof path);
     const char *bad[] = { "validate", SMOKE, path, NULL };
     assert_int_equal(run_cellbench(f, bad), 1);
-    assert_output_has(f, f->out, "smoke-aws.json: ok (smoke-aws, 1 devices, 3 timeline entries)");
+    assert_output_has(f, f->out, "smoke-aws.json: ok (smoke-aws, 1 devices, 4 timeline entries)");
     assert_output_has(f, f->err, "bad.json:5: $.timeline[0].expect_connection");
     const char *list[] = { "list", CELLBENCH_SOURCE_DIR "/scenarios", NULL };
     assert_int_equal(run_cellbench(f, list), 0);
