@@ -12,6 +12,9 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
     { "broker", cli_broker_main, "run Mosquitto behaving like AWS IoT Core or GCP IoT Core" },
+    { "run", cli_run_main, "replay scenarios end to end and judge their expectations" },
+    { "validate", cli_validate_main, "check scenario files without running them" },
+    { "list", cli_list_main, "list the scenarios of a directory with their descriptions" },
 };
 
 static void usage(FILE *out)

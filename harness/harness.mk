@@ -12,6 +12,16 @@ HARNESS_LDLIBS := -ljansson -lm
 HARNESS_TEST_SRCS := $(wildcard harness/tests/test_*.c)
 HARNESS_TESTS := $(HARNESS_TEST_SRCS:harness/tests/%.c=$(BUILD)/tests/harness/%)
 
+# `cellbench run`: process supervision and the cloud application, linked
+# into the cellbench program (its rule is in harness/broker/broker.mk).
+RUN_SRCS := harness/orchestrate.c harness/cloud_app.c
+RUN_OBJS := $(RUN_SRCS:%.c=$(BUILD)/obj/%.o)
+$(BUILD)/bin/cellbench: $(RUN_OBJS) $(HARNESS_LIB)
+$(BUILD)/bin/cellbench: BROKER_LIBS += -lmosquitto -ljansson -lm
+
+# test_run drives the whole bench through the cellbench program.
+$(BUILD)/tests/harness/test_run: | $(BUILD)/bin/cellbench $(BUILD)/bin/sim7600 $(BUILD)/bin/fwcore
+
 HARNESS_PROGRAMS := $(BUILD)/bin/cellbench-scenario $(BUILD)/bin/gen-city-loop
 
 all: $(HARNESS_LIB) $(HARNESS_PROGRAMS) $(HARNESS_TESTS)

@@ -13,4 +13,17 @@
  */
 int cli_broker_main(int argc, char **argv);
 
+/**
+ * `cellbench run SCENARIO... [--rate X] [--keep] [--verbose]`: replay each
+ * scenario end to end (broker, simulators, firmware, cloud application on a
+ * virtual clock) and print a verdict per expectation. 0 only when all hold.
+ */
+int cli_run_main(int argc, char **argv);
+
+/** `cellbench validate SCENARIO...`: check files without running them (0 all valid, 1 some invalid). */
+int cli_validate_main(int argc, char **argv);
+
+/** `cellbench list [DIR]`: the scenarios of DIR (default scenarios) with their descriptions. */
+int cli_list_main(int argc, char **argv);
+
 #endif /* CELLBENCH_CLI_H */

@@ -1,0 +1,942 @@
+/*
+ * `cellbench run`, `cellbench validate` and `cellbench list`.
+ *
+ * run: for each scenario, start the broker (the scenario's profile), one
+ * simulator and one firmware process per device and the cloud application
+ * on a shared virtual clock in a temporary run directory; replay the
+ * timeline in trip time (1 Hz GNSS fixes from the route, simulator faults,
+ * clock jumps); evaluate the expectations with the verdict functions of
+ * scenario.h over what the cloud application observed; stop everything;
+ * print one line per expectation.
+ *
+ * Cloud actions go through the broker's admin listener: config (aws: retained
+ * on /bus/<id>/configuration; gcp: config/set), command (aws:
+ * /bus/<id>/commands; gcp: commands/send/bus-commands), read_state (aws:
+ * shadow get; gcp: state/get; its match is judged on the reply document).
+ * Every message the cloud application sees goes to RUNDIR/cloud.log.
+ * expect_uart is judged on the simulator's capture (RUNDIR/<id>-uart.log,
+ * both directions decoded to raw bytes) up to the entry's time.
+ * Connections: AWS presence events; on GCP the device list polled once a
+ * trip second (so a GCP connection time is known to within a second).
+ *
+ * Not executed yet (reported as NOT RUN, and the run then fails): the
+ * "publish" command, driver inputs, broker faults, expect_ack,
+ * the *-mcu-tls stacks (fwcore lacks them), and
+ * the issue's --junit / --report outputs and progress line.
+ */
+#include "cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cloud_app.h"
+#include "orchestrate.h"
+#include "route.h"
+#include "scenario.h"
+#include "vclock.h"
+
+#define READY_GUARD_MS 20000 /* real-time hang guard for a process to come up */
+#define STOP_GUARD_MS 3000   /* SIGTERM to SIGKILL */
+#define CONTROL_GUARD_MS 2000
+
+struct run_opts {
+    int64_t rate_micro; /* 0: the scenario's rate */
+    bool keep;
+    bool verbose;
+    char root[PATH_MAX]; /* source tree: certs/ */
+    char bin[PATH_MAX];  /* directory of cellbench, sim7600, fwcore */
+};
+
+/* What one run holds. */
+struct run {
+    const struct run_opts *opts;
+    struct scenario sc;
+    char dir[PATH_MAX];
+    char certs[PATH_MAX + 16];
+    struct vclock *clock;
+    int64_t start_ns;
+    struct orch orch;
+    int port, admin_port;
+    int control[ORCH_MAX_CHILDREN]; /* control socket per device */
+    struct cloud_app cloud;
+    bool cloud_up;
+    bool aborted;
+    char abort_reason[256];
+    unsigned fault_errors;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* ---- where things are ---- */
+
+static void program_dir(char *out)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(out, PATH_MAX, "%s", exe);
+}
+
+/* The source tree: <bin>/../.. when it holds certs/gen.sh, else the current directory. */
+static void source_root(const char *bin, char *out)
+{
+    char guess[PATH_MAX + 16], probe[PATH_MAX + 64];
+    snprintf(guess, sizeof guess, "%s/../..", bin);
+    snprintf(probe, sizeof probe, "%s/certs/gen.sh", guess);
+    if (access(probe, R_OK) == 0 && realpath(guess, out))
+        return;
+    if (!getcwd(out, PATH_MAX))
+        snprintf(out, PATH_MAX, ".");
+}
+
+static bool file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* ---- certificates ---- */
+
+static bool device_has_certs(const struct run *r, const char *id)
+{
+    char path[PATH_MAX * 2];
+    snprintf(path, sizeof path, "%s/devices/%s/cert.pem", r->certs, id);
+    return file_exists(path);
+}
+
+/* Run certs/gen.sh for the default devices and the scenario's when any is missing. */
+static int ensure_certs(struct run *r)
+{
+    bool missing = !file_exists(r->certs) || !device_has_certs(r, "bus-1");
+    for (size_t i = 0; i < r->sc.device_count; i++)
+        missing = missing || !device_has_certs(r, r->sc.devices[i].id);
+    if (!missing)
+        return 0;
+    char cmd[PATH_MAX * 2 + 2048];
+    int n = snprintf(cmd, sizeof cmd, "bash '%s/certs/gen.sh' bus-1 bus-2 depot-1", r->opts->root);
+    for (size_t i = 0; i < r->sc.device_count && n < (int)sizeof cmd - 80; i++)
+        n += snprintf(cmd + n, sizeof cmd - (size_t)n, " '%s'", r->sc.devices[i].id);
+    snprintf(cmd + n, sizeof cmd - (size_t)n, " >'%s/gen-certs.log' 2>&1", r->dir);
+    fprintf(stderr, "cellbench: making certificates (certs/gen.sh)\n");
+    if (system(cmd) != 0) {
+        fprintf(stderr, "cellbench: certs/gen.sh failed, see %s/gen-certs.log\n", r->dir);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- what this runner executes ---- */
+
+static bool is_expectation(enum scenario_action_kind k)
+{
+    return k >= SCENARIO_ACTION_EXPECT_MESSAGE;
+}
+
+/* NULL when the action is executed, else why not. */
+static const char *not_executed(const struct scenario *s, const struct scenario_action *a)
+{
+    switch (a->kind) {
+    case SCENARIO_ACTION_FAULT:
+        return a->u.fault.target == SCENARIO_FAULT_BROKER ? "broker faults are not executed yet" : NULL;
+    case SCENARIO_ACTION_EXPECT_MESSAGE:
+    case SCENARIO_ACTION_EXPECT_ORDER:
+    case SCENARIO_ACTION_EXPECT_NO_LOSS:
+        return NULL;
+    case SCENARIO_ACTION_EXPECT_CONNECTION:
+        return NULL;
+    case SCENARIO_ACTION_CONFIG:
+    case SCENARIO_ACTION_READ_STATE:
+        return NULL;
+    case SCENARIO_ACTION_COMMAND:
+        return strcmp(a->u.command.name, "publish") == 0 ? "the firmware has no publish command yet" : NULL;
+    case SCENARIO_ACTION_DRIVER:
+        return "driver inputs are not executed yet";
+    case SCENARIO_ACTION_EXPECT_ACK:
+        return "acknowledgements are not observed yet";
+    case SCENARIO_ACTION_EXPECT_UART:
+        return NULL;
+    }
+    return "unknown action";
+}
+
+/* NULL when fwcore runs the stack, else why not. */
+static const char *stack_missing(enum scenario_stack st)
+{
+    if (st == SCENARIO_STACK_AWS_MCU_TLS || st == SCENARIO_STACK_GCP_MCU_TLS)
+        return "the firmware (fwcore) does not implement this stack yet";
+    return NULL;
+}
+
+static void action_label(const struct scenario *s, const struct scenario_action *a, char *buf, size_t cap)
+{
+    char at[32];
+    scenario_format_time(a->at_s, at, sizeof at);
+    snprintf(buf, cap, "%s $.timeline[%zu] %s%s%s", at, a->index, scenario_action_str(a->kind),
+             a->device >= 0 ? " " : "", a->device >= 0 ? s->devices[a->device].id : "");
+}
+
+/* ---- processes ---- */
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof sa;
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+        port = ntohs(sa.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+static int read_text_file(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    return 0;
+}
+
+static int start_broker(struct run *r)
+{
+    const char *profile = scenario_profile_str(r->sc.profile);
+    char prog[PATH_MAX + 16], port[16], admin[16], registry[PATH_MAX * 2], dir[PATH_MAX + 16], clock[PATH_MAX + 16];
+    r->port = free_port();
+    do
+        r->admin_port = free_port();
+    while (r->admin_port == r->port);
+    snprintf(prog, sizeof prog, "%s/cellbench", r->opts->bin);
+    snprintf(port, sizeof port, "%d", r->port);
+    snprintf(admin, sizeof admin, "%d", r->admin_port);
+    snprintf(registry, sizeof registry, "%s/registry-%s.json", r->certs, profile);
+    snprintf(dir, sizeof dir, "%s/broker", r->dir);
+    snprintf(clock, sizeof clock, "%s/clock", r->dir);
+    char *argv[] = { prog, "broker", "--profile", (char *)profile, "--port", port, "--admin-port", admin,
+                     "--registry", registry, "--dir", dir, "--clock", clock, "--certs", r->certs, NULL };
+    int i = orch_spawn(&r->orch, "broker", argv);
+    return i < 0 ? -1 : orch_wait_line(&r->orch, i, "ready", NULL, 0, READY_GUARD_MS);
+}
+
+static int control_connect(const char *path)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof sa.sun_path) {
+        errno = ENAMETOOLONG;
+        close(fd);
+        return -1;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+        return fd;
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+static int start_simulator(struct run *r, size_t d)
+{
+    const char *id = r->sc.devices[d].id;
+    char prog[PATH_MAX + 16], link[PATH_MAX + 80], ctl[PATH_MAX + 80], clock[PATH_MAX + 16], log[PATH_MAX + 80],
+        name[80];
+    snprintf(prog, sizeof prog, "%s/sim7600", r->opts->bin);
+    snprintf(link, sizeof link, "%s/%s.pty", r->dir, id);
+    snprintf(ctl, sizeof ctl, "%s/%s.ctl", r->dir, id);
+    snprintf(clock, sizeof clock, "%s/clock", r->dir);
+    snprintf(log, sizeof log, "%s/%s-uart.log", r->dir, id);
+    snprintf(name, sizeof name, "sim-%s", id);
+    char *argv[] = { prog, "--link", link, "--control", ctl, "--clock", clock, "--log", log, NULL };
+    int i = orch_spawn(&r->orch, name, argv);
+    if (i < 0 || orch_wait_line(&r->orch, i, "/dev/", NULL, 0, READY_GUARD_MS) < 0)
+        return -1;
+    r->control[d] = control_connect(ctl);
+    if (r->control[d] < 0) {
+        fprintf(stderr, "cellbench: cannot connect to %s: %s\n", ctl, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* The GCP identity fwcore needs, from the registry the broker uses. */
+static void gcp_identity(const struct run *r, char *project, char *region, char *registry, size_t cap)
+{
+    char path[PATH_MAX * 2];
+    snprintf(path, sizeof path, "%s/registry-gcp.json", r->certs);
+    json_t *root = json_load_file(path, 0, NULL);
+    snprintf(project, cap, "%s", root ? json_string_value(json_object_get(root, "project")) : "");
+    snprintf(region, cap, "%s", root ? json_string_value(json_object_get(root, "region")) : "");
+    snprintf(registry, cap, "%s", root ? json_string_value(json_object_get(root, "registry")) : "");
+    json_decref(root);
+}
+
+static int start_firmware(struct run *r, size_t d)
+{
+    const struct scenario_device *dev = &r->sc.devices[d];
+    char prog[PATH_MAX + 16], uart[PATH_MAX + 80], clock[PATH_MAX + 16], state[PATH_MAX + 80], broker[64],
+        name[80], project[128], region[128], registry[128];
+    snprintf(prog, sizeof prog, "%s/fwcore", r->opts->bin);
+    snprintf(uart, sizeof uart, "%s/%s.pty", r->dir, dev->id);
+    snprintf(clock, sizeof clock, "%s/clock", r->dir);
+    snprintf(state, sizeof state, "%s/%s-state", r->dir, dev->id);
+    snprintf(broker, sizeof broker, "localhost:%d", r->port);
+    snprintf(name, sizeof name, "fw-%s", dev->id);
+    if (mkdir(state, 0755) < 0 && errno != EEXIST)
+        return -1;
+    gcp_identity(r, project, region, registry, sizeof project);
+    char *argv[] = { prog, "--uart", uart, "--stack", (char *)scenario_stack_str(dev->stack), "--device",
+                     (char *)dev->id, "--role", (char *)scenario_role_str(dev->role), "--certs", r->certs,
+                     "--broker", broker, "--state", state, "--clock", clock, "--gcp-project", project,
+                     "--gcp-region", region, "--gcp-registry", registry, NULL };
+    return orch_spawn(&r->orch, name, argv) < 0 ? -1 : 0;
+}
+
+/* Send one control line to a device's simulator and read its reply. Returns 0 for "ok ...". */
+static int control_send(struct run *r, size_t d, const char *line, char *reply, size_t cap)
+{
+    int fd = r->control[d];
+    char msg[1100];
+    int n = snprintf(msg, sizeof msg, "%s\n", line);
+    reply[0] = '\0';
+    if (fd < 0 || write(fd, msg, (size_t)n) != n) {
+        snprintf(reply, cap, "error: control socket: %s", strerror(errno));
+        return -1;
+    }
+    size_t got = 0;
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    while (got + 1 < cap && poll(&p, 1, CONTROL_GUARD_MS) > 0) {
+        ssize_t k = read(fd, reply + got, 1);
+        if (k <= 0 || reply[got] == '\n')
+            break;
+        got++;
+    }
+    reply[got] = '\0';
+    return strncmp(reply, "ok", 2) == 0 ? 0 : -1;
+}
+
+/* ---- the timeline ---- */
+
+static void abort_run(struct run *r, const char *fmt, const char *arg);
+
+static double trip_now(const struct run *r)
+{
+    return (double)(vclock_now_ns(r->clock) - r->start_ns) / (double)VCLOCK_NS_PER_S;
+}
+
+static void send_gnss(struct run *r, double t)
+{
+    struct route_point p;
+    char line[256], reply[256];
+    route_position_at(&r->sc.route.route, t, &p);
+    if (route_gnss_line(&p, line, sizeof line) < 0)
+        return;
+    for (size_t d = 0; d < r->sc.device_count; d++) {
+        if (r->sc.devices[d].role == SCENARIO_ROLE_BUS && control_send(r, d, line, reply, sizeof reply) < 0)
+            fprintf(stderr, "cellbench: %s: '%s': %s\n", r->sc.devices[d].id, line, reply);
+    }
+}
+
+static void run_fault(struct run *r, const struct scenario_action *a)
+{
+    char reply[512];
+    if (a->u.fault.target == SCENARIO_FAULT_CLOCK) {
+        vclock_jump(r->clock, (int64_t)(a->u.fault.jump_s * (double)VCLOCK_NS_PER_S));
+        r->start_ns += (int64_t)(a->u.fault.jump_s * (double)VCLOCK_NS_PER_S); /* trip time does not jump */
+        r->cloud.trip_start_ns = r->start_ns;
+        return;
+    }
+    for (size_t d = 0; d < r->sc.device_count; d++) {
+        if (a->device >= 0 && (size_t)a->device != d)
+            continue;
+        if (control_send(r, d, a->u.fault.line, reply, sizeof reply) < 0) {
+            fprintf(stderr, "cellbench: fault '%s' on %s: %s\n", a->u.fault.line, r->sc.devices[d].id, reply);
+            r->fault_errors++;
+        }
+    }
+}
+
+/* Where the cloud sends a device its configuration or commands, or asks for its state. */
+static void cloud_topic(const struct run *r, enum scenario_action_kind k, const char *id, char *buf, size_t cap)
+{
+    bool aws = r->sc.profile == SCENARIO_PROFILE_AWS;
+    if (k == SCENARIO_ACTION_CONFIG)
+        snprintf(buf, cap, aws ? "/bus/%s/configuration" : "cloud/gcp/devices/%s/config/set", id);
+    else if (k == SCENARIO_ACTION_COMMAND)
+        snprintf(buf, cap, aws ? "/bus/%s/commands" : "cloud/gcp/devices/%s/commands/send/bus-commands", id);
+    else
+        snprintf(buf, cap, aws ? "cloud/aws/shadow/%s/get" : "cloud/gcp/devices/%s/state/get", id);
+}
+
+/* The payload of a config, command or read_state; freed by the caller. */
+static char *cloud_payload(const struct scenario_action *a)
+{
+    if (a->kind == SCENARIO_ACTION_CONFIG)
+        return json_dumps(a->u.config.payload, JSON_COMPACT);
+    if (a->kind == SCENARIO_ACTION_READ_STATE)
+        return strdup("{}");
+    char buf[128];
+    snprintf(buf, sizeof buf, "{\"cmd\":\"%s\",\"id\":\"timeline-%zu\"}",
+             strcmp(a->u.command.name, "query_picture") == 0 ? "picture" : "location", a->index);
+    return strdup(buf);
+}
+
+/* config (aws: retained, so a bus that connects later fetches it), command, read_state. */
+static void run_cloud_action(struct run *r, const struct scenario_action *a)
+{
+    char *payload = cloud_payload(a);
+    for (size_t d = 0; d < r->sc.device_count && payload; d++) {
+        if ((a->device >= 0 && (size_t)a->device != d) || (a->device < 0 && r->sc.devices[d].role != SCENARIO_ROLE_BUS))
+            continue;
+        char topic[300];
+        cloud_topic(r, a->kind, r->sc.devices[d].id, topic, sizeof topic);
+        bool retain = a->kind == SCENARIO_ACTION_CONFIG && r->sc.profile == SCENARIO_PROFILE_AWS;
+        if (cloud_app_publish(&r->cloud, topic, payload, strlen(payload), retain) < 0)
+            abort_run(r, "the cloud application cannot publish on %.200s", topic);
+    }
+    free(payload);
+}
+
+static void run_action(struct run *r, const struct scenario_action *a)
+{
+    char label[200];
+    action_label(&r->sc, a, label, sizeof label);
+    if (is_expectation(a->kind) || not_executed(&r->sc, a))
+        return; /* expectations are judged at the end; the rest is reported there */
+    if (r->opts->verbose)
+        fprintf(stderr, "cellbench: %s %s\n", label, a->kind == SCENARIO_ACTION_FAULT ? a->u.fault.line : "");
+    if (a->kind == SCENARIO_ACTION_FAULT)
+        run_fault(r, a);
+    else
+        run_cloud_action(r, a);
+}
+
+/* Trip time by which every expectation's window has closed. */
+static double run_end(const struct scenario *s)
+{
+    double end = s->duration_s;
+    for (size_t i = 0; i < s->action_count; i++) {
+        const struct scenario_action *a = &s->actions[i];
+        double within = a->kind == SCENARIO_ACTION_EXPECT_MESSAGE      ? a->u.message.within_s
+                        : a->kind == SCENARIO_ACTION_EXPECT_CONNECTION ? a->u.connection.within_s
+                                                                       : 0.0;
+        end = fmax(end, a->at_s + within);
+    }
+    return end;
+}
+
+static int by_time(const void *x, const void *y)
+{
+    const struct scenario_action *a = *(const struct scenario_action *const *)x;
+    const struct scenario_action *b = *(const struct scenario_action *const *)y;
+    if (a->at_s != b->at_s)
+        return a->at_s < b->at_s ? -1 : 1;
+    return a->index < b->index ? -1 : (a->index > b->index);
+}
+
+static void abort_run(struct run *r, const char *fmt, const char *arg)
+{
+    if (r->aborted)
+        return;
+    r->aborted = true;
+    snprintf(r->abort_reason, sizeof r->abort_reason, fmt, arg);
+}
+
+static void replay(struct run *r)
+{
+    const struct scenario_action **order = calloc(r->sc.action_count + 1, sizeof *order);
+    if (!order) {
+        abort_run(r, "%s", "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < r->sc.action_count; i++)
+        order[i] = &r->sc.actions[i];
+    qsort(order, r->sc.action_count, sizeof *order, by_time);
+    double end = run_end(&r->sc);
+    long last_gnss = 0; /* the fix of second 0 was sent before the firmware started */
+    size_t next = 0;
+    for (double t = trip_now(r); t <= end && !r->aborted; t = trip_now(r)) {
+        if (stop_signal) {
+            abort_run(r, "stopped by signal %s", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+            break;
+        }
+        int dead = orch_check(&r->orch);
+        if (dead >= 0) {
+            abort_run(r, "%s exited during the trip", r->orch.children[dead].name);
+            orch_show_log_tail(&r->orch, dead, 1500);
+            break;
+        }
+        if ((long)t > last_gnss) {
+            last_gnss = (long)t;
+            send_gnss(r, (double)last_gnss);
+            if (r->sc.profile == SCENARIO_PROFILE_GCP) /* GCP has no presence events: poll once a trip second */
+                cloud_app_poll_devices(&r->cloud);
+        }
+        while (next < r->sc.action_count && order[next]->at_s <= t)
+            run_action(r, order[next++]);
+        if (cloud_app_poll(&r->cloud, 2) < 0)
+            abort_run(r, "%s", "the cloud application lost the broker");
+    }
+    free(order);
+}
+
+/* ---- verdicts ---- */
+
+struct tally {
+    unsigned passed, failed, not_run;
+};
+
+/* ---- the UART capture (sim7600 --log) ---- */
+
+struct bytes {
+    char *data;
+    size_t len, cap;
+};
+
+static void bytes_put(struct bytes *b, char c)
+{
+    if (b->len == b->cap) {
+        size_t cap = b->cap * 2 + 4096;
+        char *grown = realloc(b->data, cap);
+        if (!grown)
+            return;
+        b->data = grown;
+        b->cap = cap;
+    }
+    b->data[b->len++] = c;
+}
+
+/* Append the bytes of one quoted, C-escaped capture field (\r \n \t \" \\ \xHH). */
+static void unescape_into(struct bytes *b, const char *q)
+{
+    static const char from[] = "rnt\"\\", to[] = "\r\n\t\"\\";
+    for (; *q && *q != '"'; q++) {
+        if (*q != '\\' || !q[1]) {
+            bytes_put(b, *q);
+        } else if (q[1] == 'x' && q[2] && q[3]) {
+            char hex[3] = { q[2], q[3], 0 };
+            bytes_put(b, (char)strtol(hex, NULL, 16));
+            q += 3;
+        } else {
+            const char *k = strchr(from, q[1]);
+            bytes_put(b, k ? to[k - from] : q[1]);
+            q++;
+        }
+    }
+}
+
+/* Virtual time of a capture line ("2026-11-27T04:09:32.271Z ...") in ns, or -1. */
+static int64_t capture_time_ns(const char *line)
+{
+    struct tm tm;
+    int ms = 0;
+    memset(&tm, 0, sizeof tm);
+    const char *rest = strptime(line, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!rest || sscanf(rest, ".%dZ", &ms) != 1)
+        return -1;
+    return (int64_t)timegm(&tm) * VCLOCK_NS_PER_S + (int64_t)ms * VCLOCK_NS_PER_MS;
+}
+
+/* Both directions of a device's UART up to virtual time until_ns, as raw bytes. */
+static int read_capture(const struct run *r, const char *id, int64_t until_ns, struct bytes *out)
+{
+    char path[PATH_MAX + 80], line[8192];
+    snprintf(path, sizeof path, "%s/%s-uart.log", r->dir, id);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f)) {
+        int64_t t = capture_time_ns(line);
+        const char *q = strchr(line, '"');
+        if (line[0] == '#' || t < 0 || !q)
+            continue;
+        if (t > until_ns)
+            break;
+        unescape_into(out, q + 1);
+    }
+    fclose(f);
+    return 0;
+}
+
+static bool check_uart(const struct run *r, const struct scenario_action *a, char *why, size_t cap)
+{
+    struct bytes capture = { NULL, 0, 0 };
+    const char *id = r->sc.devices[a->device >= 0 ? (size_t)a->device : 0].id;
+    int64_t until = r->start_ns + (int64_t)(a->at_s * (double)VCLOCK_NS_PER_S);
+    if (read_capture(r, id, until, &capture) < 0) {
+        snprintf(why, cap, "no UART capture for %s", id);
+        return false;
+    }
+    bool ok = scenario_check_uart(a, capture.data ? capture.data : "", capture.len, why, cap);
+    free(capture.data);
+    return ok;
+}
+
+/* A read_state holds when the first reply to its request (at or after its time) matches. */
+static bool check_read_state(const struct run *r, const struct scenario_action *a, const struct expect_record *log,
+                             size_t n, char *why, size_t cap)
+{
+    char request[300], reply[320];
+    const char *id = r->sc.devices[a->device >= 0 ? (size_t)a->device : 0].id;
+    cloud_topic(r, a->kind, id, request, sizeof request);
+    snprintf(reply, sizeof reply, "cloud/%s/reply/%s", scenario_profile_str(r->sc.profile),
+             request + strlen("cloud/aws/"));
+    for (size_t i = 0; i < n; i++) {
+        if (log[i].topic && strcmp(log[i].topic, reply) == 0 && log[i].t_s >= a->at_s) {
+            char detail[400];
+            if (expect_match_eval(&a->u.read_state.match, log[i].msg, detail, sizeof detail))
+                return true;
+            snprintf(why, cap, "the state read on %.120s does not match: %.300s", reply, detail);
+            return false;
+        }
+    }
+    snprintf(why, cap, "no reply on %s", reply);
+    return false;
+}
+
+static bool judge(struct run *r, const struct scenario_action *a, const struct expect_record *log, size_t n,
+                  const struct scenario_conn_event *conn, size_t nconn, char *why, size_t cap)
+{
+    switch (a->kind) {
+    case SCENARIO_ACTION_EXPECT_MESSAGE: return scenario_check_message(&r->sc, a, log, n, why, cap);
+    case SCENARIO_ACTION_EXPECT_ORDER: return scenario_check_order(&r->sc, a, log, n, why, cap);
+    case SCENARIO_ACTION_EXPECT_NO_LOSS: return scenario_check_no_loss(&r->sc, a, log, n, why, cap);
+    case SCENARIO_ACTION_EXPECT_CONNECTION:
+        return scenario_check_connection(&r->sc, a, conn, nconn, why, cap);
+    case SCENARIO_ACTION_READ_STATE: return check_read_state(r, a, log, n, why, cap);
+    case SCENARIO_ACTION_EXPECT_UART: return check_uart(r, a, why, cap);
+    default: snprintf(why, cap, "not an expectation"); return false;
+    }
+}
+
+static void report(struct run *r, struct tally *t)
+{
+    struct expect_record *log = NULL;
+    struct scenario_conn_event *conn = NULL;
+    size_t n = cloud_app_records(&r->cloud, &log);
+    size_t nconn = cloud_app_conn_events(&r->cloud, &conn);
+    for (size_t i = 0; i < r->sc.action_count; i++) {
+        const struct scenario_action *a = &r->sc.actions[i];
+        char label[200], why[512] = "";
+        action_label(&r->sc, a, label, sizeof label);
+        const char *missing = not_executed(&r->sc, a);
+        if (missing) {
+            printf("NOT RUN %s: %s\n", label, missing);
+            t->not_run++;
+        } else if (!is_expectation(a->kind) && a->kind != SCENARIO_ACTION_READ_STATE) {
+            continue;
+        } else if (r->aborted) {
+            printf("FAIL    %s: run aborted (%s)\n", label, r->abort_reason);
+            t->failed++;
+        } else if (judge(r, a, log, n, conn, nconn, why, sizeof why)) {
+            printf("PASS    %s\n", label);
+            t->passed++;
+        } else {
+            printf("FAIL    %s: %s\n", label, why);
+            t->failed++;
+        }
+    }
+    if (r->fault_errors) {
+        printf("FAIL    %u fault line(s) refused by the simulator (see above)\n", r->fault_errors);
+        t->failed++;
+    }
+    if (r->opts->verbose)
+        fprintf(stderr, "cellbench: the cloud application received %zu messages\n", n);
+    free(log);
+    free(conn);
+}
+
+/* ---- one scenario ---- */
+
+static int64_t trip_start_epoch_ns(const struct scenario *s)
+{
+    if (s->start_epoch_s)
+        return s->start_epoch_s * VCLOCK_NS_PER_S;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * VCLOCK_NS_PER_S;
+}
+
+static bool scenario_runnable(const struct run *r)
+{
+    bool ok = true;
+    for (size_t d = 0; d < r->sc.device_count; d++) {
+        const char *why = stack_missing(r->sc.devices[d].stack);
+        if (why) {
+            printf("NOT RUN %s: device %s, stack %s: %s\n", r->sc.name, r->sc.devices[d].id,
+                   scenario_stack_str(r->sc.devices[d].stack), why);
+            ok = false;
+        }
+    }
+    if (r->sc.route.source == SCENARIO_ROUTE_NONE) {
+        printf("NOT RUN %s: scenarios without a route are not executed yet\n", r->sc.name);
+        ok = false;
+    }
+    return ok;
+}
+
+static int start_everything(struct run *r)
+{
+    char clock[PATH_MAX + 16], password[128], path[PATH_MAX + 64];
+    snprintf(clock, sizeof clock, "%s/clock", r->dir);
+    r->start_ns = trip_start_epoch_ns(&r->sc);
+    r->clock = vclock_create(clock, r->start_ns, 0); /* frozen while everything starts */
+    if (!r->clock) {
+        fprintf(stderr, "cellbench: cannot create the clock %s: %s\n", clock, strerror(errno));
+        return -1;
+    }
+    if (start_broker(r) < 0)
+        return -1;
+    for (size_t d = 0; d < r->sc.device_count; d++) {
+        if (start_simulator(r, d) < 0)
+            return -1;
+    }
+    snprintf(path, sizeof path, "%s/broker/admin-password", r->dir);
+    char log[PATH_MAX + 16];
+    snprintf(log, sizeof log, "%s/cloud.log", r->dir);
+    if (read_text_file(path, password, sizeof password) < 0 ||
+        cloud_app_start(&r->cloud, r->admin_port, "cloud", password, r->clock, r->start_ns, log, READY_GUARD_MS) < 0)
+        return -1;
+    r->cloud_up = true;
+    send_gnss(r, 0.0);
+    int64_t rate = r->opts->rate_micro ? r->opts->rate_micro : (int64_t)llround(r->sc.rate * VCLOCK_RATE_ONE);
+    vclock_set(r->clock, r->start_ns, rate); /* trip time 0 */
+    for (size_t d = 0; d < r->sc.device_count; d++) {
+        if (start_firmware(r, d) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void remove_run_dir(const char *dir)
+{
+    char cmd[PATH_MAX + 32];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cellbench: could not remove %s\n", dir);
+}
+
+static void stop_everything(struct run *r)
+{
+    orch_stop_all(&r->orch, STOP_GUARD_MS);
+    for (size_t d = 0; d < ORCH_MAX_CHILDREN; d++) {
+        if (r->control[d] >= 0)
+            close(r->control[d]);
+        r->control[d] = -1;
+    }
+}
+
+/* 0 every expectation held, 1 some did not or were not run, 2 the scenario is invalid or could not start. */
+static int run_scenario(const struct run_opts *o, const char *path)
+{
+    static struct run r;
+    struct scenario_error err;
+    memset(&r, 0, sizeof r);
+    r.opts = o;
+    for (size_t d = 0; d < ORCH_MAX_CHILDREN; d++)
+        r.control[d] = -1;
+    if (scenario_load(path, &r.sc, &err) < 0) {
+        fprintf(stderr, "%s\n", err.message);
+        return 2;
+    }
+    printf("== %s (%s, %s, rate %g)\n", r.sc.name, path, scenario_profile_str(r.sc.profile),
+           o->rate_micro ? (double)o->rate_micro / VCLOCK_RATE_ONE : r.sc.rate);
+    if (!scenario_runnable(&r)) {
+        scenario_free(&r.sc);
+        return 1;
+    }
+    const char *tmp = getenv("TMPDIR");
+    snprintf(r.dir, sizeof r.dir, "%.3000s/cellbench-run.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    snprintf(r.certs, sizeof r.certs, "%s/certs/out", o->root);
+    if (!mkdtemp(r.dir)) {
+        fprintf(stderr, "cellbench: cannot make a run directory: %s\n", strerror(errno));
+        scenario_free(&r.sc);
+        return 2;
+    }
+    orch_init(&r.orch, r.dir);
+    int rc = ensure_certs(&r) == 0 && start_everything(&r) == 0 ? 0 : 2;
+    struct tally t = { 0, 0, 0 };
+    if (rc == 0) {
+        replay(&r);
+        stop_everything(&r); /* nothing more happens: judge the complete log */
+        report(&r, &t);
+        printf("%s: %u passed, %u failed, %u not run%s%s\n", r.sc.name, t.passed, t.failed, t.not_run,
+               r.aborted ? "; aborted: " : "", r.aborted ? r.abort_reason : "");
+        rc = t.failed || t.not_run || r.aborted ? 1 : 0;
+    }
+    stop_everything(&r);
+    if (r.cloud_up)
+        cloud_app_stop(&r.cloud);
+    vclock_close(r.clock);
+    if (o->keep || rc != 0)
+        printf("run directory (logs, UART captures): %s\n", r.dir);
+    else
+        remove_run_dir(r.dir);
+    scenario_free(&r.sc);
+    return rc;
+}
+
+static void run_usage(FILE *out)
+{
+    fprintf(out, "usage: cellbench run SCENARIO... [--rate X] [--keep] [--verbose]\n"
+                 "  --rate X    virtual seconds per real second (default: the scenario's rate)\n"
+                 "  --keep      keep the run directory (logs, UART captures) even when everything passed\n"
+                 "  --verbose   show the timeline as it is executed\n"
+                 "exit status: 0 every expectation held, 1 some failed or were not run, 2 bad input\n"
+                 "not yet: --junit, --report, the publish command, driver inputs, broker faults,\n"
+                 "expect_ack, the *-mcu-tls stacks (reported as NOT RUN)\n");
+}
+
+static int parse_run_opts(int argc, char **argv, struct run_opts *o)
+{
+    static const struct option longopts[] = {
+        { "rate", required_argument, NULL, 'r' }, { "keep", no_argument, NULL, 'k' },
+        { "verbose", no_argument, NULL, 'v' },    { "help", no_argument, NULL, 'h' },
+        { "junit", required_argument, NULL, 'J' }, { "report", required_argument, NULL, 'R' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            if (vclock_parse_rate(optarg, &o->rate_micro) < 0 || o->rate_micro <= 0) {
+                fprintf(stderr, "cellbench run: --rate: '%s' is not a positive rate\n", optarg);
+                return 2;
+            }
+            break;
+        case 'k': o->keep = true; break;
+        case 'v': o->verbose = true; break;
+        case 'h': run_usage(stdout); return 0;
+        case 'J':
+        case 'R':
+            fprintf(stderr, "cellbench run: --junit and --report are not implemented yet\n");
+            return 2;
+        default: run_usage(stderr); return 2;
+        }
+    }
+    if (optind >= argc) {
+        run_usage(stderr);
+        return 2;
+    }
+    program_dir(o->bin);
+    source_root(o->bin, o->root);
+    return -1;
+}
+
+int cli_run_main(int argc, char **argv)
+{
+    struct run_opts o;
+    memset(&o, 0, sizeof o);
+    int rc = parse_run_opts(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    install_signals();
+    int worst = 0;
+    for (int i = optind; i < argc && !stop_signal; i++) {
+        int one = run_scenario(&o, argv[i]);
+        worst = one > worst ? one : worst;
+    }
+    return stop_signal ? 1 : worst;
+}
+
+/* ---- validate and list ---- */
+
+int cli_validate_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: cellbench validate SCENARIO...\n");
+        return 2;
+    }
+    int rc = 0;
+    for (int i = 1; i < argc; i++) {
+        struct scenario s;
+        struct scenario_error err;
+        if (scenario_load(argv[i], &s, &err) < 0) {
+            fprintf(stderr, "%s\n", err.message);
+            rc = 1;
+            continue;
+        }
+        printf("%s: ok (%s, %zu devices, %zu timeline entries)\n", argv[i], s.name, s.device_count, s.action_count);
+        scenario_free(&s);
+    }
+    return rc;
+}
+
+static int list_dir(const char *dir)
+{
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, alphasort);
+    if (n < 0) {
+        fprintf(stderr, "cellbench list: %s: %s\n", dir, strerror(errno));
+        return 2;
+    }
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(names[i]->d_name);
+        if (len > 5 && strcmp(names[i]->d_name + len - 5, ".json") == 0) {
+            char path[PATH_MAX + 256];
+            struct scenario s;
+            struct scenario_error err;
+            snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
+            if (scenario_load(path, &s, &err) == 0) {
+                printf("%-28s %s\n", s.name, s.description);
+                scenario_free(&s);
+            } else {
+                fprintf(stderr, "%s\n", err.message);
+                rc = 1;
+            }
+        }
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+int cli_list_main(int argc, char **argv)
+{
+    if (argc > 2) {
+        fprintf(stderr, "usage: cellbench list [DIR]   (default: scenarios)\n");
+        return 2;
+    }
+    return list_dir(argc == 2 ? argv[1] : "scenarios");
+}

@@ -1,0 +1,243 @@
+/* cloud_app — the run's cloud application on the admin listener (cloud_app.h). */
+#include "cloud_app.h"
+
+#include <mosquitto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PRESENCE_PREFIX "$aws/events/presence/"
+#define PUBSUB_PREFIX "pubsub/"
+#define GCP_DEVICE_LIST "cloud/gcp/list-devices"
+#define GCP_DEVICE_LIST_REPLY "cloud/gcp/reply/list-devices"
+
+static const char *const subscriptions[] = { "#", "$aws/events/#", "pubsub/#" };
+#define SUBSCRIPTION_COUNT (sizeof subscriptions / sizeof subscriptions[0])
+
+static double trip_time(const struct cloud_app *app)
+{
+    return (double)(vclock_now_ns(app->clock) - app->trip_start_ns) / (double)VCLOCK_NS_PER_S;
+}
+
+static int append(struct cloud_app *app, const struct mosquitto_message *m)
+{
+    if (app->count == app->cap) {
+        size_t cap = app->cap ? app->cap * 2 : 64;
+        struct cloud_message *grown = realloc(app->messages, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        app->messages = grown;
+        app->cap = cap;
+    }
+    struct cloud_message *c = &app->messages[app->count];
+    c->t_s = trip_time(app);
+    c->topic = strdup(m->topic);
+    c->payload = malloc((size_t)m->payloadlen + 1);
+    if (!c->topic || !c->payload) {
+        free(c->topic);
+        free(c->payload);
+        return -1;
+    }
+    memcpy(c->payload, m->payload, (size_t)m->payloadlen);
+    ((char *)c->payload)[m->payloadlen] = '\0';
+    c->len = (size_t)m->payloadlen;
+    c->json = json_loadb(c->payload, c->len, JSON_DECODE_ANY, NULL);
+    app->count++;
+    if (app->log) {
+        fprintf(app->log, "%.3f %s %.*s\n", c->t_s, c->topic, (int)c->len, (const char *)c->payload);
+        fflush(app->log);
+    }
+    return 0;
+}
+
+static void on_message(struct mosquitto *mosq, void *ctx, const struct mosquitto_message *m)
+{
+    (void)mosq;
+    struct cloud_app *app = ctx;
+    if (append(app, m) < 0)
+        fprintf(stderr, "cellbench: cloud app: out of memory, message on %s not recorded\n", m->topic);
+}
+
+static void on_connect(struct mosquitto *mosq, void *ctx, int rc)
+{
+    (void)mosq;
+    struct cloud_app *app = ctx;
+    app->connected = rc == 0;
+    if (rc != 0)
+        fprintf(stderr, "cellbench: cloud app: CONNACK %d (%s)\n", rc, mosquitto_connack_string(rc));
+}
+
+static int pump_until(struct cloud_app *app, const bool *flag, int guard_ms)
+{
+    for (int waited = 0; waited < guard_ms && !*flag; waited += 10) {
+        if (mosquitto_loop(app->mosq, 10, 1) != MOSQ_ERR_SUCCESS)
+            return -1;
+    }
+    return *flag ? 0 : -1;
+}
+
+static void on_subscribe(struct mosquitto *mosq, void *ctx, int mid, int n, const int *granted)
+{
+    (void)mosq;
+    (void)mid;
+    (void)n;
+    (void)granted;
+    struct cloud_app *app = ctx;
+    app->subscribed_count++;
+}
+
+int cloud_app_start(struct cloud_app *app, int port, const char *user, const char *password,
+                    const struct vclock *clock, int64_t trip_start_ns, const char *log_path, int guard_ms)
+{
+    memset(app, 0, sizeof *app);
+    app->log = log_path ? fopen(log_path, "w") : NULL;
+    app->clock = clock;
+    app->trip_start_ns = trip_start_ns;
+    mosquitto_lib_init();
+    app->mosq = mosquitto_new("cellbench-cloud-app", true, app);
+    if (!app->mosq)
+        return -1;
+    mosquitto_connect_callback_set(app->mosq, on_connect);
+    mosquitto_message_callback_set(app->mosq, on_message);
+    mosquitto_subscribe_callback_set(app->mosq, on_subscribe);
+    mosquitto_username_pw_set(app->mosq, user, password);
+    int rc = mosquitto_connect(app->mosq, "127.0.0.1", port, 60);
+    if (rc != MOSQ_ERR_SUCCESS || pump_until(app, &app->connected, guard_ms) < 0) {
+        fprintf(stderr, "cellbench: cloud app: cannot connect to 127.0.0.1:%d: %s\n", port,
+                rc != MOSQ_ERR_SUCCESS ? mosquitto_strerror(rc) : "no CONNACK");
+        return -1;
+    }
+    for (size_t i = 0; i < SUBSCRIPTION_COUNT; i++)
+        mosquitto_subscribe(app->mosq, NULL, subscriptions[i], 1);
+    for (int waited = 0; waited < guard_ms && app->subscribed_count < SUBSCRIPTION_COUNT; waited += 10)
+        mosquitto_loop(app->mosq, 10, 1);
+    if (app->subscribed_count < SUBSCRIPTION_COUNT) {
+        fprintf(stderr, "cellbench: cloud app: subscriptions not acknowledged\n");
+        return -1;
+    }
+    return 0;
+}
+
+int cloud_app_poll(struct cloud_app *app, int timeout_ms)
+{
+    int rc = mosquitto_loop(app->mosq, timeout_ms, 1);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        fprintf(stderr, "cellbench: cloud app: connection to the broker lost: %s\n", mosquitto_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+int cloud_app_publish(struct cloud_app *app, const char *topic, const void *payload, size_t len, bool retain)
+{
+    int rc = mosquitto_publish(app->mosq, NULL, topic, (int)len, payload, 1, retain);
+    return rc == MOSQ_ERR_SUCCESS ? 0 : -1;
+}
+
+size_t cloud_app_records(const struct cloud_app *app, struct expect_record **out)
+{
+    *out = app->count ? calloc(app->count, sizeof **out) : NULL;
+    if (!*out)
+        return 0;
+    for (size_t i = 0; i < app->count; i++) {
+        const struct cloud_message *c = &app->messages[i];
+        struct expect_record *r = &(*out)[i];
+        r->t_s = c->t_s;
+        r->msg = c->json;
+        if (strncmp(c->topic, PUBSUB_PREFIX, strlen(PUBSUB_PREFIX)) == 0)
+            r->pubsub = c->topic + strlen(PUBSUB_PREFIX);
+        else
+            r->topic = c->topic;
+    }
+    return app->count;
+}
+
+/* "$aws/events/presence/connected/<id>" with a JSON payload naming clientId. */
+static bool presence_event(const struct cloud_message *c, struct scenario_conn_event *e)
+{
+    if (strncmp(c->topic, PRESENCE_PREFIX, strlen(PRESENCE_PREFIX)) != 0 || !c->json)
+        return false;
+    const char *kind = json_string_value(json_object_get(c->json, "eventType"));
+    const char *client = json_string_value(json_object_get(c->json, "clientId"));
+    if (!kind || !client)
+        return false;
+    e->t_s = c->t_s;
+    e->device = client;
+    e->connected = strcmp(kind, "connected") == 0;
+    return true;
+}
+
+/* Whether the device was last reported connected (in the events so far). */
+static bool last_state(const struct scenario_conn_event *events, size_t n, const char *device)
+{
+    for (size_t i = n; i-- > 0;) {
+        if (strcmp(events[i].device, device) == 0)
+            return events[i].connected;
+    }
+    return false; /* never seen counts as disconnected */
+}
+
+/* A GCP device list reply: one event per device whose connected flag changed. Returns the count added. */
+static size_t device_list_events(const struct cloud_message *c, struct scenario_conn_event **out, size_t *n,
+                                 size_t *cap)
+{
+    if (strcmp(c->topic, GCP_DEVICE_LIST_REPLY) != 0 || !c->json)
+        return 0;
+    const json_t *devices = json_object_get(c->json, "devices"), *d;
+    size_t i, added = 0;
+    json_array_foreach(devices, i, d) {
+        const char *id = json_string_value(json_object_get(d, "id"));
+        bool connected = json_is_true(json_object_get(d, "connected"));
+        if (!id || connected == last_state(*out, *n, id))
+            continue;
+        if (*n == *cap) {
+            size_t grown_cap = *cap * 2 + 16;
+            struct scenario_conn_event *grown = realloc(*out, grown_cap * sizeof *grown);
+            if (!grown)
+                return added;
+            *out = grown;
+            *cap = grown_cap;
+        }
+        (*out)[(*n)++] = (struct scenario_conn_event){ c->t_s, id, connected };
+        added++;
+    }
+    return added;
+}
+
+size_t cloud_app_conn_events(const struct cloud_app *app, struct scenario_conn_event **out)
+{
+    size_t n = 0, cap = app->count + 16;
+    *out = calloc(cap, sizeof **out);
+    if (!*out)
+        return 0;
+    for (size_t i = 0; i < app->count; i++) {
+        if (device_list_events(&app->messages[i], out, &n, &cap) == 0 && n < cap &&
+            presence_event(&app->messages[i], &(*out)[n]))
+            n++;
+    }
+    return n;
+}
+
+int cloud_app_poll_devices(struct cloud_app *app)
+{
+    return cloud_app_publish(app, GCP_DEVICE_LIST, "", 0, false);
+}
+
+void cloud_app_stop(struct cloud_app *app)
+{
+    if (app->mosq) {
+        mosquitto_disconnect(app->mosq);
+        mosquitto_destroy(app->mosq);
+        mosquitto_lib_cleanup();
+    }
+    for (size_t i = 0; i < app->count; i++) {
+        free(app->messages[i].topic);
+        free(app->messages[i].payload);
+        json_decref(app->messages[i].json);
+    }
+    free(app->messages);
+    if (app->log)
+        fclose(app->log);
+    memset(app, 0, sizeof *app);
+}
