@@ -40,6 +40,12 @@ static size_t pacer_allowance(struct pacer *p, int64_t now)
     return p->next_free_ns >= horizon ? 0 : (size_t)((horizon - p->next_free_ns) / p->byte_ns);
 }
 
+/* The clock a pacer needs: an unpaced line never reads it (0). */
+static int64_t pacer_now(const struct pacer *p)
+{
+    return p->byte_ns == 0 ? 0 : vclock_monotonic_ns();
+}
+
 static void pacer_consume(struct pacer *p, size_t bytes)
 {
     p->next_free_ns += (int64_t)bytes * p->byte_ns;
@@ -76,7 +82,7 @@ static void uart_write(struct server *s)
 {
     for (;;) {
         if (s->out_off == s->out_len) {
-            size_t room = pacer_allowance(&s->tx, vclock_monotonic_ns());
+            size_t room = pacer_allowance(&s->tx, pacer_now(&s->tx));
             room = room < sizeof(s->out) ? room : sizeof(s->out);
             s->out_off = 0;
             s->out_len = room > 0 ? sim_modem_output(s->modem, s->out, room) : 0;
@@ -100,7 +106,7 @@ static void uart_write(struct server *s)
 static void uart_read(struct server *s)
 {
     uint8_t buf[4096];
-    size_t room = pacer_allowance(&s->rx, vclock_monotonic_ns());
+    size_t room = pacer_allowance(&s->rx, pacer_now(&s->rx));
     room = room < sizeof(buf) ? room : sizeof(buf);
     if (room == 0) {
         return;
@@ -121,7 +127,7 @@ static void uart_read(struct server *s)
 /* Fill ps for one round; the UART comes first (index 0). */
 static void prepare_round(struct server *s, struct sim_pollset *ps)
 {
-    int64_t now = vclock_monotonic_ns();
+    int64_t now = s->rx.byte_ns != 0 || s->tx.byte_ns != 0 ? vclock_monotonic_ns() : 0;
     sim_pollset_reset(ps);
     bool may_read = pacer_allowance(&s->rx, now) > 0;
     bool must_write = s->out_off < s->out_len;

@@ -40,6 +40,10 @@
 #define FAST_LINES 50000  /* unpaced: enough bytes to time */
 #define PACE_RUNS 3
 #define PACE_BAUD 115200
+#define CG_AT_FEW 500     /* instruction counts: AT round trips of the short run */
+#define CG_AT_MANY 2500   /* ... and of the long one; the difference is counted */
+#define CG_PUB_FEW 100
+#define CG_PUB_MANY 600
 #define RECEIVE_WAIT_DS 1 /* a read that finds nothing returns after 0.1 s */
 
 static double now_s(void)
@@ -101,6 +105,9 @@ static const char *sim_binary(void)
 
 /* ---------------------------------------------------------------- the simulator */
 
+/* When set, the simulator runs under callgrind and writes its counts here. */
+static char callgrind_out[128];
+
 struct sim_proc {
     pid_t pid;
     char dir[64];
@@ -146,6 +153,13 @@ static int sim_start(struct sim_proc *p, const char *extra1, const char *extra2)
     if (p->pid == 0) {
         dup2(out[1], 1);
         close(out[0]);
+        if (callgrind_out[0] != '\0') {
+            char out_option[160];
+            snprintf(out_option, sizeof(out_option), "--callgrind-out-file=%s", callgrind_out);
+            execlp("valgrind", "valgrind", "-q", "--tool=callgrind", out_option, sim_binary(), "--link", p->link,
+                   extra1, extra2, (char *)NULL);
+            _exit(127);
+        }
         execl(sim_binary(), "sim7600", "--link", p->link, extra1, extra2, (char *)NULL);
         _exit(127);
     }
@@ -249,7 +263,7 @@ static int command(struct sim_proc *p, const char *cmd, const char *reply)
 
 /* ---------------------------------------------------------------- AT round trips */
 
-static double at_round_trips_per_s(double *cpu_us)
+static double at_round_trips_per_s(int rounds, double *cpu_us)
 {
     struct sim_proc p;
     if (sim_start(&p, NULL, NULL) != 0 || command(&p, "ATE0\r", "OK\r\n") != 0) {
@@ -259,13 +273,13 @@ static double at_round_trips_per_s(double *cpu_us)
     double cpu0 = cpu_s(p.pid);
     double t0 = now_s();
     int done = 0;
-    while (done < AT_ROUNDS && command(&p, "AT\r", "\r\nOK\r\n") == 0) {
+    while (done < rounds && command(&p, "AT\r", "\r\nOK\r\n") == 0) {
         done++;
     }
     double rate = done / (now_s() - t0);
     *cpu_us = cpu_us_per(cpu0, cpu_s(p.pid), done);
     sim_stop(&p);
-    return done == AT_ROUNDS ? rate : -1;
+    return done == rounds ? rate : -1;
 }
 
 /*
@@ -546,7 +560,7 @@ static int mqtt_publish_pipelined(struct sim_proc *p, const char *topic, const c
     return expect(p, "+CMQTTPUB: 0,0\r\n");
 }
 
-static double publishes_per_s(const struct broker *b, bool pipelined, int *delivered, double *cpu_us)
+static double publishes_per_s(const struct broker *b, bool pipelined, int count, int *delivered, double *cpu_us)
 {
     struct sim_proc p;
     struct peer sub;
@@ -564,11 +578,11 @@ static double publishes_per_s(const struct broker *b, bool pipelined, int *deliv
         double cpu0 = cpu_s(p.pid);
         double t0 = now_s();
         int done = 0;
-        while (done < PUB_COUNT &&
+        while (done < count &&
                (pipelined ? mqtt_publish_pipelined(&p, "bench/out", payload) : mqtt_publish(&p, "bench/out", payload)) == 0) {
             done++;
         }
-        rate = done == PUB_COUNT ? done / (now_s() - t0) : -1;
+        rate = done == count ? done / (now_s() - t0) : -1;
         *cpu_us = cpu_us_per(cpu0, cpu_s(p.pid), done);
         for (int i = 0; i < 200 && __atomic_load_n(&sub.received, __ATOMIC_RELAXED) < done; i++) {
             nanosleep(&settle, NULL);
@@ -650,7 +664,7 @@ static void report_at(void)
     double cpu[AT_RUNS];
     double floor_cpu[AT_RUNS];
     for (int i = 0; i < AT_RUNS; i++) {
-        runs[i] = at_round_trips_per_s(&cpu[i]);
+        runs[i] = at_round_trips_per_s(AT_ROUNDS, &cpu[i]);
         floor_runs[i] = pty_floor_round_trips_per_s(&floor_cpu[i]);
         if (runs[i] < 0 || floor_runs[i] < 0) {
             printf("AT/OK round trips: FAILED to run (see messages above)\n");
@@ -710,7 +724,7 @@ static void report_mqtt(void)
         int delivered = 0;
         bool ok = true;
         for (int i = 0; i < PUB_RUNS && ok; i++) {
-            pubs[i] = publishes_per_s(&b, style == 1, &delivered, &cpu[i]);
+            pubs[i] = publishes_per_s(&b, style == 1, PUB_COUNT, &delivered, &cpu[i]);
             ok = pubs[i] > 0;
         }
         if (!ok) {
@@ -737,14 +751,98 @@ static void report_mqtt(void)
     broker_stop(&b);
 }
 
-int main(void)
+/* ---------------------------------------------------------------- instruction counts */
+
+/* The instruction total of a callgrind output file, or -1. */
+static double callgrind_total(const char *file)
+{
+    FILE *f = fopen(file, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    char line[256];
+    double total = -1;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "summary:", 8) == 0 || strncmp(line, "totals:", 7) == 0) {
+            total = strtod(strchr(line, ':') + 1, NULL);
+        }
+    }
+    fclose(f);
+    return total;
+}
+
+/* One simulator run under callgrind doing n operations of one kind; its instruction total or -1. */
+static double instructions_of_run(const struct broker *b, int kind, int n)
+{
+    char dir[64];
+    snprintf(dir, sizeof(dir), "/tmp/bench-cg-XXXXXX");
+    if (mkdtemp(dir) == NULL) {
+        return -1;
+    }
+    snprintf(callgrind_out, sizeof(callgrind_out), "%s/cg.out", dir);
+    double cpu_us;
+    int delivered;
+    double ok = kind == 0 ? at_round_trips_per_s(n, &cpu_us) : publishes_per_s(b, kind == 2, n, &delivered, &cpu_us);
+    double total = ok > 0 ? callgrind_total(callgrind_out) : -1;
+    unlink(callgrind_out);
+    rmdir(dir);
+    callgrind_out[0] = '\0';
+    return total;
+}
+
+/*
+ * Instructions the simulator executes per operation (user space, counted by
+ * valgrind --tool=callgrind): the difference between a short and a long run
+ * divided by the extra operations, so start-up and connection are left out.
+ * Unlike rates, these do not depend on what else the machine is doing.
+ */
+static void report_instructions(void)
+{
+    if (system("valgrind --version >/dev/null 2>&1") != 0) {
+        printf("instructions per operation: SKIPPED, valgrind is not installed\n");
+        return;
+    }
+    static const char *const kinds[] = { "AT/OK round trip", "lock-step QoS 0 publish", "pipelined QoS 0 publish" };
+    struct broker b;
+    memset(&b, 0, sizeof(b));
+    bool mqtt = implemented("+CMQTTPUB");
+    if (mqtt && broker_start(&b) != 0) {
+        broker_stop(&b);
+        mqtt = false;
+    }
+    for (int kind = 0; kind < 3; kind++) {
+        if (kind > 0 && !mqtt) {
+            printf("simulator instructions per %s: SKIPPED (no MQTT group or no mosquitto)\n", kinds[kind]);
+            continue;
+        }
+        int few = kind == 0 ? CG_AT_FEW : CG_PUB_FEW;
+        int many = kind == 0 ? CG_AT_MANY : CG_PUB_MANY;
+        double short_run = instructions_of_run(&b, kind, few);
+        double long_run = instructions_of_run(&b, kind, many);
+        if (short_run < 0 || long_run < 0) {
+            printf("simulator instructions per %s: FAILED under callgrind\n", kinds[kind]);
+            continue;
+        }
+        printf("simulator instructions per %s (callgrind, runs of %d and %d): %.0f\n", kinds[kind], few, many,
+               (long_run - short_run) / (many - few));
+    }
+    if (mqtt) {
+        broker_stop(&b);
+    }
+}
+
+int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
     mosquitto_lib_init();
     printf("bench_sim: %s over its PTY (medians; reported, not judged)\n", sim_binary());
-    report_at();
-    report_pacing();
-    report_mqtt();
+    bool only_instructions = argc > 1 && strcmp(argv[1], "--instructions") == 0;
+    if (!only_instructions) {
+        report_at();
+        report_pacing();
+        report_mqtt();
+    }
+    report_instructions();
     mosquitto_lib_cleanup();
     return 0;
 }

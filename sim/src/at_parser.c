@@ -6,7 +6,7 @@
 #include "sim_internal.h"
 
 #include <ctype.h>
-#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -219,19 +219,37 @@ void sim_at_run_line(struct sim_modem *m)
 
 /* ------------------------------------------------------------- arguments */
 
+/* Text of only an optional '-' and decimal digits as a long; false on anything else or overflow. */
+static bool parse_decimal(const char *text, long *out)
+{
+    bool negative = text[0] == '-';
+    const char *p = negative ? text + 1 : text;
+    if (!isdigit((unsigned char)*p)) {
+        return false;
+    }
+    unsigned long limit = negative ? (unsigned long)LONG_MAX + 1ul : (unsigned long)LONG_MAX;
+    unsigned long v = 0;
+    for (; isdigit((unsigned char)*p); p++) {
+        unsigned long digit = (unsigned long)(*p - '0');
+        if (v > (limit - digit) / 10) {
+            return false;
+        }
+        v = v * 10 + digit;
+    }
+    if (*p != '\0') {
+        return false;
+    }
+    *out = !negative ? (long)v : v == 0 ? 0 : -(long)(v - 1) - 1;
+    return true;
+}
+
 bool sim_arg_int(const struct sim_at_cmd *cmd, int i, long min, long max, long *out)
 {
     if (i >= cmd->argc || cmd->argv[i].empty || cmd->argv[i].quoted) {
         return false;
     }
-    const char *text = cmd->argv[i].text;
-    if (!isdigit((unsigned char)text[0]) && !(text[0] == '-' && isdigit((unsigned char)text[1]))) {
-        return false;
-    }
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max) {
+    long v;
+    if (!parse_decimal(cmd->argv[i].text, &v) || v < min || v > max) {
         return false;
     }
     *out = v;

@@ -44,17 +44,25 @@ void sim_buf_put(struct sim_buf *b, const void *data, size_t len)
     b->len += len;
 }
 
+/* Room a formatted append is first tried in: most lines fit, and then vsnprintf runs once. */
+#define BUF_PRINTF_TRY 128
+
 void sim_buf_vprintf(struct sim_buf *b, const char *fmt, va_list ap)
 {
     va_list copy;
     va_copy(copy, ap);
-    int n = vsnprintf(NULL, 0, fmt, copy);
+    buf_reserve(b, BUF_PRINTF_TRY);
+    size_t room = b->cap - b->len;
+    int n = vsnprintf((char *)b->data + b->len, room, fmt, copy);
     va_end(copy);
     if (n <= 0) {
         return;
     }
-    buf_reserve(b, (size_t)n + 1);
-    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+    if ((size_t)n >= room) {
+        /* too long for the first try: make room for all of it and format again */
+        buf_reserve(b, (size_t)n + 1);
+        vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+    }
     b->len += (size_t)n;
 }
 
