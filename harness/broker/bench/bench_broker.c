@@ -41,7 +41,7 @@
 #define BENCH_ROUNDS 7
 #define QOS0_MESSAGES 20000
 #define QOS1_MESSAGES 5000
-#define CONNECTS 20
+#define CONNECTS 12
 #define PAYLOAD "{\"id\":\"bus-1\",\"lat\":48.137,\"lon\":11.575,\"speed\":42.5}"
 
 #define CG_MESSAGES 2000                   /* per QoS, for the instruction counts */
