@@ -121,11 +121,38 @@ bool aws_policy_allows(const struct aws_registry *reg, const struct aws_thing *t
     return allowed;
 }
 
+/*
+ * The start every resource ARN of reg has; NULL when it holds a glob
+ * character (then no rule is matched by its suffix) or out of memory.
+ */
+static char *literal_arn_prefix(const struct aws_registry *reg)
+{
+    char prefix[512];
+    int n = snprintf(prefix, sizeof prefix, "arn:aws:iot:%s:%s:", reg->region, reg->account);
+    if (n < 0 || (size_t)n >= sizeof prefix || strpbrk(prefix, "*?\\"))
+        return NULL;
+    return strdup(prefix);
+}
+
+/*
+ * A rule whose pattern starts with the literal ARN prefix matches an ARN
+ * with that prefix exactly when the rest of the pattern matches the rest of
+ * the ARN, so only the (short) rests need comparing per message.
+ */
+static const char *rule_suffix(const struct aws_compiled_policy *policy, const char *pattern)
+{
+    if (!policy->arn_prefix || strncmp(pattern, policy->arn_prefix, policy->arn_prefix_len) != 0)
+        return NULL;
+    return pattern + policy->arn_prefix_len;
+}
+
 int aws_policy_compile(const struct aws_registry *reg, const struct aws_thing *thing,
                        const struct aws_policy_vars *vars, struct aws_compiled_policy *out)
 {
     out->rules = NULL;
     out->count = 0;
+    out->arn_prefix = literal_arn_prefix(reg);
+    out->arn_prefix_len = out->arn_prefix ? strlen(out->arn_prefix) : 0;
     int cap = 0;
     for (int i = 0; thing && i < thing->policy_count; i++) {
         const struct aws_policy *pol = &reg->policies[thing->policies[i]];
@@ -145,7 +172,8 @@ int aws_policy_compile(const struct aws_registry *reg, const struct aws_thing *t
                 char *copy = strdup(expanded);
                 if (!copy)
                     return -1;
-                out->rules[out->count++] = (struct aws_compiled_rule){ stmt->allow, stmt->actions, copy };
+                out->rules[out->count++] =
+                    (struct aws_compiled_rule){ stmt->allow, stmt->actions, copy, rule_suffix(out, copy) };
             }
         }
     }
@@ -156,11 +184,16 @@ bool aws_compiled_allows(const struct aws_compiled_policy *policy, enum aws_acti
                          const char *resource_arn)
 {
     bool allowed = false;
+    const char *rest = policy->arn_prefix && strncmp(resource_arn, policy->arn_prefix, policy->arn_prefix_len) == 0
+                           ? resource_arn + policy->arn_prefix_len
+                           : NULL;
     for (int i = 0; i < policy->count; i++) {
         const struct aws_compiled_rule *rule = &policy->rules[i];
         if (!(rule->actions & (unsigned)action) || (allowed && rule->allow))
             continue; /* an Allow after an Allow changes nothing; a Deny still might */
-        if (!aws_glob_match(rule->pattern, resource_arn))
+        bool match = rest && rule->suffix ? aws_glob_match(rule->suffix, rest)
+                                          : aws_glob_match(rule->pattern, resource_arn);
+        if (!match)
             continue;
         if (!rule->allow)
             return false;
@@ -174,8 +207,10 @@ void aws_compiled_free(struct aws_compiled_policy *policy)
     for (int i = 0; i < policy->count; i++)
         free(policy->rules[i].pattern);
     free(policy->rules);
+    free(policy->arn_prefix);
     policy->rules = NULL;
     policy->count = 0;
+    policy->arn_prefix = NULL;
 }
 
 /* Skip a prefix AWS does not count: $aws/rules/<name>/ or $share/<group>/. */

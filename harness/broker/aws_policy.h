@@ -48,12 +48,15 @@ struct aws_compiled_rule {
     bool allow;
     unsigned actions;
     char *pattern;
+    const char *suffix; /* pattern after the literal ARN prefix of the policy, or NULL */
 };
 
 /** The policies of one connection, ready for fast evaluation. */
 struct aws_compiled_policy {
     struct aws_compiled_rule *rules;
     int count;
+    char *arn_prefix; /* "arn:aws:iot:<region>:<account>:", every resource ARN's start */
+    size_t arn_prefix_len;
 };
 
 /**
