@@ -300,6 +300,44 @@ static void test_network_fault_seen(void **state)
     assert_output_has(f, f->out, "net-gcp: 2 passed, 1 failed, 0 not run");
 }
 
+/* The verdict lines of a run's stdout (PASS / FAIL / NOT RUN), in order; freed by the caller. */
+static char *verdict_lines(const struct fixture *f)
+{
+    char *text = slurp(f->out), *out = calloc(1, strlen(text) + 1);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, "PASS", 4) == 0 || strncmp(line, "FAIL", 4) == 0 || strncmp(line, "NOT RUN", 7) == 0) {
+            strcat(out, line);
+            strcat(out, "\n");
+        }
+    }
+    free(text);
+    return out;
+}
+
+/* The same scenario gives the same verdicts at rate 1 and at rate 50. */
+static void test_same_verdicts_at_rate_1_and_50(void **state)
+{
+    struct fixture *f = *state;
+    char path[400];
+    write_scenario(f, "rates.json", "rates", 12,
+                   "{ \"at\": 0, \"expect_connection\": { \"state\": \"connected\", \"within\": 8 } },\n"
+                   "{ \"at\": 8, \"fault\": \"net down\" },\n"
+                   "{ \"at\": 8, \"expect_connection\": { \"state\": \"disconnected\", \"within\": 3 } },\n"
+                   "{ \"at\": 10, \"expect_message\": { \"topic\": \"/bus/events\", \"within\": 2 } }",
+                   path, sizeof path);
+    const char *slow[] = { "run", "--rate", "1", path, NULL };
+    assert_int_equal(run_cellbench(f, slow), 1);
+    char *at_1 = verdict_lines(f);
+    const char *fast[] = { "run", "--rate", "50", path, NULL };
+    assert_int_equal(run_cellbench(f, fast), 1);
+    char *at_50 = verdict_lines(f);
+    assert_string_equal(at_1, at_50);
+    assert_non_null(strstr(at_1, "PASS    00:00:08 $.timeline[2] expect_connection bus-1\n"));
+    assert_non_null(strstr(at_1, "FAIL    00:00:10 $.timeline[3] expect_message: 0 messages"));
+    free(at_1);
+    free(at_50);
+}
+
 /* A message that never comes fails with its reason; a cloud action is NOT RUN; exit status 1. */
 static void test_failure_and_not_run_reported(void **state)
 {
@@ -441,6 +479,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failure_and_not_run_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cloud_actions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_network_fault_seen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_verdicts_at_rate_1_and_50, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigint_stops_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_child_crash_aborts, setup, teardown),
     };
