@@ -7,7 +7,8 @@
  * timeline in trip time (1 Hz GNSS fixes from the route, simulator faults,
  * clock jumps); evaluate the expectations with the verdict functions of
  * scenario.h over what the cloud application observed; stop everything;
- * print one line per expectation.
+ * print one line per expectation. On a terminal a progress line shows trip
+ * time, position on the route and the cloud's message count.
  *
  * Cloud actions go through the broker's admin listener: config (aws: retained
  * on /bus/<id>/configuration; gcp: config/set), command (aws:
@@ -363,11 +364,31 @@ static double trip_now(const struct run *r)
     return (double)(vclock_now_ns(r->clock) - r->start_ns) / (double)VCLOCK_NS_PER_S;
 }
 
+/* On a terminal: one line showing trip time, position and messages so far. */
+static void show_progress(const struct run *r, double t, const struct route_point *p, double end)
+{
+    char now[32], last[32];
+    if (!isatty(STDERR_FILENO))
+        return;
+    scenario_format_time(t, now, sizeof now);
+    scenario_format_time(end, last, sizeof last);
+    fprintf(stderr, "\r\033[K  trip %s / %s  at %.5f,%.5f %3.0f km/h  cloud messages: %zu", now, last, p->lat, p->lon,
+            p->speed_kmh, r->cloud.count);
+}
+
+static void clear_progress(void)
+{
+    if (isatty(STDERR_FILENO))
+        fprintf(stderr, "\r\033[K");
+}
+
 static void send_gnss(struct run *r, double t)
 {
     struct route_point p;
     char line[256], reply[256];
     route_position_at(&r->sc.route.route, t, &p);
+    if (r->cloud_up)
+        show_progress(r, t, &p, r->sc.duration_s);
     if (route_gnss_line(&p, line, sizeof line) < 0)
         return;
     for (size_t d = 0; d < r->sc.device_count; d++) {
@@ -517,6 +538,7 @@ static void replay(struct run *r)
             abort_run(r, "%s", "the cloud application lost the broker");
     }
     free(order);
+    clear_progress();
 }
 
 /* ---- verdicts ---- */
