@@ -87,6 +87,20 @@ static void on_subscribe(struct mosquitto *mosq, void *ctx, int mid, int n, cons
     app->subscribed_count++;
 }
 
+static int subscribe_all(struct cloud_app *app, int guard_ms)
+{
+    app->subscribed_count = 0;
+    for (size_t i = 0; i < SUBSCRIPTION_COUNT; i++)
+        mosquitto_subscribe(app->mosq, NULL, subscriptions[i], 1);
+    for (int waited = 0; waited < guard_ms && app->subscribed_count < SUBSCRIPTION_COUNT; waited += 10)
+        mosquitto_loop(app->mosq, 10, 1);
+    if (app->subscribed_count < SUBSCRIPTION_COUNT) {
+        fprintf(stderr, "cellbench: cloud app: subscriptions not acknowledged\n");
+        return -1;
+    }
+    return 0;
+}
+
 int cloud_app_start(struct cloud_app *app, int port, const char *user, const char *password,
                     const struct vclock *clock, int64_t trip_start_ns, const char *log_path, int guard_ms)
 {
@@ -108,15 +122,20 @@ int cloud_app_start(struct cloud_app *app, int port, const char *user, const cha
                 rc != MOSQ_ERR_SUCCESS ? mosquitto_strerror(rc) : "no CONNACK");
         return -1;
     }
-    for (size_t i = 0; i < SUBSCRIPTION_COUNT; i++)
-        mosquitto_subscribe(app->mosq, NULL, subscriptions[i], 1);
-    for (int waited = 0; waited < guard_ms && app->subscribed_count < SUBSCRIPTION_COUNT; waited += 10)
-        mosquitto_loop(app->mosq, 10, 1);
-    if (app->subscribed_count < SUBSCRIPTION_COUNT) {
-        fprintf(stderr, "cellbench: cloud app: subscriptions not acknowledged\n");
+    return subscribe_all(app, guard_ms);
+}
+
+int cloud_app_reconnect(struct cloud_app *app, const char *password, int guard_ms)
+{
+    app->connected = false;
+    mosquitto_username_pw_set(app->mosq, "cloud", password);
+    int rc = mosquitto_reconnect(app->mosq);
+    if (rc != MOSQ_ERR_SUCCESS || pump_until(app, &app->connected, guard_ms) < 0) {
+        fprintf(stderr, "cellbench: cloud app: cannot reconnect: %s\n",
+                rc != MOSQ_ERR_SUCCESS ? mosquitto_strerror(rc) : "no CONNACK");
         return -1;
     }
-    return 0;
+    return subscribe_all(app, guard_ms);
 }
 
 int cloud_app_poll(struct cloud_app *app, int timeout_ms)

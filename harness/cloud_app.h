@@ -59,6 +59,13 @@ int cloud_app_start(struct cloud_app *app, int port, const char *user, const cha
                     const struct vclock *clock, int64_t trip_start_ns, const char *log_path, int guard_ms);
 
 /**
+ * Connect again after a broker restart (the admin password changes on every
+ * start) and subscribe again; messages sent meanwhile are lost to the cloud,
+ * as they would be. Returns 0, or -1 with a message on stderr.
+ */
+int cloud_app_reconnect(struct cloud_app *app, const char *password, int guard_ms);
+
+/**
  * Serve the connection for at most timeout_ms real milliseconds, recording
  * what arrives. Returns 0, or -1 when the connection to the broker is lost.
  */

@@ -168,6 +168,21 @@ static bool any_alive(struct orch *o)
     return alive;
 }
 
+int orch_stop_child(struct orch *o, int index, int guard_ms)
+{
+    struct orch_child *c = &o->children[index];
+    if (c->pid <= 0)
+        return c->exit_status;
+    kill(c->pid, SIGTERM);
+    for (int waited = 0; waited < guard_ms && !reap_one(c, false); waited += NAP_MS)
+        nap_ms(NAP_MS);
+    if (c->pid > 0) {
+        kill(c->pid, SIGKILL);
+        reap_one(c, true);
+    }
+    return c->exit_status;
+}
+
 void orch_stop_all(struct orch *o, int guard_ms)
 {
     if (!o->pgid)

@@ -65,6 +65,13 @@ int orch_wait_line(struct orch *o, int index, const char *prefix, char *line, si
 int orch_check(struct orch *o);
 
 /**
+ * End one child on purpose (e.g. a broker restart): SIGTERM, SIGKILL after
+ * guard_ms, reaped here so orch_check does not report it. Its process group
+ * membership is unchanged for the others. Returns its exit status.
+ */
+int orch_stop_child(struct orch *o, int index, int guard_ms);
+
+/**
  * End every child: SIGTERM to the process group, SIGKILL to it after
  * guard_ms real milliseconds, and reap them all. Safe to call twice.
  */

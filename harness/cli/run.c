@@ -10,6 +10,8 @@
  * print one line per expectation. On a terminal a progress line shows trip
  * time, position on the route and the cloud's message count.
  *
+ * "broker restart" stops the broker and starts it again on the same ports
+ * and state directory; the cloud application logs in again.
  * Cloud actions go through the broker's admin listener: config (aws: retained
  * on /bus/<id>/configuration; gcp: config/set), command (aws:
  * /bus/<id>/commands; gcp: commands/send/bus-commands), read_state (aws:
@@ -21,7 +23,7 @@
  * trip second (so a GCP connection time is known to within a second).
  *
  * Not executed yet (reported as NOT RUN, and the run then fails): the
- * "publish" command, driver inputs, broker faults, expect_ack,
+ * "publish" command, driver inputs, "broker rotate-cert", expect_ack,
  * the *-mcu-tls stacks (fwcore lacks them), and
  * the issue's --junit / --report outputs and progress line.
  */
@@ -73,6 +75,8 @@ struct run {
     int64_t start_ns;
     struct orch orch;
     int port, admin_port;
+    int broker_child;          /* orch index of the running broker */
+    unsigned broker_restarts;
     int control[ORCH_MAX_CHILDREN]; /* control socket per device */
     struct cloud_app cloud;
     bool cloud_up;
@@ -172,7 +176,9 @@ static const char *not_executed(const struct scenario *s, const struct scenario_
 {
     switch (a->kind) {
     case SCENARIO_ACTION_FAULT:
-        return a->u.fault.target == SCENARIO_FAULT_BROKER ? "broker faults are not executed yet" : NULL;
+        return a->u.fault.target == SCENARIO_FAULT_BROKER && strcmp(a->u.fault.line, "broker restart") != 0
+                   ? "broker certificate rotation is not executed yet"
+                   : NULL;
     case SCENARIO_ACTION_EXPECT_MESSAGE:
     case SCENARIO_ACTION_EXPECT_ORDER:
     case SCENARIO_ACTION_EXPECT_NO_LOSS:
@@ -212,6 +218,8 @@ static void action_label(const struct scenario *s, const struct scenario_action 
 
 /* ---- processes ---- */
 
+static void abort_run(struct run *r, const char *fmt, const char *arg);
+
 static int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -239,14 +247,15 @@ static int read_text_file(const char *path, char *buf, size_t cap)
     return 0;
 }
 
-static int start_broker(struct run *r)
+/* Start the broker as child name (ports chosen on the first start, kept on restarts); waits for `ready`. */
+static int start_broker(struct run *r, const char *name)
 {
     const char *profile = scenario_profile_str(r->sc.profile);
     char prog[PATH_MAX + 16], port[16], admin[16], registry[PATH_MAX * 2], dir[PATH_MAX + 16], clock[PATH_MAX + 16];
-    r->port = free_port();
-    do
+    while (!r->port || r->admin_port == r->port) {
+        r->port = free_port();
         r->admin_port = free_port();
-    while (r->admin_port == r->port);
+    }
     snprintf(prog, sizeof prog, "%s/cellbench", r->opts->bin);
     snprintf(port, sizeof port, "%d", r->port);
     snprintf(admin, sizeof admin, "%d", r->admin_port);
@@ -255,8 +264,26 @@ static int start_broker(struct run *r)
     snprintf(clock, sizeof clock, "%s/clock", r->dir);
     char *argv[] = { prog, "broker", "--profile", (char *)profile, "--port", port, "--admin-port", admin,
                      "--registry", registry, "--dir", dir, "--clock", clock, "--certs", r->certs, NULL };
-    int i = orch_spawn(&r->orch, "broker", argv);
-    return i < 0 ? -1 : orch_wait_line(&r->orch, i, "ready", NULL, 0, READY_GUARD_MS);
+    r->broker_child = orch_spawn(&r->orch, name, argv);
+    return r->broker_child < 0 ? -1 : orch_wait_line(&r->orch, r->broker_child, "ready", NULL, 0, READY_GUARD_MS);
+}
+
+static int read_admin_password(const struct run *r, char *password, size_t cap)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/broker/admin-password", r->dir);
+    return read_text_file(path, password, cap);
+}
+
+/* "broker restart": stop it, start it again on the same ports and state directory, log the cloud in again. */
+static void restart_broker(struct run *r)
+{
+    char name[64], password[128];
+    snprintf(name, sizeof name, "broker-restart-%u", ++r->broker_restarts);
+    orch_stop_child(&r->orch, r->broker_child, STOP_GUARD_MS);
+    if (start_broker(r, name) < 0 || read_admin_password(r, password, sizeof password) < 0 ||
+        cloud_app_reconnect(&r->cloud, password, READY_GUARD_MS) < 0)
+        abort_run(r, "%s", "the broker did not come back after a restart");
 }
 
 static int control_connect(const char *path)
@@ -357,8 +384,6 @@ static int control_send(struct run *r, size_t d, const char *line, char *reply, 
 
 /* ---- the timeline ---- */
 
-static void abort_run(struct run *r, const char *fmt, const char *arg);
-
 static double trip_now(const struct run *r)
 {
     return (double)(vclock_now_ns(r->clock) - r->start_ns) / (double)VCLOCK_NS_PER_S;
@@ -400,6 +425,10 @@ static void send_gnss(struct run *r, double t)
 static void run_fault(struct run *r, const struct scenario_action *a)
 {
     char reply[512];
+    if (a->u.fault.target == SCENARIO_FAULT_BROKER) {
+        restart_broker(r);
+        return;
+    }
     if (a->u.fault.target == SCENARIO_FAULT_CLOCK) {
         vclock_jump(r->clock, (int64_t)(a->u.fault.jump_s * (double)VCLOCK_NS_PER_S));
         r->start_ns += (int64_t)(a->u.fault.jump_s * (double)VCLOCK_NS_PER_S); /* trip time does not jump */
@@ -738,7 +767,7 @@ static bool scenario_runnable(const struct run *r)
 
 static int start_everything(struct run *r)
 {
-    char clock[PATH_MAX + 16], password[128], path[PATH_MAX + 64];
+    char clock[PATH_MAX + 16], password[128];
     snprintf(clock, sizeof clock, "%s/clock", r->dir);
     r->start_ns = trip_start_epoch_ns(&r->sc);
     r->clock = vclock_create(clock, r->start_ns, 0); /* frozen while everything starts */
@@ -746,16 +775,15 @@ static int start_everything(struct run *r)
         fprintf(stderr, "cellbench: cannot create the clock %s: %s\n", clock, strerror(errno));
         return -1;
     }
-    if (start_broker(r) < 0)
+    if (start_broker(r, "broker") < 0)
         return -1;
     for (size_t d = 0; d < r->sc.device_count; d++) {
         if (start_simulator(r, d) < 0)
             return -1;
     }
-    snprintf(path, sizeof path, "%s/broker/admin-password", r->dir);
     char log[PATH_MAX + 16];
     snprintf(log, sizeof log, "%s/cloud.log", r->dir);
-    if (read_text_file(path, password, sizeof password) < 0 ||
+    if (read_admin_password(r, password, sizeof password) < 0 ||
         cloud_app_start(&r->cloud, r->admin_port, "cloud", password, r->clock, r->start_ns, log, READY_GUARD_MS) < 0)
         return -1;
     r->cloud_up = true;
@@ -844,7 +872,7 @@ static void run_usage(FILE *out)
                  "  --keep      keep the run directory (logs, UART captures) even when everything passed\n"
                  "  --verbose   show the timeline as it is executed\n"
                  "exit status: 0 every expectation held, 1 some failed or were not run, 2 bad input\n"
-                 "not yet: --junit, --report, the publish command, driver inputs, broker faults,\n"
+                 "not yet: --junit, --report, the publish command, driver inputs, broker rotate-cert,\n"
                  "expect_ack, the *-mcu-tls stacks (reported as NOT RUN)\n");
 }
 

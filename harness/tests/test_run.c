@@ -338,6 +338,27 @@ static void test_same_verdicts_at_rate_1_and_50(void **state)
     free(at_50);
 }
 
+/* "broker restart" brings the broker back on the same ports; the cloud application logs in again. */
+static void test_broker_restart(void **state)
+{
+    struct fixture *f = *state;
+    char path[400], dir[600], file[700];
+    write_scenario(f, "restart.json", "restart", 50,
+                   "{ \"at\": 0, \"expect_connection\": { \"state\": \"connected\", \"within\": 30 } },\n"
+                   "{ \"at\": 30, \"fault\": \"broker restart\" },\n"
+                   "{ \"at\": 40, \"read_state\": { \"match\": { \"code\": 404 } } }",
+                   path, sizeof path);
+    const char *args[] = { "run", "--rate", "20", "--keep", path, NULL };
+    assert_int_equal(run_cellbench(f, args), 0);
+    assert_output_has(f, f->out, "PASS    00:00:40 $.timeline[2] read_state bus-1");
+    assert_true(find_run_dir(f, dir, sizeof dir));
+    snprintf(file, sizeof file, "%s/pids", dir);
+    assert_output_has(f, file, " broker-restart-1\n");
+    snprintf(file, sizeof file, "%s/cloud.log", dir);
+    assert_output_has(f, file, " cloud/aws/reply/shadow/bus-1/get {\"code\":404");
+    assert_nothing_left(dir);
+}
+
 /* A message that never comes fails with its reason; a cloud action is NOT RUN; exit status 1. */
 static void test_failure_and_not_run_reported(void **state)
 {
@@ -479,6 +500,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failure_and_not_run_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cloud_actions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_network_fault_seen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_broker_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_verdicts_at_rate_1_and_50, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigint_stops_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_child_crash_aborts, setup, teardown),
