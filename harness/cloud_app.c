@@ -20,6 +20,27 @@ static double trip_time(const struct cloud_app *app)
     return (double)(vclock_now_ns(app->clock) - app->trip_start_ns) / (double)VCLOCK_NS_PER_S;
 }
 
+/*
+ * Who published a message, when the cloud can tell: a Pub/Sub message's
+ * attributes.deviceId, the D of a GCP /devices/D/... topic, the client id at
+ * the end of an AWS $aws/events/... topic, else the "bus" field the bus
+ * application puts in every payload. NULL when unknown.
+ */
+static const char *message_sender(const struct cloud_message *c, char *buf, size_t cap)
+{
+    if (strncmp(c->topic, PUBSUB_PREFIX, strlen(PUBSUB_PREFIX)) == 0)
+        return json_string_value(json_object_get(json_object_get(c->json, "attributes"), "deviceId"));
+    if (strncmp(c->topic, "/devices/", 9) == 0) {
+        const char *end = strchr(c->topic + 9, '/');
+        size_t len = end ? (size_t)(end - c->topic - 9) : strlen(c->topic + 9);
+        snprintf(buf, cap, "%.*s", (int)len, c->topic + 9);
+        return buf;
+    }
+    if (strncmp(c->topic, "$aws/events/", 12) == 0)
+        return strrchr(c->topic, '/') + 1;
+    return json_string_value(json_object_get(c->json, "bus"));
+}
+
 static int append(struct cloud_app *app, const struct mosquitto_message *m)
 {
     if (app->count == app->cap) {
@@ -43,6 +64,9 @@ static int append(struct cloud_app *app, const struct mosquitto_message *m)
     ((char *)c->payload)[m->payloadlen] = '\0';
     c->len = (size_t)m->payloadlen;
     c->json = json_loadb(c->payload, c->len, JSON_DECODE_ANY, NULL);
+    char id[128];
+    const char *sender = message_sender(c, id, sizeof id);
+    c->sender = sender ? strdup(sender) : NULL;
     app->count++;
     if (app->log) {
         fprintf(app->log, "%.3f %s %.*s\n", c->t_s, c->topic, (int)c->len, (const char *)c->payload);
@@ -164,6 +188,7 @@ size_t cloud_app_records(const struct cloud_app *app, struct expect_record **out
         struct expect_record *r = &(*out)[i];
         r->t_s = c->t_s;
         r->msg = c->json;
+        r->sender = c->sender;
         if (strncmp(c->topic, PUBSUB_PREFIX, strlen(PUBSUB_PREFIX)) == 0)
             r->pubsub = c->topic + strlen(PUBSUB_PREFIX);
         else
@@ -253,6 +278,7 @@ void cloud_app_stop(struct cloud_app *app)
     for (size_t i = 0; i < app->count; i++) {
         free(app->messages[i].topic);
         free(app->messages[i].payload);
+        free(app->messages[i].sender);
         json_decref(app->messages[i].json);
     }
     free(app->messages);

@@ -34,6 +34,7 @@ struct cloud_message {
     void *payload;    /* NUL-terminated copy */
     size_t len;
     json_t *json;     /* parsed payload, or NULL when it is not JSON */
+    char *sender;     /* the publishing device when the cloud can tell, else NULL */
 };
 
 /** The cloud application of one run. */
@@ -76,7 +77,9 @@ int cloud_app_publish(struct cloud_app *app, const char *topic, const void *payl
 
 /**
  * The log as verdict records: *out (freed by the caller with free()) gets
- * one record per message; Pub/Sub messages (`pubsub/T`) carry pubsub T.
+ * one record per message; Pub/Sub messages (`pubsub/T`) carry pubsub T;
+ * the sender is the publishing device when the cloud can tell (Pub/Sub
+ * attributes, GCP and AWS event topics, else the payload's "bus" field).
  * The records point into the app, valid until cloud_app_stop. Returns the count.
  */
 size_t cloud_app_records(const struct cloud_app *app, struct expect_record **out);

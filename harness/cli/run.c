@@ -16,6 +16,8 @@
  * on /bus/<id>/configuration; gcp: config/set), command (aws:
  * /bus/<id>/commands; gcp: commands/send/bus-commands), read_state (aws:
  * shadow get; gcp: state/get; its match is judged on the reply document).
+ * Configuration strings get ${broker.endpoint} and ${file:PATH} substituted.
+ * A "gnss ..." fault takes that receiver off the route for the rest of the trip.
  * Every message the cloud application sees goes to RUNDIR/cloud.log.
  * expect_uart is judged on the simulator's capture (RUNDIR/<id>-uart.log,
  * both directions decoded to raw bytes) up to the entry's time.
@@ -76,6 +78,7 @@ struct run {
     struct orch orch;
     int port, admin_port;
     int broker_child;          /* orch index of the running broker */
+    bool gnss_override[ORCH_MAX_CHILDREN]; /* a "gnss ..." fault took the receiver off the route */
     unsigned broker_restarts;
     int control[ORCH_MAX_CHILDREN]; /* control socket per device */
     struct cloud_app cloud;
@@ -219,6 +222,25 @@ static void action_label(const struct scenario *s, const struct scenario_action 
 /* ---- processes ---- */
 
 static void abort_run(struct run *r, const char *fmt, const char *arg);
+
+/* A growing byte buffer (configuration substitution, UART capture). */
+struct bytes {
+    char *data;
+    size_t len, cap;
+};
+
+static void bytes_put(struct bytes *b, char c)
+{
+    if (b->len == b->cap) {
+        size_t cap = b->cap * 2 + 4096;
+        char *grown = realloc(b->data, cap);
+        if (!grown)
+            return;
+        b->data = grown;
+        b->cap = cap;
+    }
+    b->data[b->len++] = c;
+}
 
 static int free_port(void)
 {
@@ -417,7 +439,8 @@ static void send_gnss(struct run *r, double t)
     if (route_gnss_line(&p, line, sizeof line) < 0)
         return;
     for (size_t d = 0; d < r->sc.device_count; d++) {
-        if (r->sc.devices[d].role == SCENARIO_ROLE_BUS && control_send(r, d, line, reply, sizeof reply) < 0)
+        if (r->sc.devices[d].role == SCENARIO_ROLE_BUS && !r->gnss_override[d] &&
+            control_send(r, d, line, reply, sizeof reply) < 0)
             fprintf(stderr, "cellbench: %s: '%s': %s\n", r->sc.devices[d].id, line, reply);
     }
 }
@@ -438,6 +461,8 @@ static void run_fault(struct run *r, const struct scenario_action *a)
     for (size_t d = 0; d < r->sc.device_count; d++) {
         if (a->device >= 0 && (size_t)a->device != d)
             continue;
+        if (strncmp(a->u.fault.line, "gnss ", 5) == 0)
+            r->gnss_override[d] = true; /* the receiver no longer follows the route */
         if (control_send(r, d, a->u.fault.line, reply, sizeof reply) < 0) {
             fprintf(stderr, "cellbench: fault '%s' on %s: %s\n", a->u.fault.line, r->sc.devices[d].id, reply);
             r->fault_errors++;
@@ -457,11 +482,79 @@ static void cloud_topic(const struct run *r, enum scenario_action_kind k, const 
         snprintf(buf, cap, aws ? "cloud/aws/shadow/%s/get" : "cloud/gcp/devices/%s/state/get", id);
 }
 
-/* The payload of a config, command or read_state; freed by the caller. */
-static char *cloud_payload(const struct scenario_action *a)
+/* text with every ${broker.endpoint} and ${file:PATH} replaced; NULL when a file cannot be read. */
+static char *substitute(const struct run *r, const char *text)
 {
-    if (a->kind == SCENARIO_ACTION_CONFIG)
-        return json_dumps(a->u.config.payload, JSON_COMPACT);
+    enum { VALUE_CAP = 65536 };
+    struct bytes out = { NULL, 0, 0 };
+    char *value = malloc(VALUE_CAP);
+    if (!value)
+        return NULL;
+    while (*text) {
+        const char *end = strncmp(text, "${", 2) == 0 ? strchr(text, '}') : NULL;
+        value[0] = '\0';
+        if (end && strncmp(text, "${broker.endpoint}", strlen("${broker.endpoint}")) == 0) {
+            snprintf(value, VALUE_CAP, "localhost:%d", r->port);
+        } else if (end && strncmp(text, "${file:", 7) == 0) {
+            char path[PATH_MAX * 2];
+            snprintf(path, sizeof path, "%s/%.*s", r->opts->root, (int)(end - text - 7), text + 7);
+            if (read_text_file(path, value, VALUE_CAP) < 0) {
+                fprintf(stderr, "cellbench: configuration: cannot read %s\n", path);
+                free(out.data);
+                free(value);
+                return NULL;
+            }
+        } else {
+            bytes_put(&out, *text++);
+            continue;
+        }
+        for (const char *v = value; *v; v++)
+            bytes_put(&out, *v);
+        text = end + 1;
+    }
+    free(value);
+    bytes_put(&out, '\0');
+    return out.data;
+}
+
+/* A copy of a configuration with the substitutions made in every string; NULL on failure. */
+static json_t *substituted_config(const struct run *r, const json_t *v)
+{
+    if (json_is_string(v)) {
+        char *text = substitute(r, json_string_value(v));
+        json_t *copy = text ? json_string(text) : NULL;
+        free(text);
+        return copy;
+    }
+    if (!json_is_object(v) && !json_is_array(v))
+        return json_deep_copy(v);
+    json_t *copy = json_is_object(v) ? json_object() : json_array();
+    const char *key;
+    json_t *item;
+    size_t i;
+    if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, key, item) {
+            if (json_object_set_new(copy, key, substituted_config(r, item)) < 0)
+                return json_decref(copy), NULL;
+        }
+    } else {
+        json_array_foreach(v, i, item) {
+            if (json_array_append_new(copy, substituted_config(r, item)) < 0)
+                return json_decref(copy), NULL;
+        }
+    }
+    return copy;
+}
+
+/* The payload of a config, command or read_state; freed by the caller. */
+static char *cloud_payload(const struct run *r, const struct scenario_action *a)
+{
+    if (a->kind == SCENARIO_ACTION_CONFIG) {
+        json_t *config = substituted_config(r, a->u.config.payload);
+        char *text = config ? json_dumps(config, JSON_COMPACT) : NULL;
+        json_decref(config);
+        return text;
+    }
     if (a->kind == SCENARIO_ACTION_READ_STATE)
         return strdup("{}");
     char buf[128];
@@ -473,7 +566,9 @@ static char *cloud_payload(const struct scenario_action *a)
 /* config (aws: retained, so a bus that connects later fetches it), command, read_state. */
 static void run_cloud_action(struct run *r, const struct scenario_action *a)
 {
-    char *payload = cloud_payload(a);
+    char *payload = cloud_payload(r, a);
+    if (!payload)
+        abort_run(r, "%s", "a configuration could not be prepared");
     for (size_t d = 0; d < r->sc.device_count && payload; d++) {
         if ((a->device >= 0 && (size_t)a->device != d) || (a->device < 0 && r->sc.devices[d].role != SCENARIO_ROLE_BUS))
             continue;
@@ -577,24 +672,6 @@ struct tally {
 };
 
 /* ---- the UART capture (sim7600 --log) ---- */
-
-struct bytes {
-    char *data;
-    size_t len, cap;
-};
-
-static void bytes_put(struct bytes *b, char c)
-{
-    if (b->len == b->cap) {
-        size_t cap = b->cap * 2 + 4096;
-        char *grown = realloc(b->data, cap);
-        if (!grown)
-            return;
-        b->data = grown;
-        b->cap = cap;
-    }
-    b->data[b->len++] = c;
-}
 
 /* Append the bytes of one quoted, C-escaped capture field (\r \n \t \" \\ \xHH). */
 static void unescape_into(struct bytes *b, const char *q)

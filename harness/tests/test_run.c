@@ -260,18 +260,23 @@ static void test_cloud_actions(void **state)
     char path[400], dir[600], file[700];
     write_scenario(f, "cloud.json", "cloud", 40,
                    "{ \"at\": 0, \"config\": { \"speed_threshold_kmh\": 70, \"route\": \"42\",\n"
+                   "    \"endpoint\": \"mqtts://${broker.endpoint}\",\n"
                    "    \"depot\": { \"name\": \"north\", \"lat\": 50.5, \"lon\": 30.5, \"radius_m\": 100 } } },\n"
                    "{ \"at\": 20, \"command\": \"query_location\" },\n"
-                   "{ \"at\": 30, \"read_state\": { \"match\": { \"code\": 404 } } }",
+                   "{ \"at\": 30, \"read_state\": { \"match\": { \"code\": 404 } } },\n"
+                   "{ \"at\": 0, \"device\": \"bus-1\",\n"
+                   "  \"expect_message\": { \"topic\": \"$aws/events/presence/connected/+\", \"within\": 30 } }",
                    path, sizeof path);
     const char *args[] = { "run", "--rate", "20", "--keep", path, NULL };
     assert_int_equal(run_cellbench(f, args), 0);
     assert_output_has(f, f->out, "PASS    00:00:30 $.timeline[2] read_state bus-1");
-    assert_output_has(f, f->out, "cloud: 1 passed, 0 failed, 0 not run");
+    assert_output_has(f, f->out, "PASS    00:00:00 $.timeline[3] expect_message bus-1"); /* sender known */
+    assert_output_has(f, f->out, "cloud: 2 passed, 0 failed, 0 not run");
     assert_true(find_run_dir(f, dir, sizeof dir));
     snprintf(file, sizeof file, "%s/fw-bus-1.log", dir);
     assert_output_has(f, file, "configuration accepted (route 42, depot north)");
     snprintf(file, sizeof file, "%s/cloud.log", dir);
+    assert_output_has(f, file, "\"endpoint\":\"mqtts://localhost:"); /* substituted */
     assert_output_has(f, file, " /bus/bus-1/commands {\"cmd\":\"location\",\"id\":\"timeline-1\"}");
     snprintf(file, sizeof file, "%s/bus-1-uart.log", dir);
     assert_output_has(f, file, "/bus/bus-1/commands\\r\\n+CMQTTRXPAYLOAD: 0,36");
