@@ -27,7 +27,9 @@
  * Not executed yet (reported as NOT RUN, and the run then fails): the
  * "publish" command, driver inputs, "broker rotate-cert", expect_ack,
  * the *-mcu-tls stacks (fwcore lacks them), and
- * the issue's --junit / --report outputs and progress line.
+ * the issue's --report (HTML) output.
+ * --junit FILE writes a test case per verdict line (a failure carries the
+ * reason, the run directory and the tail of the device's UART capture).
  */
 #include "cli.h"
 
@@ -65,6 +67,8 @@ struct run_opts {
     bool verbose;
     char root[PATH_MAX]; /* source tree: certs/ */
     char bin[PATH_MAX];  /* directory of cellbench, sim7600, fwcore */
+    const char *junit_path; /* --junit FILE, or NULL */
+    FILE *junit;            /* open while the scenarios run */
 };
 
 /* What one run holds. */
@@ -85,6 +89,9 @@ struct run {
     bool cloud_up;
     bool aborted;
     char abort_reason[256];
+    FILE *cases; /* JUnit <testcase> elements of this scenario (a memory stream), or NULL */
+    char *cases_text;
+    size_t cases_len;
     unsigned fault_errors;
 };
 
@@ -776,6 +783,99 @@ static bool judge(struct run *r, const struct scenario_action *a, const struct e
     }
 }
 
+/* ---- JUnit XML (--junit) ---- */
+
+static void xml_escaped(FILE *f, const char *text, size_t len)
+{
+    for (size_t i = 0; i < len && text[i]; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == '<')
+            fputs("&lt;", f);
+        else if (c == '>')
+            fputs("&gt;", f);
+        else if (c == '&')
+            fputs("&amp;", f);
+        else if (c == '"')
+            fputs("&quot;", f);
+        else if (c < 0x20 && c != '\n' && c != '\t')
+            fprintf(f, "&#x%X;", c == '\r' ? 0xD : 0xFFFD);
+        else
+            fputc(c, f);
+    }
+}
+
+/* The last max bytes of a device's UART capture into f, escaped (the failure's transcript tail). */
+static void xml_capture_tail(const struct run *r, const struct scenario_action *a, FILE *f, long max)
+{
+    char path[PATH_MAX + 80], buf[4096];
+    const char *id = r->sc.devices[a && a->device >= 0 ? (size_t)a->device : 0].id;
+    snprintf(path, sizeof path, "%s/%s-uart.log", r->dir, id);
+    FILE *in = fopen(path, "r");
+    if (!in)
+        return;
+    fprintf(f, "\n--- tail of %s\n", path);
+    if (fseek(in, 0, SEEK_END) == 0 && ftell(in) > max)
+        fseek(in, -max, SEEK_END);
+    else
+        rewind(in);
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        xml_escaped(f, buf, n);
+    fclose(in);
+}
+
+enum verdict { VERDICT_PASS, VERDICT_FAIL, VERDICT_NOT_RUN };
+
+/* Print one verdict line, count it and add it to the JUnit cases. */
+static void emit(struct run *r, struct tally *t, const struct scenario_action *a, enum verdict v, const char *label,
+                 const char *why)
+{
+    static const char *const words[] = { "PASS   ", "FAIL   ", "NOT RUN" };
+    printf("%s %s%s%s\n", words[v], label, why ? ": " : "", why ? why : "");
+    t->passed += v == VERDICT_PASS;
+    t->failed += v == VERDICT_FAIL;
+    t->not_run += v == VERDICT_NOT_RUN;
+    if (!r->cases)
+        return;
+    fprintf(r->cases, "    <testcase classname=\"");
+    xml_escaped(r->cases, r->sc.name, SIZE_MAX);
+    fprintf(r->cases, "\" name=\"");
+    xml_escaped(r->cases, label, SIZE_MAX);
+    fprintf(r->cases, "\">");
+    if (v != VERDICT_PASS) {
+        fprintf(r->cases, v == VERDICT_FAIL ? "<failure message=\"" : "<skipped message=\"");
+        xml_escaped(r->cases, why ? why : "", SIZE_MAX);
+        fprintf(r->cases, "\">");
+        if (v == VERDICT_FAIL) {
+            fprintf(r->cases, "run directory: %s", r->dir);
+            xml_capture_tail(r, a, r->cases, 2000);
+        }
+        fprintf(r->cases, v == VERDICT_FAIL ? "</failure>" : "</skipped>");
+    }
+    fprintf(r->cases, "</testcase>\n");
+}
+
+/* Write this scenario's <testsuite> into the --junit file. */
+static void junit_suite(struct run *r, const struct tally *t)
+{
+    FILE *f = r->opts->junit;
+    if (r->cases) {
+        fclose(r->cases);
+        r->cases = NULL;
+    }
+    if (!f)
+        return;
+    fprintf(f, "  <testsuite name=\"");
+    xml_escaped(f, r->sc.name ? r->sc.name : "", SIZE_MAX);
+    fprintf(f, "\" tests=\"%u\" failures=\"%u\" skipped=\"%u\">\n", t->passed + t->failed + t->not_run, t->failed,
+            t->not_run);
+    if (r->cases_text)
+        fwrite(r->cases_text, 1, r->cases_len, f);
+    fprintf(f, "  </testsuite>\n");
+    free(r->cases_text);
+    r->cases_text = NULL;
+}
+
 static void report(struct run *r, struct tally *t)
 {
     struct expect_record *log = NULL;
@@ -788,24 +888,22 @@ static void report(struct run *r, struct tally *t)
         action_label(&r->sc, a, label, sizeof label);
         const char *missing = not_executed(&r->sc, a);
         if (missing) {
-            printf("NOT RUN %s: %s\n", label, missing);
-            t->not_run++;
+            emit(r, t, a, VERDICT_NOT_RUN, label, missing);
         } else if (!is_expectation(a->kind) && a->kind != SCENARIO_ACTION_READ_STATE) {
             continue;
         } else if (r->aborted) {
-            printf("FAIL    %s: run aborted (%s)\n", label, r->abort_reason);
-            t->failed++;
+            snprintf(why, sizeof why, "run aborted (%s)", r->abort_reason);
+            emit(r, t, a, VERDICT_FAIL, label, why);
         } else if (judge(r, a, log, n, conn, nconn, why, sizeof why)) {
-            printf("PASS    %s\n", label);
-            t->passed++;
+            emit(r, t, a, VERDICT_PASS, label, NULL);
         } else {
-            printf("FAIL    %s: %s\n", label, why);
-            t->failed++;
+            emit(r, t, a, VERDICT_FAIL, label, why);
         }
     }
     if (r->fault_errors) {
-        printf("FAIL    %u fault line(s) refused by the simulator (see above)\n", r->fault_errors);
-        t->failed++;
+        char why[128];
+        snprintf(why, sizeof why, "%u fault line(s) refused by the simulator (see the output above)", r->fault_errors);
+        emit(r, t, NULL, VERDICT_FAIL, "faults", why);
     }
     if (r->opts->verbose)
         fprintf(stderr, "cellbench: the cloud application received %zu messages\n", n);
@@ -824,19 +922,21 @@ static int64_t trip_start_epoch_ns(const struct scenario *s)
     return (int64_t)now.tv_sec * VCLOCK_NS_PER_S;
 }
 
-static bool scenario_runnable(const struct run *r)
+static bool scenario_runnable(struct run *r, struct tally *t)
 {
     bool ok = true;
+    char why[300];
     for (size_t d = 0; d < r->sc.device_count; d++) {
-        const char *why = stack_missing(r->sc.devices[d].stack);
-        if (why) {
-            printf("NOT RUN %s: device %s, stack %s: %s\n", r->sc.name, r->sc.devices[d].id,
-                   scenario_stack_str(r->sc.devices[d].stack), why);
+        const char *missing = stack_missing(r->sc.devices[d].stack);
+        if (missing) {
+            snprintf(why, sizeof why, "device %s, stack %s: %s", r->sc.devices[d].id,
+                     scenario_stack_str(r->sc.devices[d].stack), missing);
+            emit(r, t, NULL, VERDICT_NOT_RUN, r->sc.name, why);
             ok = false;
         }
     }
     if (r->sc.route.source == SCENARIO_ROUTE_NONE) {
-        printf("NOT RUN %s: scenarios without a route are not executed yet\n", r->sc.name);
+        emit(r, t, NULL, VERDICT_NOT_RUN, r->sc.name, "scenarios without a route are not executed yet");
         ok = false;
     }
     return ok;
@@ -907,7 +1007,10 @@ static int run_scenario(const struct run_opts *o, const char *path)
     }
     printf("== %s (%s, %s, rate %g)\n", r.sc.name, path, scenario_profile_str(r.sc.profile),
            o->rate_micro ? (double)o->rate_micro / VCLOCK_RATE_ONE : r.sc.rate);
-    if (!scenario_runnable(&r)) {
+    struct tally t = { 0, 0, 0 };
+    r.cases = o->junit ? open_memstream(&r.cases_text, &r.cases_len) : NULL;
+    if (!scenario_runnable(&r, &t)) {
+        junit_suite(&r, &t);
         scenario_free(&r.sc);
         return 1;
     }
@@ -916,12 +1019,14 @@ static int run_scenario(const struct run_opts *o, const char *path)
     snprintf(r.certs, sizeof r.certs, "%s/certs/out", o->root);
     if (!mkdtemp(r.dir)) {
         fprintf(stderr, "cellbench: cannot make a run directory: %s\n", strerror(errno));
+        junit_suite(&r, &t);
         scenario_free(&r.sc);
         return 2;
     }
     orch_init(&r.orch, r.dir);
     int rc = ensure_certs(&r) == 0 && start_everything(&r) == 0 ? 0 : 2;
-    struct tally t = { 0, 0, 0 };
+    if (rc != 0)
+        emit(&r, &t, NULL, VERDICT_FAIL, r.sc.name, "the bench could not be started (see the messages above)");
     if (rc == 0) {
         replay(&r);
         stop_everything(&r); /* nothing more happens: judge the complete log */
@@ -931,6 +1036,7 @@ static int run_scenario(const struct run_opts *o, const char *path)
         rc = t.failed || t.not_run || r.aborted ? 1 : 0;
     }
     stop_everything(&r);
+    junit_suite(&r, &t);
     if (r.cloud_up)
         cloud_app_stop(&r.cloud);
     vclock_close(r.clock);
@@ -944,12 +1050,13 @@ static int run_scenario(const struct run_opts *o, const char *path)
 
 static void run_usage(FILE *out)
 {
-    fprintf(out, "usage: cellbench run SCENARIO... [--rate X] [--keep] [--verbose]\n"
+    fprintf(out, "usage: cellbench run SCENARIO... [--rate X] [--junit FILE] [--keep] [--verbose]\n"
                  "  --rate X    virtual seconds per real second (default: the scenario's rate)\n"
+                 "  --junit FILE  JUnit XML: a test case per expectation (failures with the UART tail)\n"
                  "  --keep      keep the run directory (logs, UART captures) even when everything passed\n"
                  "  --verbose   show the timeline as it is executed\n"
                  "exit status: 0 every expectation held, 1 some failed or were not run, 2 bad input\n"
-                 "not yet: --junit, --report, the publish command, driver inputs, broker rotate-cert,\n"
+                 "not yet: --report, the publish command, driver inputs, broker rotate-cert,\n"
                  "expect_ack, the *-mcu-tls stacks (reported as NOT RUN)\n");
 }
 
@@ -974,9 +1081,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
         case 'k': o->keep = true; break;
         case 'v': o->verbose = true; break;
         case 'h': run_usage(stdout); return 0;
-        case 'J':
+        case 'J': o->junit_path = optarg; break;
         case 'R':
-            fprintf(stderr, "cellbench run: --junit and --report are not implemented yet\n");
+            fprintf(stderr, "cellbench run: --report is not implemented yet\n");
             return 2;
         default: run_usage(stderr); return 2;
         }
@@ -997,11 +1104,24 @@ int cli_run_main(int argc, char **argv)
     int rc = parse_run_opts(argc, argv, &o);
     if (rc >= 0)
         return rc;
+    if (o.junit_path && !(o.junit = fopen(o.junit_path, "w"))) {
+        fprintf(stderr, "cellbench run: --junit %s: %s\n", o.junit_path, strerror(errno));
+        return 2;
+    }
+    if (o.junit)
+        fprintf(o.junit, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"cellbench\">\n");
     install_signals();
     int worst = 0;
     for (int i = optind; i < argc && !stop_signal; i++) {
         int one = run_scenario(&o, argv[i]);
         worst = one > worst ? one : worst;
+    }
+    if (o.junit) {
+        fprintf(o.junit, "</testsuites>\n");
+        if (fclose(o.junit) != 0) {
+            fprintf(stderr, "cellbench run: --junit %s: %s\n", o.junit_path, strerror(errno));
+            worst = worst ? worst : 1;
+        }
     }
     return stop_signal ? 1 : worst;
 }

@@ -374,8 +374,17 @@ static void test_failure_and_not_run_reported(void **state)
                    "{ \"at\": 5, \"driver\": { \"behaviour\": \"phone\", \"picture_bytes\": 2000 } },\n"
                    "{ \"at\": 25, \"expect_uart\": { \"contains\": [ \"AT+CMQTTCONNECT\", \"never on the wire\" ] } }",
                    path, sizeof path);
-    const char *args[] = { "run", "--rate", "40", path, NULL };
+    char junit[400];
+    snprintf(junit, sizeof junit, "%s/junit.xml", f->tmp);
+    const char *args[] = { "run", "--rate", "40", "--junit", junit, path, NULL };
     assert_int_equal(run_cellbench(f, args), 1);
+    assert_output_has(f, junit, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"cellbench\">\n"
+                                "  <testsuite name=\"fails\" tests=\"3\" failures=\"2\" skipped=\"1\">\n");
+    assert_output_has(f, junit, "<testcase classname=\"fails\" name=\"00:00:00 $.timeline[0] expect_message\">"
+                                "<failure message=\"0 messages, want at least 1 on /bus/never");
+    assert_output_has(f, junit, "--- tail of "); /* the UART transcript of the failure */
+    assert_output_has(f, junit, "<skipped message=\"driver inputs are not executed yet\"></skipped></testcase>");
+    assert_output_has(f, junit, "  </testsuite>\n</testsuites>\n");
     assert_output_has(f, f->out, "FAIL    00:00:00 $.timeline[0] expect_message: ");
     assert_output_has(f, f->out, "0 messages");
     assert_output_has(f, f->out, "NOT RUN 00:00:05 $.timeline[1] driver bus-1: driver inputs are not executed yet");
@@ -489,9 +498,12 @@ static void test_bad_arguments(void **state)
     const char *bad_rate[] = { "run", "--rate", "fast", SMOKE, NULL };
     assert_int_equal(run_cellbench(f, bad_rate), 2);
     assert_output_has(f, f->err, "--rate: 'fast' is not a positive rate");
-    const char *junit[] = { "run", "--junit", "x.xml", SMOKE, NULL };
+    const char *report[] = { "run", "--report", "dir", SMOKE, NULL };
+    assert_int_equal(run_cellbench(f, report), 2);
+    assert_output_has(f, f->err, "--report is not implemented yet");
+    const char *junit[] = { "run", "--junit", "/nonexistent-dir/x.xml", SMOKE, NULL };
     assert_int_equal(run_cellbench(f, junit), 2);
-    assert_output_has(f, f->err, "not implemented yet");
+    assert_output_has(f, f->err, "--junit /nonexistent-dir/x.xml: No such file or directory");
     char dir[600];
     assert_false(find_run_dir(f, dir, sizeof dir));
 }
