@@ -134,6 +134,10 @@ int orch_wait_line(struct orch *o, int index, const char *prefix, char *line, si
     for (int waited = 0; waited <= guard_ms; waited += NAP_MS) {
         if (log_has_line(c->log_path, prefix, line, cap))
             return 0;
+        if (o->stop && *o->stop) {
+            fprintf(stderr, "cellbench: stopped while waiting for %s\n", c->name);
+            return -1;
+        }
         if (c->pid == 0 || reap_one(c, false)) {
             fprintf(stderr, "cellbench: %s exited (status %d) before it was ready; its log:\n", c->name,
                     c->exit_status);

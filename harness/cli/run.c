@@ -1024,6 +1024,7 @@ static int run_scenario(const struct run_opts *o, const char *path)
         return 2;
     }
     orch_init(&r.orch, r.dir);
+    r.orch.stop = &stop_signal;
     int rc = ensure_certs(&r) == 0 && start_everything(&r) == 0 ? 0 : 2;
     if (rc != 0)
         emit(&r, &t, NULL, VERDICT_FAIL, r.sc.name, "the bench could not be started (see the messages above)");
