@@ -20,6 +20,27 @@ static double trip_time(const struct cloud_app *app)
     return (double)(vclock_now_ns(app->clock) - app->trip_start_ns) / (double)VCLOCK_NS_PER_S;
 }
 
+/*
+ * Who published a message, when the cloud can tell: a Pub/Sub message's
+ * attributes.deviceId, the D of a GCP /devices/D/... topic, the client id at
+ * the end of an AWS $aws/events/... topic, else the "bus" field the bus
+ * application puts in every payload. NULL when unknown.
+ */
+static const char *message_sender(const struct cloud_message *c, char *buf, size_t cap)
+{
+    if (strncmp(c->topic, PUBSUB_PREFIX, strlen(PUBSUB_PREFIX)) == 0)
+        return json_string_value(json_object_get(json_object_get(c->json, "attributes"), "deviceId"));
+    if (strncmp(c->topic, "/devices/", 9) == 0) {
+        const char *end = strchr(c->topic + 9, '/');
+        size_t len = end ? (size_t)(end - c->topic - 9) : strlen(c->topic + 9);
+        snprintf(buf, cap, "%.*s", (int)len, c->topic + 9);
+        return buf;
+    }
+    if (strncmp(c->topic, "$aws/events/", 12) == 0)
+        return strrchr(c->topic, '/') + 1;
+    return json_string_value(json_object_get(c->json, "bus"));
+}
+
 static int append(struct cloud_app *app, const struct mosquitto_message *m)
 {
     if (app->count == app->cap) {
@@ -43,6 +64,9 @@ static int append(struct cloud_app *app, const struct mosquitto_message *m)
     ((char *)c->payload)[m->payloadlen] = '\0';
     c->len = (size_t)m->payloadlen;
     c->json = json_loadb(c->payload, c->len, JSON_DECODE_ANY, NULL);
+    char id[128];
+    const char *sender = message_sender(c, id, sizeof id);
+    c->sender = sender ? strdup(sender) : NULL;
     app->count++;
     if (app->log) {
         fprintf(app->log, "%.3f %s %.*s\n", c->t_s, c->topic, (int)c->len, (const char *)c->payload);
@@ -87,6 +111,20 @@ static void on_subscribe(struct mosquitto *mosq, void *ctx, int mid, int n, cons
     app->subscribed_count++;
 }
 
+static int subscribe_all(struct cloud_app *app, int guard_ms)
+{
+    app->subscribed_count = 0;
+    for (size_t i = 0; i < SUBSCRIPTION_COUNT; i++)
+        mosquitto_subscribe(app->mosq, NULL, subscriptions[i], 1);
+    for (int waited = 0; waited < guard_ms && app->subscribed_count < SUBSCRIPTION_COUNT; waited += 10)
+        mosquitto_loop(app->mosq, 10, 1);
+    if (app->subscribed_count < SUBSCRIPTION_COUNT) {
+        fprintf(stderr, "cellbench: cloud app: subscriptions not acknowledged\n");
+        return -1;
+    }
+    return 0;
+}
+
 int cloud_app_start(struct cloud_app *app, int port, const char *user, const char *password,
                     const struct vclock *clock, int64_t trip_start_ns, const char *log_path, int guard_ms)
 {
@@ -108,15 +146,20 @@ int cloud_app_start(struct cloud_app *app, int port, const char *user, const cha
                 rc != MOSQ_ERR_SUCCESS ? mosquitto_strerror(rc) : "no CONNACK");
         return -1;
     }
-    for (size_t i = 0; i < SUBSCRIPTION_COUNT; i++)
-        mosquitto_subscribe(app->mosq, NULL, subscriptions[i], 1);
-    for (int waited = 0; waited < guard_ms && app->subscribed_count < SUBSCRIPTION_COUNT; waited += 10)
-        mosquitto_loop(app->mosq, 10, 1);
-    if (app->subscribed_count < SUBSCRIPTION_COUNT) {
-        fprintf(stderr, "cellbench: cloud app: subscriptions not acknowledged\n");
+    return subscribe_all(app, guard_ms);
+}
+
+int cloud_app_reconnect(struct cloud_app *app, const char *password, int guard_ms)
+{
+    app->connected = false;
+    mosquitto_username_pw_set(app->mosq, "cloud", password);
+    int rc = mosquitto_reconnect(app->mosq);
+    if (rc != MOSQ_ERR_SUCCESS || pump_until(app, &app->connected, guard_ms) < 0) {
+        fprintf(stderr, "cellbench: cloud app: cannot reconnect: %s\n",
+                rc != MOSQ_ERR_SUCCESS ? mosquitto_strerror(rc) : "no CONNACK");
         return -1;
     }
-    return 0;
+    return subscribe_all(app, guard_ms);
 }
 
 int cloud_app_poll(struct cloud_app *app, int timeout_ms)
@@ -145,6 +188,7 @@ size_t cloud_app_records(const struct cloud_app *app, struct expect_record **out
         struct expect_record *r = &(*out)[i];
         r->t_s = c->t_s;
         r->msg = c->json;
+        r->sender = c->sender;
         if (strncmp(c->topic, PUBSUB_PREFIX, strlen(PUBSUB_PREFIX)) == 0)
             r->pubsub = c->topic + strlen(PUBSUB_PREFIX);
         else
@@ -234,6 +278,7 @@ void cloud_app_stop(struct cloud_app *app)
     for (size_t i = 0; i < app->count; i++) {
         free(app->messages[i].topic);
         free(app->messages[i].payload);
+        free(app->messages[i].sender);
         json_decref(app->messages[i].json);
     }
     free(app->messages);

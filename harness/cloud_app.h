@@ -34,6 +34,7 @@ struct cloud_message {
     void *payload;    /* NUL-terminated copy */
     size_t len;
     json_t *json;     /* parsed payload, or NULL when it is not JSON */
+    char *sender;     /* the publishing device when the cloud can tell, else NULL */
 };
 
 /** The cloud application of one run. */
@@ -59,6 +60,13 @@ int cloud_app_start(struct cloud_app *app, int port, const char *user, const cha
                     const struct vclock *clock, int64_t trip_start_ns, const char *log_path, int guard_ms);
 
 /**
+ * Connect again after a broker restart (the admin password changes on every
+ * start) and subscribe again; messages sent meanwhile are lost to the cloud,
+ * as they would be. Returns 0, or -1 with a message on stderr.
+ */
+int cloud_app_reconnect(struct cloud_app *app, const char *password, int guard_ms);
+
+/**
  * Serve the connection for at most timeout_ms real milliseconds, recording
  * what arrives. Returns 0, or -1 when the connection to the broker is lost.
  */
@@ -69,7 +77,9 @@ int cloud_app_publish(struct cloud_app *app, const char *topic, const void *payl
 
 /**
  * The log as verdict records: *out (freed by the caller with free()) gets
- * one record per message; Pub/Sub messages (`pubsub/T`) carry pubsub T.
+ * one record per message; Pub/Sub messages (`pubsub/T`) carry pubsub T;
+ * the sender is the publishing device when the cloud can tell (Pub/Sub
+ * attributes, GCP and AWS event topics, else the payload's "bus" field).
  * The records point into the app, valid until cloud_app_stop. Returns the count.
  */
 size_t cloud_app_records(const struct cloud_app *app, struct expect_record **out);

@@ -134,6 +134,10 @@ int orch_wait_line(struct orch *o, int index, const char *prefix, char *line, si
     for (int waited = 0; waited <= guard_ms; waited += NAP_MS) {
         if (log_has_line(c->log_path, prefix, line, cap))
             return 0;
+        if (o->stop && *o->stop) {
+            fprintf(stderr, "cellbench: stopped while waiting for %s\n", c->name);
+            return -1;
+        }
         if (c->pid == 0 || reap_one(c, false)) {
             fprintf(stderr, "cellbench: %s exited (status %d) before it was ready; its log:\n", c->name,
                     c->exit_status);
@@ -166,6 +170,21 @@ static bool any_alive(struct orch *o)
             alive = true;
     }
     return alive;
+}
+
+int orch_stop_child(struct orch *o, int index, int guard_ms)
+{
+    struct orch_child *c = &o->children[index];
+    if (c->pid <= 0)
+        return c->exit_status;
+    kill(c->pid, SIGTERM);
+    for (int waited = 0; waited < guard_ms && !reap_one(c, false); waited += NAP_MS)
+        nap_ms(NAP_MS);
+    if (c->pid > 0) {
+        kill(c->pid, SIGKILL);
+        reap_one(c, true);
+    }
+    return c->exit_status;
 }
 
 void orch_stop_all(struct orch *o, int guard_ms)

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -38,6 +39,7 @@ struct orch {
     pid_t pgid;     /* the run's process group (the first child's pid), 0 before */
     struct orch_child children[ORCH_MAX_CHILDREN];
     size_t count;
+    const volatile sig_atomic_t *stop; /* when set and non-zero, waits give up (a stop signal arrived) */
 };
 
 /** Start an empty supervisor whose logs and pid list live in dir. */
@@ -53,8 +55,8 @@ int orch_spawn(struct orch *o, const char *name, char *const argv[]);
 /**
  * Wait until the child's log holds a line starting with prefix (real-time
  * guard guard_ms); the whole line (without newline) goes into line (may be
- * NULL). Returns 0, or -1 with a message on stderr when the child exited or
- * the guard passed.
+ * NULL). Returns 0, or -1 with a message on stderr when the child exited,
+ * the guard passed or o->stop became non-zero.
  */
 int orch_wait_line(struct orch *o, int index, const char *prefix, char *line, size_t cap, int guard_ms);
 
@@ -63,6 +65,13 @@ int orch_wait_line(struct orch *o, int index, const char *prefix, char *line, si
  * have exited since the last call, or -1 when all still run.
  */
 int orch_check(struct orch *o);
+
+/**
+ * End one child on purpose (e.g. a broker restart): SIGTERM, SIGKILL after
+ * guard_ms, reaped here so orch_check does not report it. Its process group
+ * membership is unchanged for the others. Returns its exit status.
+ */
+int orch_stop_child(struct orch *o, int index, int guard_ms);
 
 /**
  * End every child: SIGTERM to the process group, SIGKILL to it after

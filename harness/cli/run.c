@@ -7,12 +7,17 @@
  * timeline in trip time (1 Hz GNSS fixes from the route, simulator faults,
  * clock jumps); evaluate the expectations with the verdict functions of
  * scenario.h over what the cloud application observed; stop everything;
- * print one line per expectation.
+ * print one line per expectation. On a terminal a progress line shows trip
+ * time, position on the route and the cloud's message count.
  *
+ * "broker restart" stops the broker and starts it again on the same ports
+ * and state directory; the cloud application logs in again.
  * Cloud actions go through the broker's admin listener: config (aws: retained
  * on /bus/<id>/configuration; gcp: config/set), command (aws:
  * /bus/<id>/commands; gcp: commands/send/bus-commands), read_state (aws:
  * shadow get; gcp: state/get; its match is judged on the reply document).
+ * Configuration strings get ${broker.endpoint} and ${file:PATH} substituted.
+ * A "gnss ..." fault takes that receiver off the route for the rest of the trip.
  * Every message the cloud application sees goes to RUNDIR/cloud.log.
  * expect_uart is judged on the simulator's capture (RUNDIR/<id>-uart.log,
  * both directions decoded to raw bytes) up to the entry's time.
@@ -20,9 +25,11 @@
  * trip second (so a GCP connection time is known to within a second).
  *
  * Not executed yet (reported as NOT RUN, and the run then fails): the
- * "publish" command, driver inputs, broker faults, expect_ack,
+ * "publish" command, driver inputs, "broker rotate-cert", expect_ack,
  * the *-mcu-tls stacks (fwcore lacks them), and
- * the issue's --junit / --report outputs and progress line.
+ * the issue's --report (HTML) output.
+ * --junit FILE writes a test case per verdict line (a failure carries the
+ * reason, the run directory and the tail of the device's UART capture).
  */
 #include "cli.h"
 
@@ -60,6 +67,8 @@ struct run_opts {
     bool verbose;
     char root[PATH_MAX]; /* source tree: certs/ */
     char bin[PATH_MAX];  /* directory of cellbench, sim7600, fwcore */
+    const char *junit_path; /* --junit FILE, or NULL */
+    FILE *junit;            /* open while the scenarios run */
 };
 
 /* What one run holds. */
@@ -72,11 +81,17 @@ struct run {
     int64_t start_ns;
     struct orch orch;
     int port, admin_port;
+    int broker_child;          /* orch index of the running broker */
+    bool gnss_override[ORCH_MAX_CHILDREN]; /* a "gnss ..." fault took the receiver off the route */
+    unsigned broker_restarts;
     int control[ORCH_MAX_CHILDREN]; /* control socket per device */
     struct cloud_app cloud;
     bool cloud_up;
     bool aborted;
     char abort_reason[256];
+    FILE *cases; /* JUnit <testcase> elements of this scenario (a memory stream), or NULL */
+    char *cases_text;
+    size_t cases_len;
     unsigned fault_errors;
 };
 
@@ -171,7 +186,9 @@ static const char *not_executed(const struct scenario *s, const struct scenario_
 {
     switch (a->kind) {
     case SCENARIO_ACTION_FAULT:
-        return a->u.fault.target == SCENARIO_FAULT_BROKER ? "broker faults are not executed yet" : NULL;
+        return a->u.fault.target == SCENARIO_FAULT_BROKER && strcmp(a->u.fault.line, "broker restart") != 0
+                   ? "broker certificate rotation is not executed yet"
+                   : NULL;
     case SCENARIO_ACTION_EXPECT_MESSAGE:
     case SCENARIO_ACTION_EXPECT_ORDER:
     case SCENARIO_ACTION_EXPECT_NO_LOSS:
@@ -211,6 +228,27 @@ static void action_label(const struct scenario *s, const struct scenario_action 
 
 /* ---- processes ---- */
 
+static void abort_run(struct run *r, const char *fmt, const char *arg);
+
+/* A growing byte buffer (configuration substitution, UART capture). */
+struct bytes {
+    char *data;
+    size_t len, cap;
+};
+
+static void bytes_put(struct bytes *b, char c)
+{
+    if (b->len == b->cap) {
+        size_t cap = b->cap * 2 + 4096;
+        char *grown = realloc(b->data, cap);
+        if (!grown)
+            return;
+        b->data = grown;
+        b->cap = cap;
+    }
+    b->data[b->len++] = c;
+}
+
 static int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -238,14 +276,15 @@ static int read_text_file(const char *path, char *buf, size_t cap)
     return 0;
 }
 
-static int start_broker(struct run *r)
+/* Start the broker as child name (ports chosen on the first start, kept on restarts); waits for `ready`. */
+static int start_broker(struct run *r, const char *name)
 {
     const char *profile = scenario_profile_str(r->sc.profile);
     char prog[PATH_MAX + 16], port[16], admin[16], registry[PATH_MAX * 2], dir[PATH_MAX + 16], clock[PATH_MAX + 16];
-    r->port = free_port();
-    do
+    while (!r->port || r->admin_port == r->port) {
+        r->port = free_port();
         r->admin_port = free_port();
-    while (r->admin_port == r->port);
+    }
     snprintf(prog, sizeof prog, "%s/cellbench", r->opts->bin);
     snprintf(port, sizeof port, "%d", r->port);
     snprintf(admin, sizeof admin, "%d", r->admin_port);
@@ -254,8 +293,26 @@ static int start_broker(struct run *r)
     snprintf(clock, sizeof clock, "%s/clock", r->dir);
     char *argv[] = { prog, "broker", "--profile", (char *)profile, "--port", port, "--admin-port", admin,
                      "--registry", registry, "--dir", dir, "--clock", clock, "--certs", r->certs, NULL };
-    int i = orch_spawn(&r->orch, "broker", argv);
-    return i < 0 ? -1 : orch_wait_line(&r->orch, i, "ready", NULL, 0, READY_GUARD_MS);
+    r->broker_child = orch_spawn(&r->orch, name, argv);
+    return r->broker_child < 0 ? -1 : orch_wait_line(&r->orch, r->broker_child, "ready", NULL, 0, READY_GUARD_MS);
+}
+
+static int read_admin_password(const struct run *r, char *password, size_t cap)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/broker/admin-password", r->dir);
+    return read_text_file(path, password, cap);
+}
+
+/* "broker restart": stop it, start it again on the same ports and state directory, log the cloud in again. */
+static void restart_broker(struct run *r)
+{
+    char name[64], password[128];
+    snprintf(name, sizeof name, "broker-restart-%u", ++r->broker_restarts);
+    orch_stop_child(&r->orch, r->broker_child, STOP_GUARD_MS);
+    if (start_broker(r, name) < 0 || read_admin_password(r, password, sizeof password) < 0 ||
+        cloud_app_reconnect(&r->cloud, password, READY_GUARD_MS) < 0)
+        abort_run(r, "%s", "the broker did not come back after a restart");
 }
 
 static int control_connect(const char *path)
@@ -356,11 +413,27 @@ static int control_send(struct run *r, size_t d, const char *line, char *reply, 
 
 /* ---- the timeline ---- */
 
-static void abort_run(struct run *r, const char *fmt, const char *arg);
-
 static double trip_now(const struct run *r)
 {
     return (double)(vclock_now_ns(r->clock) - r->start_ns) / (double)VCLOCK_NS_PER_S;
+}
+
+/* On a terminal: one line showing trip time, position and messages so far. */
+static void show_progress(const struct run *r, double t, const struct route_point *p, double end)
+{
+    char now[32], last[32];
+    if (!isatty(STDERR_FILENO))
+        return;
+    scenario_format_time(t, now, sizeof now);
+    scenario_format_time(end, last, sizeof last);
+    fprintf(stderr, "\r\033[K  trip %s / %s  at %.5f,%.5f %3.0f km/h  cloud messages: %zu", now, last, p->lat, p->lon,
+            p->speed_kmh, r->cloud.count);
+}
+
+static void clear_progress(void)
+{
+    if (isatty(STDERR_FILENO))
+        fprintf(stderr, "\r\033[K");
 }
 
 static void send_gnss(struct run *r, double t)
@@ -368,10 +441,13 @@ static void send_gnss(struct run *r, double t)
     struct route_point p;
     char line[256], reply[256];
     route_position_at(&r->sc.route.route, t, &p);
+    if (r->cloud_up)
+        show_progress(r, t, &p, r->sc.duration_s);
     if (route_gnss_line(&p, line, sizeof line) < 0)
         return;
     for (size_t d = 0; d < r->sc.device_count; d++) {
-        if (r->sc.devices[d].role == SCENARIO_ROLE_BUS && control_send(r, d, line, reply, sizeof reply) < 0)
+        if (r->sc.devices[d].role == SCENARIO_ROLE_BUS && !r->gnss_override[d] &&
+            control_send(r, d, line, reply, sizeof reply) < 0)
             fprintf(stderr, "cellbench: %s: '%s': %s\n", r->sc.devices[d].id, line, reply);
     }
 }
@@ -379,6 +455,10 @@ static void send_gnss(struct run *r, double t)
 static void run_fault(struct run *r, const struct scenario_action *a)
 {
     char reply[512];
+    if (a->u.fault.target == SCENARIO_FAULT_BROKER) {
+        restart_broker(r);
+        return;
+    }
     if (a->u.fault.target == SCENARIO_FAULT_CLOCK) {
         vclock_jump(r->clock, (int64_t)(a->u.fault.jump_s * (double)VCLOCK_NS_PER_S));
         r->start_ns += (int64_t)(a->u.fault.jump_s * (double)VCLOCK_NS_PER_S); /* trip time does not jump */
@@ -388,6 +468,8 @@ static void run_fault(struct run *r, const struct scenario_action *a)
     for (size_t d = 0; d < r->sc.device_count; d++) {
         if (a->device >= 0 && (size_t)a->device != d)
             continue;
+        if (strncmp(a->u.fault.line, "gnss ", 5) == 0)
+            r->gnss_override[d] = true; /* the receiver no longer follows the route */
         if (control_send(r, d, a->u.fault.line, reply, sizeof reply) < 0) {
             fprintf(stderr, "cellbench: fault '%s' on %s: %s\n", a->u.fault.line, r->sc.devices[d].id, reply);
             r->fault_errors++;
@@ -407,11 +489,79 @@ static void cloud_topic(const struct run *r, enum scenario_action_kind k, const 
         snprintf(buf, cap, aws ? "cloud/aws/shadow/%s/get" : "cloud/gcp/devices/%s/state/get", id);
 }
 
-/* The payload of a config, command or read_state; freed by the caller. */
-static char *cloud_payload(const struct scenario_action *a)
+/* text with every ${broker.endpoint} and ${file:PATH} replaced; NULL when a file cannot be read. */
+static char *substitute(const struct run *r, const char *text)
 {
-    if (a->kind == SCENARIO_ACTION_CONFIG)
-        return json_dumps(a->u.config.payload, JSON_COMPACT);
+    enum { VALUE_CAP = 65536 };
+    struct bytes out = { NULL, 0, 0 };
+    char *value = malloc(VALUE_CAP);
+    if (!value)
+        return NULL;
+    while (*text) {
+        const char *end = strncmp(text, "${", 2) == 0 ? strchr(text, '}') : NULL;
+        value[0] = '\0';
+        if (end && strncmp(text, "${broker.endpoint}", strlen("${broker.endpoint}")) == 0) {
+            snprintf(value, VALUE_CAP, "localhost:%d", r->port);
+        } else if (end && strncmp(text, "${file:", 7) == 0) {
+            char path[PATH_MAX * 2];
+            snprintf(path, sizeof path, "%s/%.*s", r->opts->root, (int)(end - text - 7), text + 7);
+            if (read_text_file(path, value, VALUE_CAP) < 0) {
+                fprintf(stderr, "cellbench: configuration: cannot read %s\n", path);
+                free(out.data);
+                free(value);
+                return NULL;
+            }
+        } else {
+            bytes_put(&out, *text++);
+            continue;
+        }
+        for (const char *v = value; *v; v++)
+            bytes_put(&out, *v);
+        text = end + 1;
+    }
+    free(value);
+    bytes_put(&out, '\0');
+    return out.data;
+}
+
+/* A copy of a configuration with the substitutions made in every string; NULL on failure. */
+static json_t *substituted_config(const struct run *r, const json_t *v)
+{
+    if (json_is_string(v)) {
+        char *text = substitute(r, json_string_value(v));
+        json_t *copy = text ? json_string(text) : NULL;
+        free(text);
+        return copy;
+    }
+    if (!json_is_object(v) && !json_is_array(v))
+        return json_deep_copy(v);
+    json_t *copy = json_is_object(v) ? json_object() : json_array();
+    const char *key;
+    json_t *item;
+    size_t i;
+    if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, key, item) {
+            if (json_object_set_new(copy, key, substituted_config(r, item)) < 0)
+                return json_decref(copy), NULL;
+        }
+    } else {
+        json_array_foreach(v, i, item) {
+            if (json_array_append_new(copy, substituted_config(r, item)) < 0)
+                return json_decref(copy), NULL;
+        }
+    }
+    return copy;
+}
+
+/* The payload of a config, command or read_state; freed by the caller. */
+static char *cloud_payload(const struct run *r, const struct scenario_action *a)
+{
+    if (a->kind == SCENARIO_ACTION_CONFIG) {
+        json_t *config = substituted_config(r, a->u.config.payload);
+        char *text = config ? json_dumps(config, JSON_COMPACT) : NULL;
+        json_decref(config);
+        return text;
+    }
     if (a->kind == SCENARIO_ACTION_READ_STATE)
         return strdup("{}");
     char buf[128];
@@ -423,7 +573,9 @@ static char *cloud_payload(const struct scenario_action *a)
 /* config (aws: retained, so a bus that connects later fetches it), command, read_state. */
 static void run_cloud_action(struct run *r, const struct scenario_action *a)
 {
-    char *payload = cloud_payload(a);
+    char *payload = cloud_payload(r, a);
+    if (!payload)
+        abort_run(r, "%s", "a configuration could not be prepared");
     for (size_t d = 0; d < r->sc.device_count && payload; d++) {
         if ((a->device >= 0 && (size_t)a->device != d) || (a->device < 0 && r->sc.devices[d].role != SCENARIO_ROLE_BUS))
             continue;
@@ -517,6 +669,7 @@ static void replay(struct run *r)
             abort_run(r, "%s", "the cloud application lost the broker");
     }
     free(order);
+    clear_progress();
 }
 
 /* ---- verdicts ---- */
@@ -526,24 +679,6 @@ struct tally {
 };
 
 /* ---- the UART capture (sim7600 --log) ---- */
-
-struct bytes {
-    char *data;
-    size_t len, cap;
-};
-
-static void bytes_put(struct bytes *b, char c)
-{
-    if (b->len == b->cap) {
-        size_t cap = b->cap * 2 + 4096;
-        char *grown = realloc(b->data, cap);
-        if (!grown)
-            return;
-        b->data = grown;
-        b->cap = cap;
-    }
-    b->data[b->len++] = c;
-}
 
 /* Append the bytes of one quoted, C-escaped capture field (\r \n \t \" \\ \xHH). */
 static void unescape_into(struct bytes *b, const char *q)
@@ -648,6 +783,99 @@ static bool judge(struct run *r, const struct scenario_action *a, const struct e
     }
 }
 
+/* ---- JUnit XML (--junit) ---- */
+
+static void xml_escaped(FILE *f, const char *text, size_t len)
+{
+    for (size_t i = 0; i < len && text[i]; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == '<')
+            fputs("&lt;", f);
+        else if (c == '>')
+            fputs("&gt;", f);
+        else if (c == '&')
+            fputs("&amp;", f);
+        else if (c == '"')
+            fputs("&quot;", f);
+        else if (c < 0x20 && c != '\n' && c != '\t')
+            fprintf(f, "&#x%X;", c == '\r' ? 0xD : 0xFFFD);
+        else
+            fputc(c, f);
+    }
+}
+
+/* The last max bytes of a device's UART capture into f, escaped (the failure's transcript tail). */
+static void xml_capture_tail(const struct run *r, const struct scenario_action *a, FILE *f, long max)
+{
+    char path[PATH_MAX + 80], buf[4096];
+    const char *id = r->sc.devices[a && a->device >= 0 ? (size_t)a->device : 0].id;
+    snprintf(path, sizeof path, "%s/%s-uart.log", r->dir, id);
+    FILE *in = fopen(path, "r");
+    if (!in)
+        return;
+    fprintf(f, "\n--- tail of %s\n", path);
+    if (fseek(in, 0, SEEK_END) == 0 && ftell(in) > max)
+        fseek(in, -max, SEEK_END);
+    else
+        rewind(in);
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        xml_escaped(f, buf, n);
+    fclose(in);
+}
+
+enum verdict { VERDICT_PASS, VERDICT_FAIL, VERDICT_NOT_RUN };
+
+/* Print one verdict line, count it and add it to the JUnit cases. */
+static void emit(struct run *r, struct tally *t, const struct scenario_action *a, enum verdict v, const char *label,
+                 const char *why)
+{
+    static const char *const words[] = { "PASS   ", "FAIL   ", "NOT RUN" };
+    printf("%s %s%s%s\n", words[v], label, why ? ": " : "", why ? why : "");
+    t->passed += v == VERDICT_PASS;
+    t->failed += v == VERDICT_FAIL;
+    t->not_run += v == VERDICT_NOT_RUN;
+    if (!r->cases)
+        return;
+    fprintf(r->cases, "    <testcase classname=\"");
+    xml_escaped(r->cases, r->sc.name, SIZE_MAX);
+    fprintf(r->cases, "\" name=\"");
+    xml_escaped(r->cases, label, SIZE_MAX);
+    fprintf(r->cases, "\">");
+    if (v != VERDICT_PASS) {
+        fprintf(r->cases, v == VERDICT_FAIL ? "<failure message=\"" : "<skipped message=\"");
+        xml_escaped(r->cases, why ? why : "", SIZE_MAX);
+        fprintf(r->cases, "\">");
+        if (v == VERDICT_FAIL) {
+            fprintf(r->cases, "run directory: %s", r->dir);
+            xml_capture_tail(r, a, r->cases, 2000);
+        }
+        fprintf(r->cases, v == VERDICT_FAIL ? "</failure>" : "</skipped>");
+    }
+    fprintf(r->cases, "</testcase>\n");
+}
+
+/* Write this scenario's <testsuite> into the --junit file. */
+static void junit_suite(struct run *r, const struct tally *t)
+{
+    FILE *f = r->opts->junit;
+    if (r->cases) {
+        fclose(r->cases);
+        r->cases = NULL;
+    }
+    if (!f)
+        return;
+    fprintf(f, "  <testsuite name=\"");
+    xml_escaped(f, r->sc.name ? r->sc.name : "", SIZE_MAX);
+    fprintf(f, "\" tests=\"%u\" failures=\"%u\" skipped=\"%u\">\n", t->passed + t->failed + t->not_run, t->failed,
+            t->not_run);
+    if (r->cases_text)
+        fwrite(r->cases_text, 1, r->cases_len, f);
+    fprintf(f, "  </testsuite>\n");
+    free(r->cases_text);
+    r->cases_text = NULL;
+}
+
 static void report(struct run *r, struct tally *t)
 {
     struct expect_record *log = NULL;
@@ -660,24 +888,22 @@ static void report(struct run *r, struct tally *t)
         action_label(&r->sc, a, label, sizeof label);
         const char *missing = not_executed(&r->sc, a);
         if (missing) {
-            printf("NOT RUN %s: %s\n", label, missing);
-            t->not_run++;
+            emit(r, t, a, VERDICT_NOT_RUN, label, missing);
         } else if (!is_expectation(a->kind) && a->kind != SCENARIO_ACTION_READ_STATE) {
             continue;
         } else if (r->aborted) {
-            printf("FAIL    %s: run aborted (%s)\n", label, r->abort_reason);
-            t->failed++;
+            snprintf(why, sizeof why, "run aborted (%s)", r->abort_reason);
+            emit(r, t, a, VERDICT_FAIL, label, why);
         } else if (judge(r, a, log, n, conn, nconn, why, sizeof why)) {
-            printf("PASS    %s\n", label);
-            t->passed++;
+            emit(r, t, a, VERDICT_PASS, label, NULL);
         } else {
-            printf("FAIL    %s: %s\n", label, why);
-            t->failed++;
+            emit(r, t, a, VERDICT_FAIL, label, why);
         }
     }
     if (r->fault_errors) {
-        printf("FAIL    %u fault line(s) refused by the simulator (see above)\n", r->fault_errors);
-        t->failed++;
+        char why[128];
+        snprintf(why, sizeof why, "%u fault line(s) refused by the simulator (see the output above)", r->fault_errors);
+        emit(r, t, NULL, VERDICT_FAIL, "faults", why);
     }
     if (r->opts->verbose)
         fprintf(stderr, "cellbench: the cloud application received %zu messages\n", n);
@@ -696,19 +922,21 @@ static int64_t trip_start_epoch_ns(const struct scenario *s)
     return (int64_t)now.tv_sec * VCLOCK_NS_PER_S;
 }
 
-static bool scenario_runnable(const struct run *r)
+static bool scenario_runnable(struct run *r, struct tally *t)
 {
     bool ok = true;
+    char why[300];
     for (size_t d = 0; d < r->sc.device_count; d++) {
-        const char *why = stack_missing(r->sc.devices[d].stack);
-        if (why) {
-            printf("NOT RUN %s: device %s, stack %s: %s\n", r->sc.name, r->sc.devices[d].id,
-                   scenario_stack_str(r->sc.devices[d].stack), why);
+        const char *missing = stack_missing(r->sc.devices[d].stack);
+        if (missing) {
+            snprintf(why, sizeof why, "device %s, stack %s: %s", r->sc.devices[d].id,
+                     scenario_stack_str(r->sc.devices[d].stack), missing);
+            emit(r, t, NULL, VERDICT_NOT_RUN, r->sc.name, why);
             ok = false;
         }
     }
     if (r->sc.route.source == SCENARIO_ROUTE_NONE) {
-        printf("NOT RUN %s: scenarios without a route are not executed yet\n", r->sc.name);
+        emit(r, t, NULL, VERDICT_NOT_RUN, r->sc.name, "scenarios without a route are not executed yet");
         ok = false;
     }
     return ok;
@@ -716,7 +944,7 @@ static bool scenario_runnable(const struct run *r)
 
 static int start_everything(struct run *r)
 {
-    char clock[PATH_MAX + 16], password[128], path[PATH_MAX + 64];
+    char clock[PATH_MAX + 16], password[128];
     snprintf(clock, sizeof clock, "%s/clock", r->dir);
     r->start_ns = trip_start_epoch_ns(&r->sc);
     r->clock = vclock_create(clock, r->start_ns, 0); /* frozen while everything starts */
@@ -724,16 +952,15 @@ static int start_everything(struct run *r)
         fprintf(stderr, "cellbench: cannot create the clock %s: %s\n", clock, strerror(errno));
         return -1;
     }
-    if (start_broker(r) < 0)
+    if (start_broker(r, "broker") < 0)
         return -1;
     for (size_t d = 0; d < r->sc.device_count; d++) {
         if (start_simulator(r, d) < 0)
             return -1;
     }
-    snprintf(path, sizeof path, "%s/broker/admin-password", r->dir);
     char log[PATH_MAX + 16];
     snprintf(log, sizeof log, "%s/cloud.log", r->dir);
-    if (read_text_file(path, password, sizeof password) < 0 ||
+    if (read_admin_password(r, password, sizeof password) < 0 ||
         cloud_app_start(&r->cloud, r->admin_port, "cloud", password, r->clock, r->start_ns, log, READY_GUARD_MS) < 0)
         return -1;
     r->cloud_up = true;
@@ -780,7 +1007,10 @@ static int run_scenario(const struct run_opts *o, const char *path)
     }
     printf("== %s (%s, %s, rate %g)\n", r.sc.name, path, scenario_profile_str(r.sc.profile),
            o->rate_micro ? (double)o->rate_micro / VCLOCK_RATE_ONE : r.sc.rate);
-    if (!scenario_runnable(&r)) {
+    struct tally t = { 0, 0, 0 };
+    r.cases = o->junit ? open_memstream(&r.cases_text, &r.cases_len) : NULL;
+    if (!scenario_runnable(&r, &t)) {
+        junit_suite(&r, &t);
         scenario_free(&r.sc);
         return 1;
     }
@@ -789,12 +1019,15 @@ static int run_scenario(const struct run_opts *o, const char *path)
     snprintf(r.certs, sizeof r.certs, "%s/certs/out", o->root);
     if (!mkdtemp(r.dir)) {
         fprintf(stderr, "cellbench: cannot make a run directory: %s\n", strerror(errno));
+        junit_suite(&r, &t);
         scenario_free(&r.sc);
         return 2;
     }
     orch_init(&r.orch, r.dir);
+    r.orch.stop = &stop_signal;
     int rc = ensure_certs(&r) == 0 && start_everything(&r) == 0 ? 0 : 2;
-    struct tally t = { 0, 0, 0 };
+    if (rc != 0)
+        emit(&r, &t, NULL, VERDICT_FAIL, r.sc.name, "the bench could not be started (see the messages above)");
     if (rc == 0) {
         replay(&r);
         stop_everything(&r); /* nothing more happens: judge the complete log */
@@ -804,6 +1037,7 @@ static int run_scenario(const struct run_opts *o, const char *path)
         rc = t.failed || t.not_run || r.aborted ? 1 : 0;
     }
     stop_everything(&r);
+    junit_suite(&r, &t);
     if (r.cloud_up)
         cloud_app_stop(&r.cloud);
     vclock_close(r.clock);
@@ -817,12 +1051,13 @@ static int run_scenario(const struct run_opts *o, const char *path)
 
 static void run_usage(FILE *out)
 {
-    fprintf(out, "usage: cellbench run SCENARIO... [--rate X] [--keep] [--verbose]\n"
+    fprintf(out, "usage: cellbench run SCENARIO... [--rate X] [--junit FILE] [--keep] [--verbose]\n"
                  "  --rate X    virtual seconds per real second (default: the scenario's rate)\n"
+                 "  --junit FILE  JUnit XML: a test case per expectation (failures with the UART tail)\n"
                  "  --keep      keep the run directory (logs, UART captures) even when everything passed\n"
                  "  --verbose   show the timeline as it is executed\n"
                  "exit status: 0 every expectation held, 1 some failed or were not run, 2 bad input\n"
-                 "not yet: --junit, --report, the publish command, driver inputs, broker faults,\n"
+                 "not yet: --report, the publish command, driver inputs, broker rotate-cert,\n"
                  "expect_ack, the *-mcu-tls stacks (reported as NOT RUN)\n");
 }
 
@@ -847,9 +1082,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
         case 'k': o->keep = true; break;
         case 'v': o->verbose = true; break;
         case 'h': run_usage(stdout); return 0;
-        case 'J':
+        case 'J': o->junit_path = optarg; break;
         case 'R':
-            fprintf(stderr, "cellbench run: --junit and --report are not implemented yet\n");
+            fprintf(stderr, "cellbench run: --report is not implemented yet\n");
             return 2;
         default: run_usage(stderr); return 2;
         }
@@ -870,11 +1105,24 @@ int cli_run_main(int argc, char **argv)
     int rc = parse_run_opts(argc, argv, &o);
     if (rc >= 0)
         return rc;
+    if (o.junit_path && !(o.junit = fopen(o.junit_path, "w"))) {
+        fprintf(stderr, "cellbench run: --junit %s: %s\n", o.junit_path, strerror(errno));
+        return 2;
+    }
+    if (o.junit)
+        fprintf(o.junit, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"cellbench\">\n");
     install_signals();
     int worst = 0;
     for (int i = optind; i < argc && !stop_signal; i++) {
         int one = run_scenario(&o, argv[i]);
         worst = one > worst ? one : worst;
+    }
+    if (o.junit) {
+        fprintf(o.junit, "</testsuites>\n");
+        if (fclose(o.junit) != 0) {
+            fprintf(stderr, "cellbench run: --junit %s: %s\n", o.junit_path, strerror(errno));
+            worst = worst ? worst : 1;
+        }
     }
     return stop_signal ? 1 : worst;
 }

@@ -260,18 +260,23 @@ static void test_cloud_actions(void **state)
     char path[400], dir[600], file[700];
     write_scenario(f, "cloud.json", "cloud", 40,
                    "{ \"at\": 0, \"config\": { \"speed_threshold_kmh\": 70, \"route\": \"42\",\n"
+                   "    \"endpoint\": \"mqtts://${broker.endpoint}\",\n"
                    "    \"depot\": { \"name\": \"north\", \"lat\": 50.5, \"lon\": 30.5, \"radius_m\": 100 } } },\n"
                    "{ \"at\": 20, \"command\": \"query_location\" },\n"
-                   "{ \"at\": 30, \"read_state\": { \"match\": { \"code\": 404 } } }",
+                   "{ \"at\": 30, \"read_state\": { \"match\": { \"code\": 404 } } },\n"
+                   "{ \"at\": 0, \"device\": \"bus-1\",\n"
+                   "  \"expect_message\": { \"topic\": \"$aws/events/presence/connected/+\", \"within\": 30 } }",
                    path, sizeof path);
     const char *args[] = { "run", "--rate", "20", "--keep", path, NULL };
     assert_int_equal(run_cellbench(f, args), 0);
     assert_output_has(f, f->out, "PASS    00:00:30 $.timeline[2] read_state bus-1");
-    assert_output_has(f, f->out, "cloud: 1 passed, 0 failed, 0 not run");
+    assert_output_has(f, f->out, "PASS    00:00:00 $.timeline[3] expect_message bus-1"); /* sender known */
+    assert_output_has(f, f->out, "cloud: 2 passed, 0 failed, 0 not run");
     assert_true(find_run_dir(f, dir, sizeof dir));
     snprintf(file, sizeof file, "%s/fw-bus-1.log", dir);
     assert_output_has(f, file, "configuration accepted (route 42, depot north)");
     snprintf(file, sizeof file, "%s/cloud.log", dir);
+    assert_output_has(f, file, "\"endpoint\":\"mqtts://localhost:"); /* substituted */
     assert_output_has(f, file, " /bus/bus-1/commands {\"cmd\":\"location\",\"id\":\"timeline-1\"}");
     snprintf(file, sizeof file, "%s/bus-1-uart.log", dir);
     assert_output_has(f, file, "/bus/bus-1/commands\\r\\n+CMQTTRXPAYLOAD: 0,36");
@@ -300,6 +305,65 @@ static void test_network_fault_seen(void **state)
     assert_output_has(f, f->out, "net-gcp: 2 passed, 1 failed, 0 not run");
 }
 
+/* The verdict lines of a run's stdout (PASS / FAIL / NOT RUN), in order; freed by the caller. */
+static char *verdict_lines(const struct fixture *f)
+{
+    char *text = slurp(f->out), *out = calloc(1, strlen(text) + 1);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, "PASS", 4) == 0 || strncmp(line, "FAIL", 4) == 0 || strncmp(line, "NOT RUN", 7) == 0) {
+            strcat(out, line);
+            strcat(out, "\n");
+        }
+    }
+    free(text);
+    return out;
+}
+
+/* The same scenario gives the same verdicts at rate 1 and at rate 50. */
+static void test_same_verdicts_at_rate_1_and_50(void **state)
+{
+    struct fixture *f = *state;
+    char path[400];
+    write_scenario(f, "rates.json", "rates", 12,
+                   "{ \"at\": 0, \"expect_connection\": { \"state\": \"connected\", \"within\": 8 } },\n"
+                   "{ \"at\": 8, \"fault\": \"net down\" },\n"
+                   "{ \"at\": 8, \"expect_connection\": { \"state\": \"disconnected\", \"within\": 3 } },\n"
+                   "{ \"at\": 10, \"expect_message\": { \"topic\": \"/bus/events\", \"within\": 2 } }",
+                   path, sizeof path);
+    const char *slow[] = { "run", "--rate", "1", path, NULL };
+    assert_int_equal(run_cellbench(f, slow), 1);
+    char *at_1 = verdict_lines(f);
+    const char *fast[] = { "run", "--rate", "50", path, NULL };
+    assert_int_equal(run_cellbench(f, fast), 1);
+    char *at_50 = verdict_lines(f);
+    assert_string_equal(at_1, at_50);
+    assert_non_null(strstr(at_1, "PASS    00:00:08 $.timeline[2] expect_connection bus-1\n"));
+    assert_non_null(strstr(at_1, "FAIL    00:00:10 $.timeline[3] expect_message: 0 messages"));
+    free(at_1);
+    free(at_50);
+}
+
+/* "broker restart" brings the broker back on the same ports; the cloud application logs in again. */
+static void test_broker_restart(void **state)
+{
+    struct fixture *f = *state;
+    char path[400], dir[600], file[700];
+    write_scenario(f, "restart.json", "restart", 50,
+                   "{ \"at\": 0, \"expect_connection\": { \"state\": \"connected\", \"within\": 30 } },\n"
+                   "{ \"at\": 30, \"fault\": \"broker restart\" },\n"
+                   "{ \"at\": 40, \"read_state\": { \"match\": { \"code\": 404 } } }",
+                   path, sizeof path);
+    const char *args[] = { "run", "--rate", "20", "--keep", path, NULL };
+    assert_int_equal(run_cellbench(f, args), 0);
+    assert_output_has(f, f->out, "PASS    00:00:40 $.timeline[2] read_state bus-1");
+    assert_true(find_run_dir(f, dir, sizeof dir));
+    snprintf(file, sizeof file, "%s/pids", dir);
+    assert_output_has(f, file, " broker-restart-1\n");
+    snprintf(file, sizeof file, "%s/cloud.log", dir);
+    assert_output_has(f, file, " cloud/aws/reply/shadow/bus-1/get {\"code\":404");
+    assert_nothing_left(dir);
+}
+
 /* A message that never comes fails with its reason; a cloud action is NOT RUN; exit status 1. */
 static void test_failure_and_not_run_reported(void **state)
 {
@@ -310,8 +374,17 @@ static void test_failure_and_not_run_reported(void **state)
                    "{ \"at\": 5, \"driver\": { \"behaviour\": \"phone\", \"picture_bytes\": 2000 } },\n"
                    "{ \"at\": 25, \"expect_uart\": { \"contains\": [ \"AT+CMQTTCONNECT\", \"never on the wire\" ] } }",
                    path, sizeof path);
-    const char *args[] = { "run", "--rate", "40", path, NULL };
+    char junit[400];
+    snprintf(junit, sizeof junit, "%s/junit.xml", f->tmp);
+    const char *args[] = { "run", "--rate", "40", "--junit", junit, path, NULL };
     assert_int_equal(run_cellbench(f, args), 1);
+    assert_output_has(f, junit, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"cellbench\">\n"
+                                "  <testsuite name=\"fails\" tests=\"3\" failures=\"2\" skipped=\"1\">\n");
+    assert_output_has(f, junit, "<testcase classname=\"fails\" name=\"00:00:00 $.timeline[0] expect_message\">"
+                                "<failure message=\"0 messages, want at least 1 on /bus/never");
+    assert_output_has(f, junit, "--- tail of "); /* the UART transcript of the failure */
+    assert_output_has(f, junit, "<skipped message=\"driver inputs are not executed yet\"></skipped></testcase>");
+    assert_output_has(f, junit, "  </testsuite>\n</testsuites>\n");
     assert_output_has(f, f->out, "FAIL    00:00:00 $.timeline[0] expect_message: ");
     assert_output_has(f, f->out, "0 messages");
     assert_output_has(f, f->out, "NOT RUN 00:00:05 $.timeline[1] driver bus-1: driver inputs are not executed yet");
@@ -425,9 +498,12 @@ static void test_bad_arguments(void **state)
     const char *bad_rate[] = { "run", "--rate", "fast", SMOKE, NULL };
     assert_int_equal(run_cellbench(f, bad_rate), 2);
     assert_output_has(f, f->err, "--rate: 'fast' is not a positive rate");
-    const char *junit[] = { "run", "--junit", "x.xml", SMOKE, NULL };
+    const char *report[] = { "run", "--report", "dir", SMOKE, NULL };
+    assert_int_equal(run_cellbench(f, report), 2);
+    assert_output_has(f, f->err, "--report is not implemented yet");
+    const char *junit[] = { "run", "--junit", "/nonexistent-dir/x.xml", SMOKE, NULL };
     assert_int_equal(run_cellbench(f, junit), 2);
-    assert_output_has(f, f->err, "not implemented yet");
+    assert_output_has(f, f->err, "--junit /nonexistent-dir/x.xml: No such file or directory");
     char dir[600];
     assert_false(find_run_dir(f, dir, sizeof dir));
 }
@@ -441,6 +517,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failure_and_not_run_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cloud_actions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_network_fault_seen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_broker_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_verdicts_at_rate_1_and_50, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigint_stops_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_child_crash_aborts, setup, teardown),
     };
