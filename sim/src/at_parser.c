@@ -200,7 +200,7 @@ void sim_at_run_line(struct sim_modem *m)
             sim_at_line_done(m, SIM_AT_OK);
             return;
         }
-        const struct sim_cmd *entry = r == PARSE_COMMAND ? sim_find_cmd(cmd.name, NULL) : NULL;
+        const struct sim_cmd *entry = r == PARSE_COMMAND ? sim_find_cmd(m, cmd.name) : NULL;
         if (entry == NULL || (entry->forms & (1u << cmd.kind)) == 0) {
             sim_at_line_done(m, SIM_AT_ERROR);
             return;

@@ -98,6 +98,11 @@ struct sim_modem *sim_modem_new(const struct sim_config *cfg)
         free(m);
         return NULL;
     }
+    if (sim_cmd_index_build(m) != 0) {
+        free(m->line);
+        free(m);
+        return NULL;
+    }
     m->rng = m->cfg.seed ? m->cfg.seed : 0x9E3779B97F4A7C15ULL;
     m->sim_present = true;
     m->network_up = true;
@@ -139,6 +144,7 @@ void sim_modem_free(struct sim_modem *m)
     sim_buf_free(&m->urc_build);
     free(m->exec_line);
     free(m->line);
+    free(m->cmd_index);
     free(m);
 }
 

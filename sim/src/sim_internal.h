@@ -332,6 +332,9 @@ struct sim_modem {
 
     struct sim_counters counters;
 
+    const struct sim_cmd **cmd_index; /**< every command of every group, sorted by name */
+    size_t cmd_index_count;
+
     /* groups */
     struct sim_basic *basic;
     struct sim_tcpip *tcpip;
@@ -393,7 +396,10 @@ void sim_at_run_line(struct sim_modem *m);
 /** Give the line in progress its final result code (modem.c). */
 void sim_at_line_done(struct sim_modem *m, enum sim_at_status status);
 
-/** Find a command by its upper-cased name; NULL when not implemented. */
-const struct sim_cmd *sim_find_cmd(const char *name, const struct sim_group **group);
+/** Build m's sorted command index (at_commands.c); 0, or -1 when out of memory. */
+int sim_cmd_index_build(struct sim_modem *m);
+
+/** Find a command by its upper-cased name (binary search of m's index); NULL when not implemented. */
+const struct sim_cmd *sim_find_cmd(const struct sim_modem *m, const char *name);
 
 #endif /* SIM_INTERNAL_H */
