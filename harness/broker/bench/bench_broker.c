@@ -645,6 +645,10 @@ int main(int argc, char **argv)
     int rc = 0;
     if (rates)
         rc |= bench_profile("gcp") | bench_profile("aws");
+    if (counts && system("valgrind --version >/dev/null 2>&1") != 0) {
+        printf("instructions: SKIPPED, valgrind is not installed (apt-get install valgrind)\n");
+        counts = false;
+    }
     if (counts) {
         printf("instructions: broker under callgrind, %d messages per QoS, %d connections; "
                "throughput ratio = plain / plugin instructions\n", CG_MESSAGES, CG_CONNECTS);
