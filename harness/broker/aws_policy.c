@@ -202,6 +202,29 @@ bool aws_compiled_allows(const struct aws_compiled_policy *policy, enum aws_acti
     return allowed;
 }
 
+bool aws_compiled_allows_rest(const struct aws_compiled_policy *policy, enum aws_action action, const char *rest)
+{
+    char full[1400];
+    bool have_full = false, allowed = false;
+    for (int i = 0; i < policy->count; i++) {
+        const struct aws_compiled_rule *rule = &policy->rules[i];
+        if (!(rule->actions & (unsigned)action) || (allowed && rule->allow))
+            continue; /* an Allow after an Allow changes nothing; a Deny still might */
+        if (!rule->suffix && !have_full) {
+            int n = snprintf(full, sizeof full, "%s%s", policy->arn_prefix, rest);
+            if (n < 0 || (size_t)n >= sizeof full)
+                return false;
+            have_full = true;
+        }
+        if (!(rule->suffix ? aws_glob_match(rule->suffix, rest) : aws_glob_match(rule->pattern, full)))
+            continue;
+        if (!rule->allow)
+            return false;
+        allowed = true;
+    }
+    return allowed;
+}
+
 void aws_compiled_free(struct aws_compiled_policy *policy)
 {
     for (int i = 0; i < policy->count; i++)

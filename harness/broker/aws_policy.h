@@ -70,6 +70,13 @@ int aws_policy_compile(const struct aws_registry *reg, const struct aws_thing *t
 bool aws_compiled_allows(const struct aws_compiled_policy *policy, enum aws_action action,
                          const char *resource_arn);
 
+/**
+ * aws_compiled_allows() on the ARN policy->arn_prefix + rest (rest:
+ * "topic/<name>", "topicfilter/<filter>" or "client/<id>"), without building
+ * the whole ARN unless a rule needs it. policy->arn_prefix must be set.
+ */
+bool aws_compiled_allows_rest(const struct aws_compiled_policy *policy, enum aws_action action, const char *rest);
+
 /** Free a compiled policy's rules. */
 void aws_compiled_free(struct aws_compiled_policy *policy);
 

@@ -56,7 +56,8 @@ static enum gcp_topic_kind folder_kind(const char *rest, struct gcp_topic *out)
 enum gcp_topic_kind gcp_topic_parse(const char *topic, struct gcp_topic *out)
 {
     static const char prefix[] = "/devices/";
-    memset(out, 0, sizeof *out);
+    out->kind = GCP_TOPIC_OTHER;
+    out->device[0] = '\0'; /* no memset of the whole id buffer: this runs twice per message */
     out->subfolder = "";
     if (!topic || strncmp(topic, prefix, sizeof prefix - 1) != 0)
         return out->kind = GCP_TOPIC_OTHER;
@@ -69,9 +70,10 @@ enum gcp_topic_kind gcp_topic_parse(const char *topic, struct gcp_topic *out)
     memcpy(out->device, id, id_len);
     out->device[id_len] = '\0';
     const char *rest = slash + 1;
-    out->kind = plain_kind(rest);
+    /* events first: the common case. No topic is both kinds ("commands/#" is no valid subfolder). */
+    out->kind = folder_kind(rest, out);
     if (out->kind == GCP_TOPIC_OTHER)
-        out->kind = folder_kind(rest, out);
+        out->kind = plain_kind(rest);
     return out->kind;
 }
 

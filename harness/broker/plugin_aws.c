@@ -76,7 +76,17 @@ static bool allowed(struct cloud_ctx *ctx, const struct cloud_conn *conn, enum a
                     const char *name)
 {
     char arn[1200];
-    return resource_arn(ctx, action, name, arn, sizeof arn) && aws_compiled_allows(&conn->policy, action, arn);
+    const struct aws_compiled_policy *policy = &conn->policy;
+    if (!policy->arn_prefix)
+        return resource_arn(ctx, action, name, arn, sizeof arn) && aws_compiled_allows(policy, action, arn);
+    /* only "<kind>/<name>": every ARN starts with the policy's prefix; same length limit as above */
+    const char *kind = action == AWS_ACT_CONNECT ? "client/" : action == AWS_ACT_SUBSCRIBE ? "topicfilter/" : "topic/";
+    size_t kind_len = strlen(kind), name_len = strlen(name);
+    if (policy->arn_prefix_len + kind_len + name_len + 1 > sizeof arn)
+        return false;
+    memcpy(arn, kind, kind_len);
+    memcpy(arn + kind_len, name, name_len + 1);
+    return aws_compiled_allows_rest(policy, action, arn);
 }
 
 /* The certificate id: lowercase hex SHA-256 of the DER (out: 65 bytes). */

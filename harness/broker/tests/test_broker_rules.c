@@ -183,7 +183,9 @@ static const char *policy_registry =
     "   {\"Effect\": \"Allow\", \"Action\": [\"iot:Publish\", \"iot:Receive\"], \"Resource\": \"arn:aws:iot:eu-west-1:111:topic/bus/${iot:ClientId}/*\"},\n"
     "   {\"Effect\": \"Allow\", \"Action\": \"iot:Subscribe\", \"Resource\": \"arn:aws:iot:eu-west-1:111:topicfilter/bus/${iot:ClientId}/+\"},\n"
     "   {\"Effect\": \"Deny\", \"Action\": \"iot:Publish\", \"Resource\": \"arn:aws:iot:eu-west-1:111:topic/bus/*/secret\"}]},\n"
-    "  \"extra\": {\"Statement\": {\"Effect\": \"Allow\", \"Action\": \"iot:*\", \"Resource\": \"arn:aws:iot:eu-west-1:111:topic/open?\"}}},\n"
+    "  \"extra\": {\"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"iot:*\", \"Resource\": \"arn:aws:iot:eu-west-1:111:topic/open?\"},\n"
+    "   {\"Effect\": \"Allow\", \"Action\": \"iot:Publish\", \"Resource\": \"arn:aws:iot:*:111:topic/wild/*\"},\n"
+    "   {\"Effect\": \"Deny\", \"Action\": \"iot:Publish\", \"Resource\": \"arn:aws:*:topic/wild/no\"}]}},\n"
     " \"things\": [{\"name\": \"bus-1\", \"certificate\": \"CERT\", \"policies\": [\"dev\", \"extra\"]}]}\n";
 
 static struct cloud_registry *aws_registry(void)
@@ -210,8 +212,12 @@ static bool may(struct cloud_registry *reg, enum aws_action action, const char *
     struct aws_compiled_policy compiled;
     assert_int_equal(aws_policy_compile(&reg->aws, &reg->aws.things[0], &vars, &compiled), 0);
     bool fast = aws_compiled_allows(&compiled, action, arn);
+    assert_non_null(compiled.arn_prefix);
+    assert_true(strncmp(arn, compiled.arn_prefix, compiled.arn_prefix_len) == 0);
+    bool fast_rest = aws_compiled_allows_rest(&compiled, action, arn + compiled.arn_prefix_len);
     aws_compiled_free(&compiled);
     assert_int_equal(direct, fast);
+    assert_int_equal(direct, fast_rest);
     return direct;
 }
 
@@ -229,6 +235,10 @@ static void test_policy_evaluation(void **state)
     assert_false(may(reg, AWS_ACT_SUBSCRIBE, "bus/c1/#", "c1"));
     assert_true(may(reg, AWS_ACT_PUBLISH, "open1", "c1"));          /* '?' one character */
     assert_false(may(reg, AWS_ACT_PUBLISH, "open12", "c1"));
+    /* resources not starting with the literal ARN prefix are matched on the whole ARN */
+    assert_true(may(reg, AWS_ACT_PUBLISH, "wild/x", "c1"));
+    assert_false(may(reg, AWS_ACT_PUBLISH, "wild/no", "c1"));
+    assert_false(may(reg, AWS_ACT_RECEIVE, "wild/x", "c1"));
     /* a client id with glob characters is substituted literally */
     assert_false(may(reg, AWS_ACT_PUBLISH, "bus/abc/x", "*"));
     assert_true(may(reg, AWS_ACT_PUBLISH, "bus/*/x", "*"));
