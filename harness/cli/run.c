@@ -298,9 +298,13 @@ static int start_broker(struct run *r, const char *name)
 {
     const char *profile = scenario_profile_str(r->sc.profile);
     char prog[PATH_MAX + 16], port[16], admin[16], registry[PATH_MAX * 2], dir[PATH_MAX + 16], clock[PATH_MAX + 16];
-    while (!r->port || r->admin_port == r->port) {
+    for (int tries = 0; tries < 10 && (r->port <= 0 || r->admin_port <= 0 || r->admin_port == r->port); tries++) {
         r->port = free_port();
         r->admin_port = free_port();
+    }
+    if (r->port <= 0 || r->admin_port <= 0 || r->admin_port == r->port) {
+        fprintf(stderr, "cellbench: no free TCP ports for the broker\n");
+        return -1;
     }
     snprintf(prog, sizeof prog, "%s/cellbench", r->opts->bin);
     snprintf(port, sizeof port, "%d", r->port);
