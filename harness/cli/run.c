@@ -153,25 +153,42 @@ static bool device_has_certs(const struct run *r, const char *id)
     return file_exists(path);
 }
 
-/* Run certs/gen.sh for the default devices and the scenario's when any is missing. */
-static int ensure_certs(struct run *r)
+static int gen_certs(const struct run *r, const char *out_dir, bool scenario_ids)
 {
-    bool missing = !file_exists(r->certs) || !device_has_certs(r, "bus-1");
-    for (size_t i = 0; i < r->sc.device_count; i++)
-        missing = missing || !device_has_certs(r, r->sc.devices[i].id);
-    if (!missing)
-        return 0;
-    char cmd[PATH_MAX * 2 + 2048];
-    int n = snprintf(cmd, sizeof cmd, "bash '%s/certs/gen.sh' bus-1 bus-2 depot-1", r->opts->root);
-    for (size_t i = 0; i < r->sc.device_count && n < (int)sizeof cmd - 80; i++)
+    char cmd[PATH_MAX * 3 + 2048];
+    int n = snprintf(cmd, sizeof cmd, "bash '%s/certs/gen.sh' --out '%s'", r->opts->root, out_dir);
+    for (size_t i = 0; scenario_ids && i < r->sc.device_count && n < (int)sizeof cmd - 80; i++)
         n += snprintf(cmd + n, sizeof cmd - (size_t)n, " '%s'", r->sc.devices[i].id);
-    snprintf(cmd + n, sizeof cmd - (size_t)n, " >'%s/gen-certs.log' 2>&1", r->dir);
-    fprintf(stderr, "cellbench: making certificates (certs/gen.sh)\n");
+    snprintf(cmd + n, sizeof cmd - (size_t)n, " >>'%s/gen-certs.log' 2>&1", r->dir);
     if (system(cmd) != 0) {
         fprintf(stderr, "cellbench: certs/gen.sh failed, see %s/gen-certs.log\n", r->dir);
         return -1;
     }
     return 0;
+}
+
+/*
+ * certs/out (the default devices) is made when missing. A scenario naming
+ * devices that certs/out lacks gets its own PKI in RUNDIR/certs, so a run
+ * never changes the shared certs/out other tools and tests rely on.
+ */
+static int ensure_certs(struct run *r)
+{
+    if (!device_has_certs(r, "bus-1")) {
+        fprintf(stderr, "cellbench: making certificates (certs/gen.sh)\n");
+        if (gen_certs(r, r->certs, false) < 0)
+            return -1;
+    }
+    bool missing = false;
+    for (size_t i = 0; i < r->sc.device_count; i++)
+        missing = missing || !device_has_certs(r, r->sc.devices[i].id);
+    if (!missing)
+        return 0;
+    snprintf(r->certs, sizeof r->certs, "%s/certs", r->dir);
+    if (r->opts->verbose)
+        fprintf(stderr, "cellbench: devices without certificates in certs/out: a PKI of the run's own in %s\n",
+                r->certs);
+    return gen_certs(r, r->certs, true);
 }
 
 /* ---- what this runner executes ---- */
@@ -281,9 +298,13 @@ static int start_broker(struct run *r, const char *name)
 {
     const char *profile = scenario_profile_str(r->sc.profile);
     char prog[PATH_MAX + 16], port[16], admin[16], registry[PATH_MAX * 2], dir[PATH_MAX + 16], clock[PATH_MAX + 16];
-    while (!r->port || r->admin_port == r->port) {
+    for (int tries = 0; tries < 10 && (r->port <= 0 || r->admin_port <= 0 || r->admin_port == r->port); tries++) {
         r->port = free_port();
         r->admin_port = free_port();
+    }
+    if (r->port <= 0 || r->admin_port <= 0 || r->admin_port == r->port) {
+        fprintf(stderr, "cellbench: no free TCP ports for the broker\n");
+        return -1;
     }
     snprintf(prog, sizeof prog, "%s/cellbench", r->opts->bin);
     snprintf(port, sizeof port, "%d", r->port);

@@ -38,7 +38,7 @@
 /* A two-bus-stop route and a short trip, with a placeholder for the timeline. */
 static const char scenario_head[] =
     "{ \"name\": \"%s\", \"profile\": \"%s\", \"stack\": \"%s-modem-tls\", \"rate\": 20, \"duration\": %d,\n"
-    "  \"devices\": [ { \"id\": \"bus-1\" } ],\n"
+    "  \"devices\": [ { \"id\": \"%s\" } ],\n"
     "  \"route\": { \"waypoints\": [ { \"lat\": 50.45, \"lon\": 30.52, \"speed_kmh\": 30 },\n"
     "                               { \"lat\": 50.452, \"lon\": 30.52 } ] },\n"
     "  \"timeline\": [ %s ] }\n";
@@ -219,14 +219,20 @@ static void assert_nothing_left(const char *run_dir)
     assert_int_equal(access(path, F_OK), -1);
 }
 
-static void write_profile_scenario(const struct fixture *f, const char *profile, const char *file, const char *name,
-                                   int duration, const char *timeline, char *path, size_t cap)
+static void write_device_scenario(const struct fixture *f, const char *profile, const char *device, const char *file,
+                                  const char *name, int duration, const char *timeline, char *path, size_t cap)
 {
     snprintf(path, cap, "%s/%s", f->tmp, file);
     FILE *fp = fopen(path, "w");
     assert_non_null(fp);
-    fprintf(fp, scenario_head, name, profile, profile, duration, timeline);
+    fprintf(fp, scenario_head, name, profile, profile, duration, device, timeline);
     fclose(fp);
+}
+
+static void write_profile_scenario(const struct fixture *f, const char *profile, const char *file, const char *name,
+                                   int duration, const char *timeline, char *path, size_t cap)
+{
+    write_device_scenario(f, profile, "bus-1", file, name, duration, timeline, path, cap);
 }
 
 static void write_scenario(const struct fixture *f, const char *file, const char *name, int duration,
@@ -362,6 +368,20 @@ static void test_broker_restart(void **state)
     snprintf(file, sizeof file, "%s/cloud.log", dir);
     assert_output_has(f, file, " cloud/aws/reply/shadow/bus-1/get {\"code\":404");
     assert_nothing_left(dir);
+}
+
+/* A device certs/out lacks gets a PKI of the run's own; the shared certs/out stays as it was. */
+static void test_unknown_device_gets_own_pki(void **state)
+{
+    struct fixture *f = *state;
+    char path[400];
+    write_device_scenario(f, "gcp", "coach-7", "own.json", "own", 20,
+                          "{ \"at\": 0, \"expect_connection\": { \"state\": \"connected\", \"within\": 15 } }",
+                          path, sizeof path);
+    const char *args[] = { "run", "--rate", "20", path, NULL };
+    assert_int_equal(run_cellbench(f, args), 0);
+    assert_output_has(f, f->out, "PASS    00:00:00 $.timeline[0] expect_connection coach-7");
+    assert_int_equal(access(CELLBENCH_SOURCE_DIR "/certs/out/devices/coach-7", F_OK), -1);
 }
 
 /* A message that never comes fails with its reason; a cloud action is NOT RUN; exit status 1. */
@@ -518,6 +538,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cloud_actions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_network_fault_seen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broker_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_device_gets_own_pki, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_verdicts_at_rate_1_and_50, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigint_stops_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_child_crash_aborts, setup, teardown),
