@@ -25,11 +25,12 @@ static uint32_t fw_bus_app__now(const struct fw_bus_app *app)
     return port->now_ms(port->ctx);
 }
 
-static void fw_bus_app__log(const struct fw_bus_app *app, const char *event, const char *detail)
+static void fw_bus_app__log(const struct fw_bus_app *app, enum fw_log_level level,
+                            const char *event, const char *detail)
 {
     const struct fw_port *port = fw_bus_app__port(app);
     if (port->log != NULL)
-        port->log(port->ctx, FW_LOG_INFO, "app", event, detail,
+        port->log(port->ctx, level, "app", event, detail,
                   detail != NULL ? strlen(detail) : 0);
 }
 
@@ -67,7 +68,7 @@ static void fw_bus_app__queue(struct fw_bus_app *app, enum fw_bus_status written
         fw_queue_push(app->cfg.device->cfg.queue, prio, topic, strlen(topic),
                       (const uint8_t *)app->event, len) != FW_QUEUE_OK) {
         app->stats.queue_failures++;
-        fw_bus_app__log(app, "event not queued", fw_bus_status_str(written));
+        fw_bus_app__log(app, FW_LOG_WARN, "event not queued", fw_bus_status_str(written));
     }
 }
 
@@ -77,7 +78,7 @@ static void fw_bus_app__error_event(struct fw_bus_app *app, const char *error, c
     size_t len = 0;
     enum fw_bus_status st = fw_bus_event_error(&id, error, detail, fw_bus_app__timestamp(app),
                                                app->event, sizeof(app->event), &len);
-    fw_bus_app__log(app, error, detail);
+    fw_bus_app__log(app, FW_LOG_WARN, error, detail);
     app->stats.errors++;
     fw_bus_app__queue(app, st, len, FW_QUEUE_HIGH);
 }
@@ -90,6 +91,7 @@ static void fw_bus_app__location_event(struct fw_bus_app *app, const char *reque
                                                   fw_bus_app__timestamp(app), app->event,
                                                   sizeof(app->event), &len);
     app->stats.locations++;
+    fw_bus_app__log(app, FW_LOG_INFO, "location event", request);
     fw_bus_app__queue(app, st, len, request != NULL ? FW_QUEUE_HIGH : FW_QUEUE_LOW);
 }
 
@@ -100,6 +102,7 @@ static void fw_bus_app__speed_event(struct fw_bus_app *app)
     enum fw_bus_status st = fw_bus_event_speed(&id, &app->fix, fw_bus_app__timestamp(app),
                                                app->event, sizeof(app->event), &len);
     app->stats.speeds++;
+    fw_bus_app__log(app, FW_LOG_INFO, "speed event", NULL);
     fw_bus_app__queue(app, st, len, FW_QUEUE_HIGH);
 }
 
@@ -133,7 +136,7 @@ static void fw_bus_app__configure(struct fw_bus_app *app, const char *json, size
     app->config = next;
     app->configured = true;
     app->stats.configs++;
-    fw_bus_app__log(app, "configuration accepted", next.route);
+    fw_bus_app__log(app, FW_LOG_DEBUG, "configuration accepted", next.route);
 }
 
 static void fw_bus_app__command(struct fw_bus_app *app, const char *json, size_t len)
@@ -214,7 +217,7 @@ static void fw_bus_app__finish(struct fw_bus_app *app, enum fw_at_status st)
     }
     app->next_poll_ms = now + app->cfg.gnss_poll_ms;
     if (st != FW_AT_OK) {
-        fw_bus_app__log(app, "AT+CGPSINFO failed", fw_at_status_str(st));
+        fw_bus_app__log(app, FW_LOG_WARN, "AT+CGPSINFO failed", fw_at_status_str(st));
         app->gps_on = false; /* switch it on again: the modem may have restarted */
         return;
     }
