@@ -4,7 +4,9 @@
  * broker --profile aws) and fwcore --stack aws-modem-tls on free ports, all
  * on one virtual clock file running at 10x. A cloud subscriber on the admin
  * listener waits on /bus/events; once it is subscribed the simulator's GNSS
- * gets a fix, and the location event must reach the subscriber.
+ * gets a fix, and the location event must reach the subscriber; a location
+ * command published by the cloud is answered with its request id; a clock
+ * jump past the 30 s report interval brings the next periodic report.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -225,6 +227,30 @@ static void test_location_reaches_the_cloud(void **state)
     assert_non_null(strstr(children[2].seen, "\"lat\":50.5"));
     assert_non_null(strstr(children[2].seen, "\"ts\":"));
     assert_true(wait_for(&children[3], "info app: location event", GUARD_MS));
+    /* the cloud asks: the answer names the request */
+    {
+        char *argv[] = {"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", admin, "-u", "cloud",
+                        "-P", pw, "-t", "/bus/bus-1/commands", "-q", "1", "-m",
+                        "{\"cmd\":\"location\",\"id\":\"live-1\"}", NULL};
+        struct child pub;
+        int status;
+        spawn(&pub, argv);
+        assert_int_equal(waitpid(pub.pid, &status, 0), pub.pid);
+        close(pub.out);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    if (!wait_for(&children[2], "\"request\":\"live-1\"", GUARD_MS))
+        fail_msg("no answer to the query; subscriber saw:\n%s", children[2].seen);
+    /* a jump past the report interval (30 s) brings the next periodic report */
+    assert_int_equal(vclock_jump(clock, 31 * VCLOCK_NS_PER_S), 0);
+    {
+        const char *third = strstr(children[2].seen, "\"request\":\"live-1\"");
+        size_t from = (size_t)(third - children[2].seen);
+        int64_t end = real_ms() + GUARD_MS;
+        while (real_ms() < end && strstr(children[2].seen + from, "\"type\":\"location\"") == NULL)
+            wait_for(&children[2], "\x01never", 100);
+        assert_non_null(strstr(children[2].seen + from, "\"type\":\"location\""));
+    }
     if (getenv("FWCORE_LIVE_VERBOSE") != NULL)
         fprintf(stderr, "%s\n---\n%s\n", children[2].seen, children[3].seen);
     stop_children(NULL);
