@@ -118,6 +118,7 @@ bool fw_bus_app_init(struct fw_bus_app *app, const struct fw_bus_app_config *cfg
     if (app->cfg.default_report_s == 0)
         app->cfg.default_report_s = FW_BUS_APP_REPORT_S;
     app->losses_seen = fw_device_stats(cfg->device)->losses;
+    app->next_poll_ms = fw_bus_app__now(app);
     return true;
 }
 
@@ -219,6 +220,7 @@ static void fw_bus_app__finish(struct fw_bus_app *app, enum fw_at_status st)
     if (st != FW_AT_OK) {
         fw_bus_app__log(app, FW_LOG_WARN, "AT+CGPSINFO failed", fw_at_status_str(st));
         app->gps_on = false; /* switch it on again: the modem may have restarted */
+        app->next_poll_ms = now;
         return;
     }
     app->stats.polls++;
@@ -283,9 +285,11 @@ enum fw_device_state fw_bus_app_poll(struct fw_bus_app *app)
     }
     if (!fw_device_idle(dev))
         return ds;
+    if ((int32_t)(fw_bus_app__now(app) - app->next_poll_ms) < 0)
+        return ds;
     if (!app->gps_on)
         fw_bus_app__send(app, "AT+CGPS=1", true);
-    else if ((int32_t)(fw_bus_app__now(app) - app->next_poll_ms) >= 0)
+    else
         fw_bus_app__send(app, "AT+CGPSINFO", false);
     return ds;
 }

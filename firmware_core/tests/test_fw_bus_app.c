@@ -5,7 +5,8 @@
  * "location" command is answered after the next poll; speed events only
  * above the configured threshold (on crossing, then per report interval);
  * invalid or oversized configurations and commands give error events and
- * the previous configuration stays. Transcripts replayed at read sizes 1,
+ * the previous configuration stays; a failed poll switches the receiver on
+ * again. Transcripts replayed at read sizes 1,
  * 2, 7, 64 and whole, writes capped at 8 bytes, on a clock crossing the wrap.
  */
 #include <setjmp.h>
@@ -296,6 +297,28 @@ static void test_query_without_fix(void **state)
     }
 }
 
+/* a failed AT+CGPSINFO (the modem may have restarted) switches the receiver
+ * on again before the next poll */
+static void test_receiver_switched_on_again(void **state)
+{
+    size_t c;
+    for (c = 0; c < 5; c++) {
+        struct rig r;
+        struct exchange ex[24];
+        size_t n;
+        rig_init(&r, fake_chunk_sizes[c]);
+        n = add_online(ex);
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", "\r\n+CME ERROR: GPS is not running\r\n"};
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
+        n = add_publish(&r, ex, n, LOCATION(""));
+        drive(&r, ex, n);
+        assert_int_equal(fw_bus_app_stats(&r.app)->polls, 1);
+        assert_int_equal(fw_bus_app_stats(&r.app)->locations, 1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_query_and_speed_threshold),
         cmocka_unit_test(test_bad_documents),
         cmocka_unit_test(test_query_without_fix),
+        cmocka_unit_test(test_receiver_switched_on_again),
     };
     return cmocka_run_group_tests_name("fw_bus_app", tests, NULL, NULL);
 }
