@@ -81,6 +81,11 @@ bool fw_device_start(struct fw_device *d, const struct fw_device_config *cfg);
 /* Advance the lifecycle; returns its state. */
 enum fw_device_state fw_device_poll(struct fw_device *d);
 
+/* Whether the device is online with no AT command of its own running, so
+ * the application may use the AT engine for one command (and must not poll
+ * the device until that command has finished). */
+bool fw_device_idle(const struct fw_device *d);
+
 /* Length of the last back-off pause, in ms (for logs and tests). */
 uint32_t fw_device_last_backoff(const struct fw_device *d);
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fw_bus.h"
+#include "fw_bus_app.h"
 #include "fw_cloud.h"
 #include "fw_device.h"
 #include "fw_port_linux.h"
@@ -30,8 +30,8 @@ struct app {
     struct fw_device dev;
     struct fw_queue queue;
     struct fw_cloud_profile profile;
-    struct fw_bus_config config;
-    bool configured;
+    struct fw_bus_app bus;
+    bool depot;
     struct fw_sim7600_cert certs[3];
     uint8_t files[3][FILE_MAX];
     char names[3][112];
@@ -149,55 +149,21 @@ static int load_file(struct app *a, int i, const char *path, const char *name)
     return 0;
 }
 
-static void queue_event(struct app *a, const char *json, size_t len)
-{
-    enum fw_queue_status st = fw_queue_push(&a->queue, FW_QUEUE_HIGH, a->events_topic,
-                                            strlen(a->events_topic), (const uint8_t *)json, len);
-    if (st != FW_QUEUE_OK)
-        fprintf(stderr, "%s warn app: event queue: %s\n", a->opt.device, fw_queue_status_str(st));
-}
-
-static void report_error(struct app *a, const char *error, const char *detail)
-{
-    struct fw_bus_identity id = {a->opt.device, a->configured ? a->config.route : ""};
-    char json[512];
-    size_t len;
-    if (fw_bus_event_error(&id, error, detail, a->port.port.unix_time_s(&a->port), json,
-                           sizeof(json), &len) == FW_BUS_OK)
-        queue_event(a, json, len);
-}
-
-/* Configuration and commands from the cloud. */
+/* Messages from the cloud: the bus application takes configurations and
+ * commands; a depot unit only logs the arrivals it receives. */
 static void on_message(void *ctx, int client, const char *topic, size_t topic_len,
                        const uint8_t *payload, size_t payload_len)
 {
     struct app *a = ctx;
-    char reason[128];
+    uint32_t configs = fw_bus_app_stats(&a->bus)->configs;
     fprintf(stderr, "%s info app: message on %s (%zu bytes)\n", a->opt.device, topic, payload_len);
-    if (strcmp(topic, a->topics[0]) == 0) {
-        struct fw_bus_config cfg;
-        if (fw_bus_parse_config((const char *)payload, payload_len, &cfg, reason,
-                                sizeof(reason)) != FW_BUS_OK) {
-            fprintf(stderr, "%s warn app: configuration rejected: %s\n", a->opt.device, reason);
-            report_error(a, "configuration rejected", reason);
-            return;
-        }
-        a->config = cfg;
-        a->configured = true;
-        fprintf(stderr, "%s info app: configuration accepted (route %s, depot %s)\n",
-                a->opt.device, cfg.route, cfg.depot);
+    if (a->depot)
         return;
-    }
-    {
-        struct fw_bus_command cmd;
-        if (fw_bus_parse_command((const char *)payload, payload_len, &cmd, reason,
-                                 sizeof(reason)) != FW_BUS_OK) {
-            report_error(a, "command rejected", reason);
-            return;
-        }
-        /* Answering commands needs the bus application loop (GNSS, camera): not done yet. */
-        report_error(a, "command not supported yet",
-                     cmd.kind == FW_BUS_CMD_LOCATION ? "location" : "picture");
+    fw_bus_app_on_message(&a->bus, topic, topic_len, payload, payload_len);
+    if (fw_bus_app_stats(&a->bus)->configs != configs) {
+        const struct fw_bus_config *cfg = fw_bus_app_config(&a->bus);
+        fprintf(stderr, "%s info app: configuration accepted (route %s, depot %s)\n",
+                a->opt.device, cfg->route, cfg->depot);
     }
 }
 
@@ -274,6 +240,7 @@ static int start(struct app *a)
 {
     struct fw_sim7600_config mcfg;
     struct fw_device_config cfg;
+    struct fw_bus_app_config bcfg;
     bool gcp = strncmp(a->opt.stack, "gcp-", 4) == 0;
     char *key = NULL;
     int rc;
@@ -310,7 +277,15 @@ static int start(struct app *a)
     cfg.mqtt.clean_session = true;
     cfg.queue = &a->queue;
     cfg.publish_qos = 1;
-    return fw_device_start(&a->dev, &cfg) ? 0 : 2;
+    if (!fw_device_start(&a->dev, &cfg))
+        return 2;
+    memset(&bcfg, 0, sizeof(bcfg));
+    bcfg.device = &a->dev;
+    bcfg.bus_id = a->opt.device;
+    bcfg.events_topic = a->events_topic;
+    bcfg.config_topic = a->topics[0];
+    a->depot = strcmp(a->opt.role, "depot") == 0;
+    return fw_bus_app_init(&a->bus, &bcfg) ? 0 : 2;
 }
 
 int main(int argc, char **argv)
@@ -339,7 +314,8 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     while (!stop_requested) {
-        enum fw_device_state st = fw_device_poll(&a.dev);
+        /* a depot unit needs no GNSS: the device alone */
+        enum fw_device_state st = a.depot ? fw_device_poll(&a.dev) : fw_bus_app_poll(&a.bus);
         if (st != last) {
             fprintf(stderr, "%s info device: %s\n", a.opt.device, fw_device_state_str(st));
             last = st;

@@ -244,6 +244,11 @@ enum fw_device_state fw_device_poll(struct fw_device *d)
     return d->state;
 }
 
+bool fw_device_idle(const struct fw_device *d)
+{
+    return d != NULL && d->state == FW_DEVICE_ONLINE && !d->publishing && !d->disconnecting;
+}
+
 uint32_t fw_device_last_backoff(const struct fw_device *d)
 {
     return d->last_backoff_ms;

@@ -1,0 +1,332 @@
+/*
+ * test_fw_bus_app.c - the bus application's loop against a scripted modem:
+ * once online it switches the GNSS receiver on, polls AT+CGPSINFO on the
+ * port clock and publishes a location event every report interval; a
+ * "location" command is answered after the next poll; speed events only
+ * above the configured threshold (on crossing, then per report interval);
+ * invalid or oversized configurations and commands give error events and
+ * the previous configuration stays; a failed poll switches the receiver on
+ * again. Transcripts replayed at read sizes 1,
+ * 2, 7, 64 and whole, writes capped at 8 bytes, on a clock crossing the wrap.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fake_port.h"
+#include "fw_bus_app.h"
+
+struct exchange {
+    const char *tx;
+    const char *rx;
+};
+
+struct rig {
+    struct fake_port fake;
+    struct fw_sim7600 modem;
+    struct fw_device dev;
+    struct fw_bus_app app;
+    struct fw_queue queue;
+    uint8_t queue_buf[2048];
+    char line_buf[128];
+    char tx_buf[FW_SIM7600_MQTT_CMD_MAX];
+    char topic_buf[64];
+    uint8_t payload_buf[256];
+    /* publish exchanges built for events */
+    char pub_cmd[8][40];
+};
+
+static const char *const subs[] = {"/bus/bus-1/commands"};
+
+#define FIX_LINE(knots)                                                                     \
+    "\r\n+CGPSINFO: 3113.343286,N,12121.234064,E,131025,041754.0,11.8," knots ",\r\n\r\nOK\r\n"
+
+static const struct exchange online_ex[] = {
+    {"AT\r", "\r\nOK\r\n"},
+    {"ATE0\r", "\r\nOK\r\n"},
+    {"AT+CMEE=2\r", "\r\nOK\r\n"},
+    {"AT+CPIN?\r", "\r\n+CPIN: READY\r\n\r\nOK\r\n"},
+    {"AT+CGREG?\r", "\r\n+CGREG: 0,1\r\n\r\nOK\r\n"},
+    {"AT+CMQTTSTART\r", "\r\nOK\r\n\r\n+CMQTTSTART: 0\r\n"},
+    {"AT+CMQTTACCQ=0,\"bus-1\"\r", "\r\nOK\r\n"},
+    {"AT+CMQTTCONNECT=0,\"tcp://broker:1883\",60,1\r", "\r\nOK\r\n\r\n+CMQTTCONNECT: 0,0\r\n"},
+    {"AT+CMQTTSUB=0,19,1\r", "\r\n>"},
+    {"/bus/bus-1/commands", "\r\nOK\r\n\r\n+CMQTTSUB: 0,0\r\n"},
+};
+
+static void on_message(void *ctx, int client, const char *topic, size_t topic_len,
+                       const uint8_t *payload, size_t payload_len)
+{
+    fw_bus_app_on_message(ctx, topic, topic_len, payload, payload_len);
+}
+
+static void rig_init(struct rig *r, size_t chunk)
+{
+    struct fw_sim7600_config mcfg;
+    struct fw_device_config cfg;
+    struct fw_bus_app_config acfg;
+    memset(r, 0, sizeof(*r));
+    fake_port_init(&r->fake, chunk, 8);
+    memset(&mcfg, 0, sizeof(mcfg));
+    mcfg.port = &r->fake.port;
+    mcfg.line_buf = r->line_buf;
+    mcfg.line_cap = sizeof(r->line_buf);
+    mcfg.tx_buf = r->tx_buf;
+    mcfg.tx_cap = sizeof(r->tx_buf);
+    mcfg.topic_buf = r->topic_buf;
+    mcfg.topic_cap = sizeof(r->topic_buf);
+    mcfg.payload_buf = r->payload_buf;
+    mcfg.payload_cap = sizeof(r->payload_buf);
+    mcfg.on_message = on_message;
+    mcfg.ctx = &r->app;
+    assert_int_equal(fw_sim7600_init(&r->modem, &mcfg), FW_AT_IDLE);
+    assert_int_equal(fw_queue_init(&r->queue, &r->fake.port, 1, r->queue_buf, sizeof(r->queue_buf)),
+                     FW_QUEUE_OK);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.modem = &r->modem;
+    cfg.setup.ssl_ctx = -1;
+    cfg.mqtt.client_id = "bus-1";
+    cfg.mqtt.server = "tcp://broker:1883";
+    cfg.mqtt.keepalive_s = 60;
+    cfg.mqtt.clean_session = true;
+    cfg.mqtt.ssl_ctx = -1;
+    cfg.subscriptions = subs;
+    cfg.n_subscriptions = 1;
+    cfg.queue = &r->queue;
+    cfg.publish_qos = 1;
+    assert_true(fw_device_start(&r->dev, &cfg));
+    memset(&acfg, 0, sizeof(acfg));
+    acfg.device = &r->dev;
+    acfg.bus_id = "bus-1";
+    acfg.events_topic = "/bus/events";
+    acfg.config_topic = "/bus/bus-1/configuration";
+    acfg.gnss_poll_ms = 1000;
+    acfg.default_report_s = 2;
+    assert_true(fw_bus_app_init(&r->app, &acfg));
+}
+
+/* Append the four exchanges that publish payload on /bus/events. */
+static size_t add_publish(struct rig *r, struct exchange *ex, size_t n, const char *payload)
+{
+    static unsigned slot;
+    char *cmd = r->pub_cmd[slot++ % 8];
+    snprintf(cmd, 40, "AT+CMQTTPAYLOAD=0,%zu\r", strlen(payload));
+    ex[n++] = (struct exchange){"AT+CMQTTTOPIC=0,11\r", "\r\n>"};
+    ex[n++] = (struct exchange){"/bus/events", "\r\nOK\r\n"};
+    ex[n++] = (struct exchange){cmd, "\r\n>"};
+    ex[n++] = (struct exchange){payload, "\r\nOK\r\n"};
+    ex[n++] = (struct exchange){"AT+CMQTTPUB=0,1,60\r", "\r\nOK\r\n\r\n+CMQTTPUB: 0,0\r\n"};
+    return n;
+}
+
+/* Answer the expected commands in order, 10 ms per poll, until all are used,
+ * nothing waits in the queue and the application has no command running. */
+static void drive(struct rig *r, const struct exchange *ex, size_t n)
+{
+    size_t next = 0;
+    unsigned i;
+    for (i = 0; i < 300000u; i++) {
+        struct fake_port *f = &r->fake;
+        if (next < n && f->tx_len - f->tx_checked >= strlen(ex[next].tx)) {
+            if (!fake_port_expect_tx(f, ex[next].tx, strlen(ex[next].tx)))
+                fail_msg("step %zu: expected %s, got %.*s", next, ex[next].tx,
+                         (int)(f->tx_len - f->tx_checked), (const char *)f->tx + f->tx_checked);
+            fake_port_push_str(f, ex[next].rx);
+            fake_port_deliver(f, fw_sim7600_at(&r->modem));
+            next++;
+        }
+        fake_port_advance(f, 10);
+        if (fw_bus_app_poll(&r->app) == FW_DEVICE_ONLINE && next == n &&
+            fw_queue_count(&r->queue) == 0 && fw_device_idle(&r->dev) && !r->app.at_busy)
+            break;
+    }
+    assert_int_equal(next, n);
+    assert_int_equal(r->fake.tx_len, r->fake.tx_checked);
+}
+
+static size_t add_online(struct exchange *ex)
+{
+    memcpy(ex, online_ex, sizeof(online_ex));
+    return sizeof(online_ex) / sizeof(online_ex[0]);
+}
+
+#define LOCATION(req) \
+    "{\"type\":\"location\",\"bus\":\"bus-1\",\"route\":\"\",\"ts\":1700000000," \
+    "\"lat\":31.222388,\"lon\":121.353901,\"speed_kmh\":0.0" req "}"
+
+/* GNSS on, then a location event at once and every report interval (2 s
+ * here) while AT+CGPSINFO runs every second */
+static void test_location_every_interval(void **state)
+{
+    size_t c;
+    for (c = 0; c < 5; c++) {
+        struct rig r;
+        struct exchange ex[40];
+        size_t n;
+        rig_init(&r, fake_chunk_sizes[c]);
+        n = add_online(ex);
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
+        n = add_publish(&r, ex, n, LOCATION(""));
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
+        n = add_publish(&r, ex, n, LOCATION(""));
+        drive(&r, ex, n);
+        assert_int_equal(fw_bus_app_stats(&r.app)->polls, 3);
+        assert_int_equal(fw_bus_app_stats(&r.app)->locations, 2);
+        assert_int_equal(fw_bus_app_stats(&r.app)->speeds, 0);
+    }
+}
+
+#define CONFIG "{\"route\":\"42\",\"speed_threshold_kmh\":50,\"report_interval_s\":60," \
+               "\"depot\":{\"name\":\"central\",\"lat\":37.1,\"lon\":-122.0}}"
+#define SPEED "{\"type\":\"speed\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000," \
+              "\"lat\":31.222388,\"lon\":121.353901,\"speed_kmh\":74.1}"
+#define QUERIED "{\"type\":\"location\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000," \
+                "\"lat\":31.222388,\"lon\":121.353901,\"speed_kmh\":74.1,\"request\":\"q1\"}"
+
+/* configuration and a location query arrive as MQTT messages; speed 40 kn
+ * (74.1 km/h) is above 50 km/h: a speed event, the query's answer; staying
+ * above gives nothing new, dropping below and rising again a new speed event */
+static void test_query_and_speed_threshold(void **state)
+{
+    size_t c;
+    for (c = 0; c < 5; c++) {
+        struct rig r;
+        struct exchange ex[48];
+        size_t n;
+        rig_init(&r, fake_chunk_sizes[c]);
+        n = add_online(ex);
+        /* both messages arrive right after the subscription */
+        ex[n - 1].rx = "\r\nOK\r\n\r\n+CMQTTSUB: 0,0\r\n"
+                       "\r\n+CMQTTRXSTART: 0,24,113\r\n+CMQTTRXTOPIC: 0,24\r\n"
+                       "/bus/bus-1/configuration\r\n+CMQTTRXPAYLOAD: 0,113\r\n" CONFIG
+                       "\r\n+CMQTTRXEND: 0\r\n"
+                       "\r\n+CMQTTRXSTART: 0,19,28\r\n+CMQTTRXTOPIC: 0,19\r\n"
+                       "/bus/bus-1/commands\r\n+CMQTTRXPAYLOAD: 0,28\r\n"
+                       "{\"cmd\":\"location\",\"id\":\"q1\"}\r\n+CMQTTRXEND: 0\r\n";
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nERROR\r\n"}; /* already on */
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("40.0")};
+        n = add_publish(&r, ex, n, SPEED);
+        n = add_publish(&r, ex, n, QUERIED);
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("40.0")};
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("10.0")};
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("40.0")};
+        n = add_publish(&r, ex, n, SPEED);
+        drive(&r, ex, n);
+        assert_non_null(fw_bus_app_config(&r.app));
+        assert_string_equal(fw_bus_app_config(&r.app)->route, "42");
+        assert_int_equal(fw_bus_app_stats(&r.app)->speeds, 2);
+        assert_int_equal(fw_bus_app_stats(&r.app)->locations, 1);
+    }
+}
+
+/* Take the oldest queued event; it must contain needle. */
+static void expect_event(struct rig *r, const char *needle)
+{
+    struct fw_queue_item item;
+    char text[600];
+    assert_int_equal(fw_queue_peek(&r->queue, &item), FW_QUEUE_OK);
+    assert_true(item.payload_len < sizeof(text));
+    memcpy(text, item.payload, item.payload_len);
+    text[item.payload_len] = '\0';
+    if (strstr(text, needle) == NULL || strstr(text, "\"ts\":1700000000") == NULL)
+        fail_msg("event %s lacks %s or its timestamp", text, needle);
+    fw_queue_pop(&r->queue);
+}
+
+static void message(struct rig *r, const char *topic, const char *json, size_t len)
+{
+    fw_bus_app_on_message(&r->app, topic, strlen(topic), (const uint8_t *)json, len);
+}
+
+/* bad documents: an error event each, the previous configuration kept */
+static void test_bad_documents(void **state)
+{
+    static char big[FW_BUS_APP_JSON_MAX + 2];
+    struct rig r;
+    const char *cfg_topic = "/bus/bus-1/configuration", *cmd_topic = "/bus/bus-1/commands";
+    rig_init(&r, 0);
+    message(&r, cfg_topic, CONFIG, strlen(CONFIG));
+    assert_string_equal(fw_bus_app_config(&r.app)->route, "42");
+    message(&r, cfg_topic, "{\"route\":\"7\",", 13);
+    expect_event(&r, "configuration rejected");
+    message(&r, cfg_topic, "{\"route\":\"7\",\"speed_threshold_kmh\":-5}", 38);
+    expect_event(&r, "configuration rejected");
+    memset(big, ' ', sizeof(big));
+    memcpy(big, CONFIG, strlen(CONFIG));
+    message(&r, cfg_topic, big, sizeof(big));
+    expect_event(&r, "too large");
+    assert_string_equal(fw_bus_app_config(&r.app)->route, "42");
+    assert_int_equal(fw_bus_app_stats(&r.app)->configs, 1);
+    message(&r, cmd_topic, "{\"cmd\":\"dance\"}", 15);
+    expect_event(&r, "command rejected");
+    message(&r, cmd_topic, big, sizeof(big));
+    expect_event(&r, "too large");
+    message(&r, cmd_topic, "{\"cmd\":\"picture\",\"id\":\"p\"}", 26);
+    expect_event(&r, "not supported yet"); /* camera input: not done */
+    assert_int_equal(fw_queue_count(&r.queue), 0);
+    assert_int_equal(fw_bus_app_stats(&r.app)->errors, 6);
+}
+
+/* a query while the receiver has no fix is answered with an error event */
+static void test_query_without_fix(void **state)
+{
+    size_t c;
+    for (c = 0; c < 5; c++) {
+        struct rig r;
+        struct exchange ex[20];
+        size_t n;
+        rig_init(&r, fake_chunk_sizes[c]);
+        message(&r, "/bus/bus-1/commands", "{\"cmd\":\"location\",\"id\":\"q2\"}", 28);
+        n = add_online(ex);
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", "\r\n+CGPSINFO: ,,,,,,,,\r\n\r\nOK\r\n"};
+        n = add_publish(&r, ex, n,
+                        "{\"type\":\"error\",\"bus\":\"bus-1\",\"route\":\"\",\"ts\":1700000000,"
+                        "\"error\":\"location unavailable\",\"detail\":\"no GNSS fix\"}");
+        drive(&r, ex, n);
+        assert_int_equal(fw_bus_app_stats(&r.app)->polls, 1);
+        assert_int_equal(fw_bus_app_stats(&r.app)->fixes, 0);
+        assert_int_equal(fw_bus_app_stats(&r.app)->locations, 0);
+    }
+}
+
+/* a failed AT+CGPSINFO (the modem may have restarted) switches the receiver
+ * on again before the next poll */
+static void test_receiver_switched_on_again(void **state)
+{
+    size_t c;
+    for (c = 0; c < 5; c++) {
+        struct rig r;
+        struct exchange ex[24];
+        size_t n;
+        rig_init(&r, fake_chunk_sizes[c]);
+        n = add_online(ex);
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", "\r\n+CME ERROR: GPS is not running\r\n"};
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
+        n = add_publish(&r, ex, n, LOCATION(""));
+        drive(&r, ex, n);
+        assert_int_equal(fw_bus_app_stats(&r.app)->polls, 1);
+        assert_int_equal(fw_bus_app_stats(&r.app)->locations, 1);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_location_every_interval),
+        cmocka_unit_test(test_query_and_speed_threshold),
+        cmocka_unit_test(test_bad_documents),
+        cmocka_unit_test(test_query_without_fix),
+        cmocka_unit_test(test_receiver_switched_on_again),
+    };
+    return cmocka_run_group_tests_name("fw_bus_app", tests, NULL, NULL);
+}
