@@ -39,7 +39,7 @@ FUZZERS := $(FUZZ_SRCS:sim/fuzz/%.c=$(BUILD)/fuzz/%)
 PROGRAMS := $(BUILD)/bin/sim7600
 
 .SECONDARY:
-.PHONY: all deps test check bench fuzz run certs clean commands
+.PHONY: all deps test check bench fuzz run demo-sim certs clean commands
 all: $(PROGRAMS) $(SIM_TESTS) $(BENCHES)
 
 # the firmware core appends its library, tests, cross check and fuzz target
@@ -108,6 +108,12 @@ fuzz: deps $(FUZZERS)
 	done
 
 run: deps
+	@$(MAKE) --no-print-directory all
+	@bash certs/gen.sh >/dev/null
+	@$(BUILD)/bin/cellbench run --verbose scenarios/demo-trip.json
+
+# The simulator on its own against a plain broker, step by step (sim/demo.sh).
+demo-sim: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) bash sim/demo.sh
 

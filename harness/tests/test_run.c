@@ -33,6 +33,7 @@
 #endif
 #define CELLBENCH CELLBENCH_BUILD_DIR "/bin/cellbench"
 #define SMOKE CELLBENCH_SOURCE_DIR "/scenarios/smoke-aws.json"
+#define DEMO CELLBENCH_SOURCE_DIR "/scenarios/demo-trip.json"
 #define GUARD_MS 120000 /* hang guard for one run */
 
 /* A two-bus-stop route and a short trip, with a placeholder for the timeline. */
@@ -257,6 +258,19 @@ static void test_smoke_passes(void **state)
     char dir[600];
     assert_true(find_run_dir(f, dir, sizeof dir));
     assert_nothing_left(dir);
+}
+
+/* The trip `make run` shows: location events, and the answer to a location query. */
+static void test_demo_trip_passes(void **state)
+{
+    struct fixture *f = *state;
+    const char *args[] = { "run", "--rate", "40", DEMO, NULL };
+    int rc = run_cellbench(f, args);
+    if (rc != 0)
+        show_output(f);
+    assert_int_equal(rc, 0);
+    assert_output_has(f, f->out, "PASS    00:01:40 $.timeline[3] expect_message");
+    assert_output_has(f, f->out, "demo-trip: 5 passed, 0 failed, 0 not run");
 }
 
 /* config reaches the firmware, a command reaches the modem, read_state judges the cloud's reply. */
@@ -533,6 +547,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validate_and_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_demo_trip_passes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_smoke_passes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_and_not_run_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cloud_actions, setup, teardown),
