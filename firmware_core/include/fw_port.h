@@ -76,6 +76,35 @@ struct fw_port {
      * the new one); returns 0 or negative. May be NULL (nothing persists). */
     int32_t (*persist_load)(void *ctx, uint32_t key, uint8_t *buf, size_t cap, size_t *len);
     int32_t (*persist_save)(void *ctx, uint32_t key, const uint8_t *buf, size_t len);
+
+    /* MCU-side TLS over the modem's raw TCP link (the MCU-TLS stacks), in
+     * memory-BIO style: the core moves ciphertext between the TLS engine and
+     * the socket itself, so no hook ever touches the network. All NULL when
+     * the platform has no TLS (a build selecting an MCU-TLS stack then needs
+     * FW_HAVE_TLS, see fw_mcu_tls.h). One TLS connection at a time. */
+
+    /* Start a client connection to server_name (SNI and certificate name
+     * check) with the platform's credentials ca_id (trust anchor), cert_id
+     * and key_id (client certificate and key, 0 for none): ids name slots the
+     * platform maps to its key store. Returns 0, negative on failure. */
+    int32_t (*tls_open)(void *ctx, const char *server_name, uint32_t ca_id, uint32_t cert_id,
+                        uint32_t key_id);
+    /* Hand over len ciphertext bytes received from the socket. Returns the
+     * count taken (0: full now), negative on failure. */
+    int32_t (*tls_feed_ciphertext)(void *ctx, const uint8_t *in, size_t len);
+    /* Take up to cap ciphertext bytes to send on the socket (handshake,
+     * records, alerts). Returns the count (0: none), negative on failure. */
+    int32_t (*tls_take_ciphertext)(void *ctx, uint8_t *out, size_t cap);
+    /* Encrypt up to len plaintext bytes. Returns the count taken, 0 while the
+     * handshake is still running, negative when the connection failed. */
+    int32_t (*tls_write_plain)(void *ctx, const uint8_t *buf, size_t len);
+    /* Decrypt into buf (capacity cap); also advances the handshake. Returns
+     * the count, 0 when nothing is available yet, negative when the
+     * connection failed or the peer closed it. */
+    int32_t (*tls_read_plain)(void *ctx, uint8_t *buf, size_t cap);
+    /* Drop the connection and its state (queues a close_notify for
+     * tls_take_ciphertext if the platform can). Safe to call when none. */
+    void (*tls_close)(void *ctx);
 };
 
 #endif /* FW_PORT_H */
