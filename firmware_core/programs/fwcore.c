@@ -13,7 +13,10 @@
 #include "fw_bus_app.h"
 #include "fw_cloud.h"
 #include "fw_device.h"
+#include "fw_mcu_tls.h"
 #include "fw_port_linux.h"
+#include "fw_port_linux_tls.h"
+#include "fw_sim7600_setup.h"
 
 #define FILE_MAX 10240
 
@@ -47,6 +50,15 @@ struct app {
     char events_topic[300];
     char jwt[1024];
     struct fw_jwt_params jwt_params;
+    /* the MCU-TLS stack */
+    struct fw_linux_tls tls;
+    struct fw_sim7600_setup setup;
+    struct fw_mcu_tls mcu;
+    char tls_files[3][1024];
+    uint8_t mqtt_tx[4096], mqtt_rx[4096];
+    struct fw_mqtt_inflight inflight[8];
+    struct fw_mqtt_subscription mqtt_subs[2];
+    char host[256];
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -62,8 +74,9 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: fwcore --uart PATH --stack STACK --device ID --certs DIR [options]\n"
             "  --uart PATH        the modem's tty (simulator PTY or serial device)\n"
-            "  --stack STACK      aws-modem-tls | gcp-modem-tls (aws-mcu-tls and gcp-mcu-tls\n"
-            "                     are not implemented yet)\n"
+            "  --stack STACK      aws-modem-tls | gcp-modem-tls | aws-mcu-tls (gcp-mcu-tls\n"
+            "                     is not implemented yet; aws-mcu-tls connects, subscribes,\n"
+            "                     publishes one online event and logs messages)\n"
             "  --device ID        thing name / device id\n"
             "  --role ROLE        bus (default) | depot\n"
             "  --certs DIR        certs/gen.sh output: ca.pem, devices/ID/{cert,key,es256-private}.pem\n"
@@ -288,6 +301,164 @@ static int start(struct app *a)
     return fw_bus_app_init(&a->bus, &bcfg) ? 0 : 2;
 }
 
+/* Messages from the cloud on the MCU-TLS stack: logged (the bus
+ * application's loop runs on the modem-TLS lifecycle only so far). */
+static void on_mcu_message(void *ctx, const struct fw_mqtt_publish *msg)
+{
+    struct app *a = ctx;
+    fprintf(stderr, "%s info app: message on %.*s (%zu bytes)\n", a->opt.device,
+            (int)msg->topic_len, msg->topic, msg->payload_len);
+}
+
+static void on_mcu_puback(void *ctx, uint16_t packet_id)
+{
+    struct app *a = ctx;
+    fprintf(stderr, "%s info app: event %u acknowledged\n", a->opt.device, (unsigned)packet_id);
+}
+
+/* Bring the modem up for raw TCP: no certificates, no SSL context (the MCU
+ * does TLS). Returns 0 when ready, 1 on failure or a stop request. */
+static int mcu_setup_modem(struct app *a)
+{
+    struct fw_sim7600_setup_params sp;
+    enum fw_sim7600_setup_status st;
+    memset(&sp, 0, sizeof(sp));
+    sp.ssl_ctx = -1;
+    st = fw_sim7600_setup_start(&a->setup, &a->modem, &sp);
+    while (st == FW_SIM7600_SETUP_BUSY && !stop_requested) {
+        fw_linux_port_wait(&a->port, 10);
+        st = fw_sim7600_setup_poll(&a->setup);
+    }
+    if (st != FW_SIM7600_SETUP_OK) {
+        fprintf(stderr, "%s error device: modem setup %s at %s\n", a->opt.device,
+                fw_sim7600_setup_status_str(st),
+                fw_sim7600_setup_step_str(fw_sim7600_setup_failed_step(&a->setup, NULL)));
+        return 1;
+    }
+    return 0;
+}
+
+static int mcu_start(struct app *a)
+{
+    struct fw_device_config unused;
+    struct fw_mcu_tls_config c;
+    const char *colon = strrchr(a->opt.broker, ':');
+    memset(&unused, 0, sizeof(unused));
+    if (setup_identity(a, &unused, false) != 0)
+        return 2;
+    snprintf(a->tls_files[0], sizeof(a->tls_files[0]), "%s/ca.pem", a->opt.certs);
+    snprintf(a->tls_files[1], sizeof(a->tls_files[1]), "%s/devices/%s/cert.pem", a->opt.certs,
+             a->opt.device);
+    snprintf(a->tls_files[2], sizeof(a->tls_files[2]), "%s/devices/%s/key.pem", a->opt.certs,
+             a->opt.device);
+    a->tls.files[FW_LINUX_TLS_CA] = a->tls_files[0];
+    a->tls.files[FW_LINUX_TLS_CERT] = a->tls_files[1];
+    a->tls.files[FW_LINUX_TLS_KEY] = a->tls_files[2];
+    a->tls.clock = a->port.clock;
+    fw_linux_port_attach_tls(&a->port, &a->tls);
+    snprintf(a->host, sizeof(a->host), "%.*s", (int)(colon - a->opt.broker), a->opt.broker);
+    a->mqtt_subs[0].filter = a->subs[0];
+    a->mqtt_subs[0].qos = 1;
+    a->mqtt_subs[1].filter = a->subs[1];
+    a->mqtt_subs[1].qos = 1;
+    memset(&c, 0, sizeof(c));
+    c.modem = &a->modem;
+    c.port = &a->port.port;
+    c.link = 0;
+    c.host = a->host;
+    c.tcp_port = (uint16_t)atoi(colon + 1);
+    c.server_name = a->host;
+    c.ca_id = FW_LINUX_TLS_CA;
+    c.cert_id = FW_LINUX_TLS_CERT;
+    c.key_id = FW_LINUX_TLS_KEY;
+    c.session.port = &a->port.port;
+    c.session.tx_buf = a->mqtt_tx;
+    c.session.tx_cap = sizeof(a->mqtt_tx);
+    c.session.rx_buf = a->mqtt_rx;
+    c.session.rx_cap = sizeof(a->mqtt_rx);
+    c.session.inflight = a->inflight;
+    c.session.inflight_cap = 8;
+    c.session.on_message = on_mcu_message;
+    c.session.on_puback = on_mcu_puback;
+    c.session.ctx = a;
+    c.connect.client_id = a->client_id;
+    c.connect.keep_alive_s = 60;
+    c.connect.clean_session = true;
+    c.subs = a->mqtt_subs;
+    c.n_subs = unused.n_subscriptions;
+    c.rx_poll_ms = 200;
+    if (!fw_mcu_tls_start(&a->mcu, &c)) {
+        fprintf(stderr, "%s error device: MCU-TLS transport refused its configuration\n",
+                a->opt.device);
+        return 1;
+    }
+    return 0;
+}
+
+/* One event saying the unit is online (the bus application's events need
+ * its loop, which runs on the modem-TLS lifecycle only so far). */
+static void mcu_publish_online(struct app *a)
+{
+    char body[256];
+    uint16_t id = 0;
+    int n = snprintf(body, sizeof(body), "{\"bus\":\"%s\",\"type\":\"online\",\"ts\":%llu}",
+                     a->opt.device, (unsigned long long)a->port.port.unix_time_s(a->port.port.ctx));
+    enum fw_mqtt_session_status st = fw_mqtt_session_publish(
+        fw_mcu_tls_session(&a->mcu), a->events_topic, strlen(a->events_topic),
+        (const uint8_t *)body, (size_t)n, 1, &id);
+    fprintf(stderr, "%s info app: online event %u %s\n", a->opt.device, (unsigned)id,
+            fw_mqtt_session_status_str(st));
+}
+
+/* --stack aws-mcu-tls: the MCU runs TLS and MQTT over the modem's raw TCP
+ * socket. Not done yet: reconnecting after a loss (the program exits 1),
+ * the offline queue, the bus application's loop, gcp-mcu-tls. */
+static int run_mcu_tls(struct app *a)
+{
+    struct fw_sim7600_config mcfg;
+    enum fw_mcu_tls_state last = FW_MCU_TLS_IDLE;
+    int rc;
+    if (fw_linux_port_open(&a->port, a->opt.device, a->opt.uart, a->opt.clock, NULL, NULL) != 0)
+        return 1;
+    a->port.verbose = a->opt.verbose;
+    memset(&mcfg, 0, sizeof(mcfg));
+    mcfg.port = &a->port.port;
+    mcfg.line_buf = a->line_buf;
+    mcfg.line_cap = sizeof(a->line_buf);
+    mcfg.tx_buf = a->tx_buf;
+    mcfg.tx_cap = sizeof(a->tx_buf);
+    mcfg.topic_buf = a->topic_buf;
+    mcfg.topic_cap = sizeof(a->topic_buf);
+    mcfg.payload_buf = a->payload_buf;
+    mcfg.payload_cap = sizeof(a->payload_buf);
+    if (fw_sim7600_init(&a->modem, &mcfg) != FW_AT_IDLE)
+        return 1;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    rc = mcu_setup_modem(a);
+    if (rc == 0)
+        rc = mcu_start(a);
+    while (rc == 0 && !stop_requested) {
+        enum fw_mcu_tls_state st = fw_mcu_tls_poll(&a->mcu);
+        if (st != last) {
+            fprintf(stderr, "%s info device: %s\n", a->opt.device, fw_mcu_tls_state_str(st));
+            if (st == FW_MCU_TLS_ONLINE)
+                mcu_publish_online(a);
+            last = st;
+        }
+        if (st == FW_MCU_TLS_FAILED) {
+            fprintf(stderr, "%s error device: MCU-TLS connection failed (%s); reconnecting is "
+                    "not implemented yet\n", a->opt.device,
+                    fw_mcu_tls_failure_str(fw_mcu_tls_failure(&a->mcu)));
+            rc = 1;
+        }
+        fw_linux_port_wait(&a->port, 10);
+    }
+    fw_mcu_tls_stop(&a->mcu);
+    fw_linux_port_close(&a->port);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static struct app a;
@@ -297,7 +468,9 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (strcmp(a.opt.stack, "aws-mcu-tls") == 0 || strcmp(a.opt.stack, "gcp-mcu-tls") == 0) {
+    if (strcmp(a.opt.stack, "aws-mcu-tls") == 0)
+        return run_mcu_tls(&a);
+    if (strcmp(a.opt.stack, "gcp-mcu-tls") == 0) {
         fprintf(stderr, "fwcore: stack %s is not implemented yet\n", a.opt.stack);
         return 3;
     }

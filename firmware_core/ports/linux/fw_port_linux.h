@@ -15,6 +15,7 @@
 
 struct vclock;
 struct evp_pkey_st;
+struct fw_linux_tls;
 
 /* The Linux platform. Fill with fw_linux_port_open(); pass &p->port to the core. */
 struct fw_linux_port {
@@ -26,6 +27,7 @@ struct fw_linux_port {
     const char *name;             /* prefix of every log line */
     FILE *log;                    /* stderr unless changed */
     int verbose;                  /* log FW_LOG_DEBUG events too */
+    struct fw_linux_tls *tls;     /* MCU-side TLS (fw_port_linux_tls.h), NULL if none */
 };
 
 /* Open the tty at uart_path (raw, non-blocking, 115200 8N1), the clock file
