@@ -59,6 +59,7 @@ struct app {
     struct fw_mqtt_inflight inflight[8];
     struct fw_mqtt_subscription mqtt_subs[2];
     char host[256];
+    bool gcp;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -74,9 +75,9 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: fwcore --uart PATH --stack STACK --device ID --certs DIR [options]\n"
             "  --uart PATH        the modem's tty (simulator PTY or serial device)\n"
-            "  --stack STACK      aws-modem-tls | gcp-modem-tls | aws-mcu-tls (gcp-mcu-tls\n"
-            "                     is not implemented yet; aws-mcu-tls connects, subscribes,\n"
-            "                     publishes one online event and logs messages)\n"
+            "  --stack STACK      aws-modem-tls | gcp-modem-tls | aws-mcu-tls | gcp-mcu-tls\n"
+            "                     (the mcu-tls stacks connect, subscribe, publish one online\n"
+            "                     event and log messages; no reconnect or bus loop yet)\n"
             "  --device ID        thing name / device id\n"
             "  --role ROLE        bus (default) | depot\n"
             "  --certs DIR        certs/gen.sh output: ca.pem, devices/ID/{cert,key,es256-private}.pem\n"
@@ -88,8 +89,7 @@ static void usage(FILE *out)
             "                     (defaults cellbench, local, buses)\n"
             "  --verbose          also log debug events\n"
             "  --help             this text\n"
-            "exit status: 0 stopped by a signal, 1 runtime failure, 2 bad arguments,\n"
-            "3 stack not implemented\n");
+            "exit status: 0 stopped by a signal, 1 runtime failure, 2 bad arguments\n");
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
@@ -338,13 +338,37 @@ static int mcu_setup_modem(struct app *a)
     return 0;
 }
 
+/* GCP: the password is a JWT signed through the port (built once per
+ * connection; renewing it before expiry on this stack is not done yet). */
+static int mcu_gcp_password(struct app *a, struct fw_mcu_tls_config *c)
+{
+    size_t len = 0;
+    uint64_t exp = 0;
+    enum fw_jwt_status st;
+    a->jwt_params.alg = FW_SIGN_ES256;
+    a->jwt_params.audience = a->opt.project;
+    a->jwt_params.lifetime_s = 3600;
+    a->jwt_params.max_len = 0; /* the MCU's own MQTT has no 256-byte modem limit */
+    st = fw_jwt_build(&a->port.port, &a->jwt_params, a->jwt, sizeof(a->jwt), &len, &exp);
+    if (st != FW_JWT_OK) {
+        fprintf(stderr, "%s error device: JWT: %s\n", a->opt.device, fw_jwt_status_str(st));
+        return 1;
+    }
+    c->connect.username = "unused";
+    c->connect.password = (const uint8_t *)a->jwt;
+    c->connect.password_len = len;
+    c->cert_id = FW_LINUX_TLS_NONE; /* GCP: server-only TLS */
+    c->key_id = FW_LINUX_TLS_NONE;
+    return 0;
+}
+
 static int mcu_start(struct app *a)
 {
     struct fw_device_config unused;
     struct fw_mcu_tls_config c;
     const char *colon = strrchr(a->opt.broker, ':');
     memset(&unused, 0, sizeof(unused));
-    if (setup_identity(a, &unused, false) != 0)
+    if (setup_identity(a, &unused, a->gcp) != 0)
         return 2;
     snprintf(a->tls_files[0], sizeof(a->tls_files[0]), "%s/ca.pem", a->opt.certs);
     snprintf(a->tls_files[1], sizeof(a->tls_files[1]), "%s/devices/%s/cert.pem", a->opt.certs,
@@ -387,6 +411,8 @@ static int mcu_start(struct app *a)
     c.subs = a->mqtt_subs;
     c.n_subs = unused.n_subscriptions;
     c.rx_poll_ms = 200;
+    if (a->gcp && mcu_gcp_password(a, &c) != 0)
+        return 1;
     if (!fw_mcu_tls_start(&a->mcu, &c)) {
         fprintf(stderr, "%s error device: MCU-TLS transport refused its configuration\n",
                 a->opt.device);
@@ -410,15 +436,20 @@ static void mcu_publish_online(struct app *a)
             fw_mqtt_session_status_str(st));
 }
 
-/* --stack aws-mcu-tls: the MCU runs TLS and MQTT over the modem's raw TCP
- * socket. Not done yet: reconnecting after a loss (the program exits 1),
- * the offline queue, the bus application's loop, gcp-mcu-tls. */
+/* --stack aws-mcu-tls / gcp-mcu-tls: the MCU runs TLS and MQTT over the
+ * modem's raw TCP socket. Not done yet: reconnecting after a loss (the
+ * program exits 1), JWT renewal, the offline queue, the bus application's
+ * loop on this stack. */
 static int run_mcu_tls(struct app *a)
 {
     struct fw_sim7600_config mcfg;
     enum fw_mcu_tls_state last = FW_MCU_TLS_IDLE;
+    char key[1024];
     int rc;
-    if (fw_linux_port_open(&a->port, a->opt.device, a->opt.uart, a->opt.clock, NULL, NULL) != 0)
+    a->gcp = strncmp(a->opt.stack, "gcp-", 4) == 0;
+    snprintf(key, sizeof(key), "%s/devices/%s/es256-private.pem", a->opt.certs, a->opt.device);
+    if (fw_linux_port_open(&a->port, a->opt.device, a->opt.uart, a->opt.clock,
+                           a->gcp ? key : NULL, NULL) != 0)
         return 1;
     a->port.verbose = a->opt.verbose;
     memset(&mcfg, 0, sizeof(mcfg));
@@ -468,12 +499,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (strcmp(a.opt.stack, "aws-mcu-tls") == 0)
+    if (strcmp(a.opt.stack, "aws-mcu-tls") == 0 || strcmp(a.opt.stack, "gcp-mcu-tls") == 0)
         return run_mcu_tls(&a);
-    if (strcmp(a.opt.stack, "gcp-mcu-tls") == 0) {
-        fprintf(stderr, "fwcore: stack %s is not implemented yet\n", a.opt.stack);
-        return 3;
-    }
     if (strcmp(a.opt.stack, "aws-modem-tls") != 0 && strcmp(a.opt.stack, "gcp-modem-tls") != 0) {
         fprintf(stderr, "fwcore: unknown stack %s\n", a.opt.stack);
         usage(stderr);

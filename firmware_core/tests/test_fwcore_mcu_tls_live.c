@@ -1,12 +1,14 @@
 /*
- * test_fwcore_mcu_tls_live.c - fwcore --stack aws-mcu-tls end to end: the
+ * test_fwcore_mcu_tls_live.c - fwcore's MCU-TLS stacks end to end: the
  * real simulator (build/bin/sim7600 --link, with its UART capture --log),
  * the aws cloud broker (cellbench broker --profile aws) and fwcore on free
- * ports and one virtual clock file. The MCU runs TLS itself over the
- * modem's raw TCP socket: the broker must announce the device's presence,
- * the device's online event must reach a cloud subscriber on /bus/events,
- * and the UART capture must show the socket in use but no plaintext topic,
- * client id or payload (the privacy property of the MCU-TLS stacks).
+ * ports and one virtual clock file, for aws-mcu-tls and gcp-mcu-tls (cellbench
+ * broker --profile gcp, JWT password). The MCU runs TLS itself over the
+ * modem's raw TCP socket: the aws broker must announce the device's
+ * presence, the device's online event must reach a cloud subscriber on the
+ * events topic, and the UART capture must show the socket in use but no
+ * plaintext topic, payload or JWT (the privacy property of the MCU-TLS
+ * stacks).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -136,15 +138,20 @@ static bool file_contains(const char *path, const char *needle)
     return strstr(buf, needle) != NULL;
 }
 
-static void test_mcu_tls_connects_and_hides_the_traffic(void **state)
+/* One cloud: its broker profile, fwcore's stack, the events topic and the
+ * presence topic the broker announces a connection on (NULL: none). */
+struct cloud_case {
+    const char *profile, *registry, *stack, *events, *presence, *private_topic;
+};
+
+static void run_case(const struct cloud_case *cc)
 {
-    char dir[] = "/tmp/fwcore-mcutls-XXXXXX", clock_path[128], broker_dir[128], link[128],
+    char dir[] = "/tmp/fwcore-mcutls-XXXXXX", presence[128], clock_path[128], broker_dir[128], link[128],
         ctl[128], port[16], admin[16], broker_addr[32], prog[3][4200], pw[256], uart_log[128];
     struct vclock *clock;
     FILE *f;
     struct timespec now;
-    (void)state;
-    if (access("certs/out/registry-aws.json", R_OK) != 0)
+    if (access(cc->registry, R_OK) != 0)
         fail_msg("certs/out missing: run bash certs/gen.sh (make test does)");
     assert_non_null(mkdtemp(dir));
     snprintf(clock_path, sizeof(clock_path), "%s/clock", dir);
@@ -163,8 +170,8 @@ static void test_mcu_tls_connects_and_hides_the_traffic(void **state)
 
     snprintf(prog[0], sizeof(prog[0]), "%s/cellbench", bin_dir);
     {
-        char *argv[] = {prog[0], "broker", "--profile", "aws", "--port", port, "--admin-port",
-                        admin, "--registry", "certs/out/registry-aws.json", "--dir", broker_dir,
+        char *argv[] = {prog[0], "broker", "--profile", (char *)cc->profile, "--port", port,
+                        "--admin-port", admin, "--registry", (char *)cc->registry, "--dir", broker_dir,
                         "--clock", clock_path, "--certs", "certs/out", NULL};
         spawn(&children[0], argv);
         assert_true(wait_for(&children[0], "ready", GUARD_MS));
@@ -182,24 +189,31 @@ static void test_mcu_tls_connects_and_hides_the_traffic(void **state)
     assert_non_null(fgets(pw, sizeof(pw), f));
     fclose(f);
     pw[strcspn(pw, "\r\n")] = '\0';
+    /* without a presence topic the events topic is simply subscribed twice */
+    snprintf(presence, sizeof(presence), "%s", cc->presence != NULL ? cc->presence : cc->events);
     {
         char *argv[] = {"/usr/bin/stdbuf", "-oL", "/usr/bin/mosquitto_sub", "-d", "-v", "-h",
-                        "127.0.0.1", "-p", admin, "-u", "cloud", "-P", pw, "-t", "/bus/events",
-                        "-t", "$aws/events/presence/connected/bus-1", "-q", "1", NULL};
+                        "127.0.0.1", "-p", admin, "-u", "cloud", "-P", pw, "-t",
+                        (char *)cc->events, "-t", presence, "-q", "1", NULL};
         spawn(&children[2], argv);
         if (!wait_for(&children[2], "SUBACK", GUARD_MS))
             fail_msg("subscriber not subscribed:\n%s", children[2].seen);
     }
     snprintf(prog[2], sizeof(prog[2]), "%s/fwcore", bin_dir);
     {
-        char *argv[] = {prog[2], "--uart", link, "--stack", "aws-mcu-tls", "--device", "bus-1",
+        char *argv[] = {prog[2], "--uart", link, "--stack", (char *)cc->stack, "--device", "bus-1",
                         "--certs", "certs/out", "--broker", broker_addr, "--clock", clock_path,
-                        NULL};
+                        /* the project and region of certs/out/registry-gcp.json */
+                        "--gcp-project", "bench-project", "--gcp-region", "europe-west1", NULL};
         spawn(&children[3], argv);
         if (!wait_for(&children[3], "device: online", GUARD_MS))
-            fail_msg("fwcore not online:\n%s", children[3].seen);
+        {
+            wait_for(&children[0], "\x01never", 500);
+            fail_msg("fwcore not online:\n%s\nbroker said:\n%s", children[3].seen,
+                     children[0].seen);
+        }
     }
-    if (!wait_for(&children[2], "$aws/events/presence/connected/bus-1", GUARD_MS))
+    if (cc->presence != NULL && !wait_for(&children[2], cc->presence, GUARD_MS))
         fail_msg("no presence event; subscriber saw:\n%s", children[2].seen);
     if (!wait_for(&children[2], "\"type\":\"online\"", GUARD_MS))
         fail_msg("no online event; subscriber saw:\n%s\nfwcore said:\n%s", children[2].seen,
@@ -217,8 +231,9 @@ static void test_mcu_tls_connects_and_hides_the_traffic(void **state)
     assert_true(file_contains(uart_log, "AT+CIPSEND=0,"));
     assert_true(file_contains(uart_log, "AT+CIPRXGET=2,0"));
     /* ... but never saw the MQTT inside it */
-    assert_false(file_contains(uart_log, "/bus/events"));
-    assert_false(file_contains(uart_log, "/bus/bus-1/commands"));
+    assert_false(file_contains(uart_log, cc->events));
+    assert_false(file_contains(uart_log, cc->private_topic));
+    assert_false(file_contains(uart_log, "eyJ")); /* no JWT either */
     assert_false(file_contains(uart_log, "\"type\\\":\\\"online"));
     assert_false(file_contains(uart_log, "MQTT"));
     vclock_close(clock);
@@ -229,10 +244,29 @@ static void test_mcu_tls_connects_and_hides_the_traffic(void **state)
     }
 }
 
+static void test_aws_mcu_tls(void **state)
+{
+    static const struct cloud_case aws = {"aws", "certs/out/registry-aws.json", "aws-mcu-tls",
+                                           "/bus/events", "$aws/events/presence/connected/bus-1",
+                                           "/bus/bus-1/commands"};
+    (void)state;
+    run_case(&aws);
+}
+
+/* GCP: server-only TLS, the JWT as MQTT password inside it */
+static void test_gcp_mcu_tls(void **state)
+{
+    static const struct cloud_case gcp = {"gcp", "certs/out/registry-gcp.json", "gcp-mcu-tls",
+                                          "/devices/bus-1/events", NULL, "/devices/bus-1/config"};
+    (void)state;
+    run_case(&gcp);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_mcu_tls_connects_and_hides_the_traffic, stop_children),
+        cmocka_unit_test_teardown(test_aws_mcu_tls, stop_children),
+        cmocka_unit_test_teardown(test_gcp_mcu_tls, stop_children),
     };
     snprintf(bin_dir, sizeof(bin_dir), "%s", argv[0]);
     *strrchr(bin_dir, '/') = '\0';
