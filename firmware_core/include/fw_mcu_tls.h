@@ -6,6 +6,8 @@
  * allowed), then call fw_mcu_tls_poll() as often as you like: it opens the
  * socket, runs the TLS handshake, sends CONNECT and the subscriptions, and
  * then moves bytes both ways (publish through fw_mcu_tls_session()).
+ * While it runs it owns the modem's event bits (fw_sim7600_take_events()):
+ * data waiting, the socket or network closed, a modem restart.
  *
  * A build that selects an MCU-TLS stack defines FW_STACK_MCU_TLS=1 and must
  * also define FW_HAVE_TLS=1, promising a port whose tls_* hooks are set;
