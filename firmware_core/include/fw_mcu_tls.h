@@ -34,7 +34,8 @@ enum fw_mcu_tls_state {
     FW_MCU_TLS_HANDSHAKE,        /* TLS handshake, then CONNECT/CONNACK */
     FW_MCU_TLS_SUBSCRIBING,      /* SUBSCRIBE sent, waiting for SUBACK */
     FW_MCU_TLS_ONLINE,           /* connected and subscribed */
-    FW_MCU_TLS_FAILED            /* see fw_mcu_tls_failure(); start again */
+    FW_MCU_TLS_CLOSING,          /* failed: TLS dropped, AT+CIPCLOSE running */
+    FW_MCU_TLS_FAILED            /* socket closed; see fw_mcu_tls_failure(); start again */
 };
 
 /* Why the transport failed. */

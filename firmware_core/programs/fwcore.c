@@ -76,8 +76,8 @@ static void usage(FILE *out)
             "usage: fwcore --uart PATH --stack STACK --device ID --certs DIR [options]\n"
             "  --uart PATH        the modem's tty (simulator PTY or serial device)\n"
             "  --stack STACK      aws-modem-tls | gcp-modem-tls | aws-mcu-tls | gcp-mcu-tls\n"
-            "                     (the mcu-tls stacks connect, subscribe, publish one online\n"
-            "                     event and log messages; no reconnect or bus loop yet)\n"
+            "                     (the mcu-tls stacks connect, subscribe, publish an online\n"
+            "                     event, log messages and reconnect; no bus loop yet)\n"
             "  --device ID        thing name / device id\n"
             "  --role ROLE        bus (default) | depot\n"
             "  --certs DIR        certs/gen.sh output: ca.pem, devices/ID/{cert,key,es256-private}.pem\n"
@@ -436,15 +436,28 @@ static void mcu_publish_online(struct app *a)
             fw_mqtt_session_status_str(st));
 }
 
+/* Back-off before reconnect number tries (1, 2, ...): 1 s doubling up to
+ * 64 s, plus up to a quarter more from the port's random source. */
+static uint32_t mcu_backoff_ms(struct app *a, unsigned tries)
+{
+    uint32_t base = 1000u << (tries < 7 ? tries - 1 : 6);
+    uint8_t r[2] = {0, 0};
+    a->port.port.random(a->port.port.ctx, r, sizeof(r));
+    return base + (uint32_t)(((uint32_t)r[0] << 8 | r[1]) % (base / 4 + 1));
+}
+
 /* --stack aws-mcu-tls / gcp-mcu-tls: the MCU runs TLS and MQTT over the
- * modem's raw TCP socket. Not done yet: reconnecting after a loss (the
- * program exits 1), JWT renewal, the offline queue, the bus application's
- * loop on this stack. */
+ * modem's raw TCP socket; after a loss it backs off and connects again
+ * (with a fresh JWT on GCP). Not done yet: JWT renewal while connected,
+ * the offline queue, the bus application's loop on this stack. */
 static int run_mcu_tls(struct app *a)
 {
     struct fw_sim7600_config mcfg;
     enum fw_mcu_tls_state last = FW_MCU_TLS_IDLE;
     char key[1024];
+    unsigned tries = 0;
+    bool waiting = false;
+    uint32_t retry_at = 0;
     int rc;
     a->gcp = strncmp(a->opt.stack, "gcp-", 4) == 0;
     snprintf(key, sizeof(key), "%s/devices/%s/es256-private.pem", a->opt.certs, a->opt.device);
@@ -473,15 +486,23 @@ static int run_mcu_tls(struct app *a)
         enum fw_mcu_tls_state st = fw_mcu_tls_poll(&a->mcu);
         if (st != last) {
             fprintf(stderr, "%s info device: %s\n", a->opt.device, fw_mcu_tls_state_str(st));
-            if (st == FW_MCU_TLS_ONLINE)
+            if (st == FW_MCU_TLS_ONLINE) {
                 mcu_publish_online(a);
+                tries = 0;
+            }
             last = st;
         }
-        if (st == FW_MCU_TLS_FAILED) {
-            fprintf(stderr, "%s error device: MCU-TLS connection failed (%s); reconnecting is "
-                    "not implemented yet\n", a->opt.device,
-                    fw_mcu_tls_failure_str(fw_mcu_tls_failure(&a->mcu)));
-            rc = 1;
+        if (st == FW_MCU_TLS_FAILED && !waiting) {
+            uint32_t delay = mcu_backoff_ms(a, ++tries);
+            fprintf(stderr, "%s warn device: connection lost (%s), retry in %u ms\n",
+                    a->opt.device, fw_mcu_tls_failure_str(fw_mcu_tls_failure(&a->mcu)),
+                    (unsigned)delay);
+            retry_at = a->port.port.now_ms(a->port.port.ctx) + delay;
+            waiting = true;
+        }
+        if (waiting && (int32_t)(a->port.port.now_ms(a->port.port.ctx) - retry_at) >= 0) {
+            waiting = false;
+            rc = mcu_start(a);
         }
         fw_linux_port_wait(&a->port, 10);
     }

@@ -8,15 +8,21 @@
 
 #include <string.h>
 
-enum { OP_NONE = 0, OP_OPEN, OP_SEND, OP_RECV };
+enum { OP_NONE = 0, OP_OPEN, OP_SEND, OP_RECV, OP_CLOSE };
+
+/* Failed or closing after a failure: nothing moves any more. */
+static bool down(const struct fw_mcu_tls *t)
+{
+    return t->state == FW_MCU_TLS_CLOSING || t->state == FW_MCU_TLS_FAILED;
+}
 
 static void fail(struct fw_mcu_tls *t, enum fw_mcu_tls_failure why)
 {
     const struct fw_port *p = t->cfg.port;
-    if (t->state == FW_MCU_TLS_FAILED)
+    if (down(t))
         return;
     p->tls_close(p->ctx);
-    t->state = FW_MCU_TLS_FAILED;
+    t->state = FW_MCU_TLS_CLOSING; /* the socket is closed next, then FAILED */
     t->failure = why;
     if (p->log != NULL)
         p->log(p->ctx, FW_LOG_WARN, "mcutls", "failed", fw_mcu_tls_failure_str(why),
@@ -122,7 +128,7 @@ static void pump_in(struct fw_mcu_tls *t)
         }
         t->cipher_in_off += (size_t)n;
     }
-    for (rounds = 0; rounds < 16u && t->state != FW_MCU_TLS_FAILED; rounds++) {
+    for (rounds = 0; rounds < 16u && !down(t); rounds++) {
         int32_t n = p->tls_read_plain(p->ctx, t->plain_in, sizeof(t->plain_in));
         enum fw_mqtt_session_status st;
         if (n < 0) {
@@ -199,11 +205,33 @@ static void next_tcp_op(struct fw_mcu_tls *t)
     }
 }
 
+/* After a failure: let the running operation end, then AT+CIPCLOSE (a link
+ * already gone counts as closed), then FAILED. */
+static enum fw_mcu_tls_state close_step(struct fw_mcu_tls *t)
+{
+    if (t->op != OP_NONE) {
+        enum fw_sim7600_tcp_status st = fw_sim7600_tcp_poll(&t->tcp);
+        if (st == FW_SIM7600_TCP_BUSY)
+            return t->state;
+        if (t->op == OP_CLOSE)
+            t->state = FW_MCU_TLS_FAILED;
+        t->op = OP_NONE;
+        return t->state;
+    }
+    if (fw_sim7600_tcp_close(&t->tcp) == FW_SIM7600_TCP_BUSY)
+        t->op = OP_CLOSE;
+    else
+        t->state = FW_MCU_TLS_FAILED;
+    return t->state;
+}
+
 enum fw_mcu_tls_state fw_mcu_tls_poll(struct fw_mcu_tls *t)
 {
     uint32_t ev;
     if (t->state == FW_MCU_TLS_IDLE || t->state == FW_MCU_TLS_FAILED)
         return t->state;
+    if (t->state == FW_MCU_TLS_CLOSING)
+        return close_step(t);
     if (t->op != OP_NONE) {
         enum fw_sim7600_tcp_status st = fw_sim7600_tcp_poll(&t->tcp);
         if (st != FW_SIM7600_TCP_BUSY)
@@ -217,20 +245,20 @@ enum fw_mcu_tls_state fw_mcu_tls_poll(struct fw_mcu_tls *t)
     if (t->state != FW_MCU_TLS_TCP_OPENING &&
         (ev & (FW_SIM7600_EV_TCP_CLOSED | FW_SIM7600_EV_NET_CLOSED | FW_SIM7600_EV_BOOT)))
         fail(t, FW_MCU_TLS_FAIL_CLOSED);
-    if (t->state == FW_MCU_TLS_FAILED || t->state == FW_MCU_TLS_TCP_OPENING)
+    if (down(t) || t->state == FW_MCU_TLS_TCP_OPENING)
         return t->state;
     pump_in(t);
     if (t->state == FW_MCU_TLS_HANDSHAKE &&
         fw_mqtt_session_state(&t->session) == FW_MQTT_SESSION_CONNECTED)
         after_connack(t);
-    if (t->state != FW_MCU_TLS_FAILED) {
+    if (!down(t)) {
         enum fw_mqtt_session_status st = fw_mqtt_session_poll(&t->session);
         if (st != FW_MQTT_SESSION_OK && st != FW_MQTT_SESSION_NO_SPACE)
             fail(t, FW_MCU_TLS_FAIL_MQTT);
     }
-    if (t->state != FW_MCU_TLS_FAILED)
+    if (!down(t))
         pump_out(t);
-    if (t->state != FW_MCU_TLS_FAILED && t->op == OP_NONE)
+    if (!down(t) && t->op == OP_NONE)
         next_tcp_op(t);
     return t->state;
 }
@@ -260,6 +288,7 @@ const char *fw_mcu_tls_state_str(enum fw_mcu_tls_state state)
     case FW_MCU_TLS_HANDSHAKE: return "handshake";
     case FW_MCU_TLS_SUBSCRIBING: return "subscribing";
     case FW_MCU_TLS_ONLINE: return "online";
+    case FW_MCU_TLS_CLOSING: return "closing";
     case FW_MCU_TLS_FAILED: return "failed";
     }
     return "?";

@@ -7,7 +7,8 @@
  * Linux port's (fw_port_linux_tls). Checked byte-exact: the MQTT packets the
  * server decrypts (CONNECT, SUBSCRIBE, PUBLISH) and the callbacks for what
  * it sends (CONNACK, SUBACK, PUBLISH, PUBACK); failures: an untrusted
- * server, a refused subscription, the socket closed by the peer, a port
+ * server, a refused subscription, the socket closed by the peer (each
+ * ending with AT+CIPCLOSE before FAILED), a port
  * without TLS hooks, and a build selecting an MCU-TLS stack without
  * FW_HAVE_TLS stopping at the #error. The main flow runs at UART read sizes
  * 1, 7, 64 and whole.
@@ -53,6 +54,7 @@ struct rig {
     /* the fake modem */
     size_t send_pending;          /* CIPSEND bytes still expected */
     bool closed;                  /* socket closed by the peer */
+    unsigned closes;              /* AT+CIPCLOSE=0 seen */
     /* what the callbacks saw */
     char message[128];
     unsigned messages;
@@ -157,6 +159,10 @@ static void modem_step(struct rig *r)
             fake_port_push_str(f, "\r\nOK\r\n\r\n+NETOPEN: 0\r\n");
         } else if (strcmp(line, "AT+CIPOPEN=0,\"TCP\",\"localhost\",8883") == 0) {
             fake_port_push_str(f, "\r\nOK\r\n\r\n+CIPOPEN: 0,0\r\n");
+        } else if (strcmp(line, "AT+CIPCLOSE=0") == 0) {
+            r->closes++;
+            fake_port_push_str(f, r->closed ? "\r\n+CIPCLOSE: 0,4\r\n\r\nERROR\r\n"
+                                            : "\r\nOK\r\n\r\n+CIPCLOSE: 0,0\r\n");
         } else if (sscanf(line, "AT+CIPSEND=0,%zu", &r->send_pending) == 1) {
             assert_false(r->closed);
             fake_port_push_str(f, "\r\n>");
@@ -349,6 +355,7 @@ static void test_refused_subscription_fails(void **state)
     rig_init(&r, 64, "certs/out/server-chain.pem", "certs/out/server.key");
     assert_int_equal(connect_and_subscribe(&r, 0x80), FW_MCU_TLS_FAILED);
     assert_int_equal(fw_mcu_tls_failure(&r.mcu), FW_MCU_TLS_FAIL_SUBSCRIBE);
+    assert_int_equal(r.closes, 1); /* the socket is closed before FAILED */
     rig_free(&r);
 }
 
@@ -360,6 +367,7 @@ static void test_untrusted_server_fails_in_tls(void **state)
     rig_init(&r, 64, "certs/out/bad/untrusted-ca/cert.pem", "certs/out/bad/untrusted-ca/key.pem");
     assert_int_equal(run(&r, 1, FW_MCU_TLS_FAILED), FW_MCU_TLS_FAILED);
     assert_int_equal(fw_mcu_tls_failure(&r.mcu), FW_MCU_TLS_FAIL_TLS);
+    assert_int_equal(r.closes, 1);
     assert_int_equal(r.srv.plain_len, 0);
     assert_non_null(strstr(r.tls.error, "certificate"));
     rig_free(&r);
@@ -375,6 +383,7 @@ static void test_peer_close_fails(void **state)
     fake_port_push_str(&r.fake, "\r\n+IPCLOSE: 0,1\r\n");
     assert_int_equal(run(&r, 0, FW_MCU_TLS_FAILED), FW_MCU_TLS_FAILED);
     assert_int_equal(fw_mcu_tls_failure(&r.mcu), FW_MCU_TLS_FAIL_CLOSED);
+    assert_int_equal(r.closes, 1); /* already gone: +CIPCLOSE: 0,4 counts as closed */
     rig_free(&r);
 }
 

@@ -8,7 +8,8 @@
  * presence, the device's online event must reach a cloud subscriber on the
  * events topic, and the UART capture must show the socket in use but no
  * plaintext topic, payload or JWT (the privacy property of the MCU-TLS
- * stacks).
+ * stacks). When the simulator drops the connection (`drop tcp 0`) the
+ * device closes the socket, backs off and reconnects.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -126,6 +127,47 @@ static int stop_children(void **state)
     return 0;
 }
 
+/* Send one control verb to the simulator and return its reply line. */
+static void control(const char *path, const char *verb, char *reply, size_t cap)
+{
+    struct sockaddr_un a;
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    size_t got = 0;
+    int64_t end = real_ms() + 5000;
+    memset(&a, 0, sizeof(a));
+    a.sun_family = AF_UNIX;
+    assert_true(strlen(path) < sizeof(a.sun_path));
+    memcpy(a.sun_path, path, strlen(path) + 1);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(write(fd, verb, strlen(verb)), (ssize_t)strlen(verb));
+    while (got + 1 < cap && real_ms() < end) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        ssize_t n;
+        if (poll(&pfd, 1, 100) <= 0)
+            continue;
+        n = read(fd, reply + got, cap - 1 - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        if (memchr(reply, '\n', got) != NULL)
+            break;
+    }
+    reply[got] = '\0';
+    close(fd);
+}
+
+/* Like wait_for, but only output after offset from counts. */
+static bool wait_after(struct child *c, size_t from, const char *needle, int64_t guard_ms)
+{
+    int64_t end = real_ms() + guard_ms;
+    while (real_ms() < end) {
+        wait_for(c, "\x01never", 100);
+        if (strstr(c->seen + from, needle) != NULL)
+            return true;
+    }
+    return false;
+}
+
 static bool file_contains(const char *path, const char *needle)
 {
     static char buf[1 << 22];
@@ -223,6 +265,21 @@ static void run_case(const struct cloud_case *cc)
     assert_true(wait_for(&children[3], "info app: online event 2 ok", GUARD_MS));
     if (!wait_for(&children[3], "info app: event 2 acknowledged", GUARD_MS))
         fail_msg("online event not acknowledged; fwcore said:\n%s", children[3].seen);
+    /* the server side drops the connection: the device backs off and
+     * comes back with a new TLS session and another online event */
+    {
+        char reply[256];
+        size_t from = children[3].len, sub_from = children[2].len;
+        control(ctl, "drop tcp 0\n", reply, sizeof(reply));
+        if (strncmp(reply, "ok drop tcp 1", 13) != 0)
+            fail_msg("control answered: %s", reply);
+        if (!wait_after(&children[3], from, "info device: online", GUARD_MS))
+            fail_msg("no reconnect; fwcore said:\n%s", children[3].seen);
+        assert_non_null(strstr(children[3].seen + from, "warn device: connection lost (closed)"));
+        if (!wait_after(&children[2], sub_from, "\"type\":\"online\"", GUARD_MS))
+            fail_msg("no online event after the reconnect; subscriber saw:\n%s",
+                     children[2].seen);
+    }
     if (getenv("FWCORE_LIVE_VERBOSE") != NULL)
         fprintf(stderr, "%s\n---\n%s\n", children[2].seen, children[3].seen);
     stop_children(NULL);
