@@ -502,7 +502,10 @@ static int run_mcu_tls(struct app *a)
         }
         if (waiting && (int32_t)(a->port.port.now_ms(a->port.port.ctx) - retry_at) >= 0) {
             waiting = false;
-            rc = mcu_start(a);
+            /* the modem may have restarted or lost the network: set it up again */
+            rc = mcu_setup_modem(a);
+            if (rc == 0)
+                rc = mcu_start(a);
         }
         fw_linux_port_wait(&a->port, 10);
     }

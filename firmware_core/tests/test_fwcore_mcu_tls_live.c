@@ -9,7 +9,8 @@
  * events topic, and the UART capture must show the socket in use but no
  * plaintext topic, payload or JWT (the privacy property of the MCU-TLS
  * stacks). When the simulator drops the connection (`drop tcp 0`) the
- * device closes the socket, backs off and reconnects.
+ * device closes the socket, backs off and reconnects; after a modem restart
+ * (`reset`) it sets the modem up again first.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -279,6 +280,18 @@ static void run_case(const struct cloud_case *cc)
         if (!wait_after(&children[2], sub_from, "\"type\":\"online\"", GUARD_MS))
             fail_msg("no online event after the reconnect; subscriber saw:\n%s",
                      children[2].seen);
+    }
+    /* the modem restarts (RDY, everything closed): set up and connected again */
+    {
+        char reply[256];
+        size_t from = children[3].len, sub_from = children[2].len;
+        control(ctl, "reset\n", reply, sizeof(reply));
+        if (strncmp(reply, "ok", 2) != 0)
+            fail_msg("control answered: %s", reply);
+        if (!wait_after(&children[3], from, "info device: online", GUARD_MS))
+            fail_msg("no reconnect after the reset; fwcore said:\n%s", children[3].seen);
+        if (!wait_after(&children[2], sub_from, "\"type\":\"online\"", GUARD_MS))
+            fail_msg("no online event after the reset; subscriber saw:\n%s", children[2].seen);
     }
     if (getenv("FWCORE_LIVE_VERBOSE") != NULL)
         fprintf(stderr, "%s\n---\n%s\n", children[2].seen, children[3].seen);
