@@ -7,7 +7,7 @@
  * Linux port's (fw_port_linux_tls). Checked byte-exact: the MQTT packets the
  * server decrypts (CONNECT, SUBSCRIBE, PUBLISH) and the callbacks for what
  * it sends (CONNACK, SUBACK, PUBLISH, PUBACK); failures: an untrusted
- * server, a refused subscription, the socket closed by the peer (each
+ * server, a missing client key, a refused subscription, the socket closed by the peer (each
  * ending with AT+CIPCLOSE before FAILED), a port
  * without TLS hooks, and a build selecting an MCU-TLS stack without
  * FW_HAVE_TLS stopping at the #error. The main flow runs at UART read sizes
@@ -373,6 +373,20 @@ static void test_untrusted_server_fails_in_tls(void **state)
     rig_free(&r);
 }
 
+/* the device's own credentials are unusable: tls_open fails after the socket opened */
+static void test_missing_credentials_fail_in_tls(void **state)
+{
+    static struct rig r;
+    (void)state;
+    rig_init(&r, 64, "certs/out/server-chain.pem", "certs/out/server.key");
+    r.tls.files[FW_LINUX_TLS_KEY] = "certs/out/no-such-key.pem";
+    assert_int_equal(run(&r, 1, FW_MCU_TLS_FAILED), FW_MCU_TLS_FAILED);
+    assert_int_equal(fw_mcu_tls_failure(&r.mcu), FW_MCU_TLS_FAIL_TLS);
+    assert_non_null(strstr(r.tls.error, "credentials"));
+    assert_int_equal(r.closes, 1);
+    rig_free(&r);
+}
+
 static void test_peer_close_fails(void **state)
 {
     static struct rig r;
@@ -437,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_connect_subscribe_publish_receive),
         cmocka_unit_test(test_refused_subscription_fails),
         cmocka_unit_test(test_untrusted_server_fails_in_tls),
+        cmocka_unit_test(test_missing_credentials_fail_in_tls),
         cmocka_unit_test(test_peer_close_fails),
         cmocka_unit_test(test_port_without_tls_is_refused),
         cmocka_unit_test(test_stack_without_tls_port_does_not_build),
