@@ -4,7 +4,8 @@
  * any error the caller keeps its previous configuration), depot arrival
  * from the position, and the JSON events it reports (speed with location,
  * location on request, depot arrival, driver picture in chunks, errors),
- * each with a timestamp.
+ * each with a timestamp. Positions are written as
+ * "position":{"lat":..,"lon":..},"speed_kmh":...
  *
  * Configuration: {"route":"42","speed_threshold_kmh":50,"report_interval_s":30,
  *   "depot":{"name":"central","lat":37.123456,"lon":-122.000001,"radius_m":150}}
@@ -104,12 +105,18 @@ enum fw_bus_status fw_bus_event_error(const struct fw_bus_identity *id, const ch
                                       const char *detail, uint64_t ts, char *buf, size_t cap,
                                       size_t *len);
 
+/* Bytes of a picture chunk event besides its base64url data, at most. */
+#define FW_BUS_PICTURE_OVERHEAD 300u
+
 /* Raw picture bytes per chunk so that one chunk event (base64url data plus
  * its JSON, at most 300 bytes of it) fits max_event bytes; 0 if none fit. */
 size_t fw_bus_picture_chunk_size(size_t max_event);
 
 /* One picture chunk event: chunk index of chunks, data of len raw bytes;
- * picture identifies the picture so the cloud can reassemble it. */
+ * picture identifies the picture so the cloud can reassemble it. Written as
+ * {"type":"picture",<identity>,"ts":..,"picture":N,"trigger":"phone"|
+ * "drinking"|"drowsy"|"query","request":"<id>" (queries only),
+ * "chunk":{"index":I,"count":N,"bytes":LEN},"data":"<base64url>"}. */
 enum fw_bus_status fw_bus_event_picture_chunk(const struct fw_bus_identity *id, uint32_t picture,
                                               enum fw_bus_picture_reason reason,
                                               const char *request, uint32_t chunk,

@@ -14,9 +14,25 @@
  * commands only while the device is online and idle, and does not poll the
  * device while one of them runs.
  *
- * Not done yet: the picture command (camera input as a port function; it is
- * answered with an error event), driver-behaviour input, depot arrival
- * events from the loop, the depot role.
+ * Driver pictures: when the port's driver_event input reports phone,
+ * drinking or drowsy, and when the cloud sends the "picture" command, the
+ * camera's frame is frozen (port camera_capture) and read in pieces
+ * (camera_read) into picture chunk events of at most
+ * FW_BUS_APP_PICTURE_EVENT_MAX bytes (well under the modem's 10240-byte
+ * payload limit and the clouds' limits), each with the picture number,
+ * trigger, chunk index/count/bytes, so the cloud can reassemble them. A
+ * chunk is queued only when the offline queue is empty, so a picture never
+ * crowds out other events; one picture at a time, one query waits behind it
+ * (further driver reports wait in the port meanwhile). A query without a
+ * camera or frame is answered with an error event.
+ *
+ * Depot arrival: when a fix enters the configured depot's radius from
+ * outside (the first fix only sets where the bus is), a depot-arrival event
+ * goes to the arrival topic (arrival_topic_head + depot name +
+ * arrival_topic_tail; the events topic when no head is given).
+ *
+ * Not done yet: the depot role (a depot unit subscribing to its
+ * bus-arrived topic; fwcore runs it as a plain device that logs messages).
  */
 #ifndef FW_BUS_APP_H
 #define FW_BUS_APP_H
@@ -38,6 +54,14 @@
 #define FW_BUS_APP_EVENT_MAX 512u
 #endif
 
+/* Largest picture chunk event (base64url data plus its JSON). */
+#ifndef FW_BUS_APP_PICTURE_EVENT_MAX
+#define FW_BUS_APP_PICTURE_EVENT_MAX 4096u
+#endif
+
+/* Raw picture bytes per chunk event. */
+#define FW_BUS_APP_PICTURE_CHUNK ((FW_BUS_APP_PICTURE_EVENT_MAX - FW_BUS_PICTURE_OVERHEAD) / 4u * 3u)
+
 /* Everything the loop needs; pointers stay valid while it runs. */
 struct fw_bus_app_config {
     struct fw_device *device;        /* started with fw_device_start() */
@@ -46,6 +70,8 @@ struct fw_bus_app_config {
     const char *config_topic;        /* messages on it are configurations; others commands */
     uint32_t gnss_poll_ms;           /* AT+CGPSINFO period; 0 = 1000 */
     uint32_t default_report_s;       /* location period before a configuration; 0 = 30 */
+    const char *arrival_topic_head;  /* e.g. "/depot/"; NULL: arrivals go to events_topic */
+    const char *arrival_topic_tail;  /* e.g. "/bus-arrived"; may be NULL */
 };
 
 /* Counters. */
@@ -57,6 +83,23 @@ struct fw_bus_app_stats {
     uint32_t errors;                 /* error events queued */
     uint32_t configs;                /* configurations accepted */
     uint32_t queue_failures;         /* events the queue refused */
+    uint32_t arrivals;               /* depot-arrival events queued */
+    uint32_t driver_events;          /* driver-behaviour reports taken */
+    uint32_t pictures;               /* pictures started */
+    uint32_t chunks;                 /* picture chunk events queued */
+};
+
+/* A picture being sent. */
+struct fw_bus_app_picture {
+    bool active;
+    enum fw_bus_picture_reason reason;
+    bool has_request;
+    char request[48];
+    uint32_t number;                 /* picture number, per boot */
+    uint64_t ts;                     /* capture time, on every chunk */
+    uint32_t size, offset;           /* frame bytes, bytes read so far */
+    uint32_t index, count;           /* next chunk, chunks in all */
+    size_t filled;                   /* raw bytes of the next chunk read */
 };
 
 /* Application state. Allocated by the caller; fields are private. */
@@ -79,7 +122,14 @@ struct fw_bus_app {
     uint32_t next_poll_ms;
     uint32_t last_location_ms, last_speed_ms;
     uint32_t losses_seen;
+    bool depot_known, at_depot;      /* inside the depot radius at the last fix */
+    struct fw_bus_app_picture pic;
+    bool pic_query_pending;          /* a picture command waits for the running picture */
+    char pic_query_id[48];
     char event[FW_BUS_APP_EVENT_MAX];
+    uint8_t pic_raw[FW_BUS_APP_PICTURE_CHUNK];
+    char pic_event[FW_BUS_APP_PICTURE_EVENT_MAX];
+    char arrival_topic[128];
     struct fw_bus_app_stats stats;
 };
 

@@ -7,7 +7,6 @@
 #include "fw_bus.h"
 
 #define FW_BUS_TOKENS 48u
-#define FW_BUS_PICTURE_OVERHEAD 300u
 
 static void fw_bus__reason(char *reason, size_t cap, const char *a, const char *b)
 {
@@ -355,10 +354,13 @@ static void fw_bus__head(struct fw_json_writer *w, const struct fw_bus_identity 
 
 static void fw_bus__position(struct fw_json_writer *w, const struct fw_bus_fix *fix)
 {
+    fw_json_key(w, "position");
+    fw_json_object_begin(w);
     fw_json_key(w, "lat");
     fw_json_fixed(w, fix->lat_e6, 6);
     fw_json_key(w, "lon");
     fw_json_fixed(w, fix->lon_e6, 6);
+    fw_json_object_end(w);
     fw_json_key(w, "speed_kmh");
     fw_json_fixed(w, fix->speed_kmh_e1, 1);
 }
@@ -463,16 +465,21 @@ enum fw_bus_status fw_bus_event_picture_chunk(const struct fw_bus_identity *id, 
     fw_bus__head(&w, id, "picture", ts);
     fw_json_key(&w, "picture");
     fw_json_int(&w, picture);
-    fw_json_key(&w, "reason");
+    fw_json_key(&w, "trigger");
     fw_json_string(&w, reasons[reason], strlen(reasons[reason]));
     if (request != NULL) {
         fw_json_key(&w, "request");
         fw_json_string(&w, request, strlen(request));
     }
     fw_json_key(&w, "chunk");
+    fw_json_object_begin(&w);
+    fw_json_key(&w, "index");
     fw_json_int(&w, chunk);
-    fw_json_key(&w, "chunks");
+    fw_json_key(&w, "count");
     fw_json_int(&w, chunks);
+    fw_json_key(&w, "bytes");
+    fw_json_int(&w, (int64_t)len);
+    fw_json_object_end(&w);
     fw_json_key(&w, "data");
     fw_json_base64url(&w, data, len);
     return fw_bus__end(&w, out_len);

@@ -158,23 +158,29 @@ static void test_events(void **state)
     fw_bus_parse_config(LINE(config_json), &cfg, NULL, 0);
     assert_int_equal(fw_bus_event_speed(&id, &fix, 1700000000, buf, sizeof(buf), &len), FW_BUS_OK);
     assert_string_equal(buf, "{\"type\":\"speed\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000,"
-                             "\"lat\":37.123456,\"lon\":-122.000001,\"speed_kmh\":72.5}");
+                             "\"position\":{\"lat\":37.123456,\"lon\":-122.000001},\"speed_kmh\":72.5}");
     assert_int_equal(len, strlen(buf));
     assert_int_equal(fw_bus_event_location(&id, &fix, "q-17", 1700000001, buf, sizeof(buf), &len),
                      FW_BUS_OK);
     assert_string_equal(buf, "{\"type\":\"location\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000001,"
-                             "\"lat\":37.123456,\"lon\":-122.000001,\"speed_kmh\":72.5,"
+                             "\"position\":{\"lat\":37.123456,\"lon\":-122.000001},\"speed_kmh\":72.5,"
                              "\"request\":\"q-17\"}");
     assert_int_equal(fw_bus_event_arrival(&id, &cfg, &fix, 1700000002, buf, sizeof(buf), &len),
                      FW_BUS_OK);
     assert_string_equal(buf, "{\"type\":\"depot-arrival\",\"bus\":\"bus-1\",\"route\":\"42\","
-                             "\"ts\":1700000002,\"depot\":\"central\",\"lat\":37.123456,"
-                             "\"lon\":-122.000001,\"speed_kmh\":72.5}");
+                             "\"ts\":1700000002,\"depot\":\"central\",\"position\":{\"lat\":37.123456,"
+                             "\"lon\":-122.000001},\"speed_kmh\":72.5}");
     assert_int_equal(fw_bus_event_error(&id, "config rejected", "missing or invalid: depot",
                                         1700000003, buf, sizeof(buf), &len), FW_BUS_OK);
     assert_string_equal(buf, "{\"type\":\"error\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000003,"
                              "\"error\":\"config rejected\",\"detail\":\"missing or invalid: depot\"}");
     assert_int_equal(fw_bus_event_speed(&id, &fix, 1, buf, 40, &len), FW_BUS_NO_SPACE);
+    assert_int_equal(fw_bus_event_picture_chunk(&id, 7, FW_BUS_PIC_QUERY, "p1", 1, 3,
+                                                (const uint8_t *)"\xfb\xff", 2, 1700000004, buf,
+                                                sizeof(buf), &len), FW_BUS_OK);
+    assert_string_equal(buf, "{\"type\":\"picture\",\"bus\":\"bus-1\",\"route\":\"42\","
+                             "\"ts\":1700000004,\"picture\":7,\"trigger\":\"query\",\"request\":\"p1\","
+                             "\"chunk\":{\"index\":1,\"count\":3,\"bytes\":2},\"data\":\"-_8\"}");
 }
 
 static int b64url_value(char c)
@@ -228,7 +234,7 @@ static void test_picture_in_chunks(void **state)
                                                     c, chunks, picture + off, n, 1700000000u,
                                                     event, sizeof(event), &len), FW_BUS_OK);
         assert_true(len <= 10240);
-        assert_non_null(strstr(event, "\"reason\":\"drowsy\""));
+        assert_non_null(strstr(event, "\"trigger\":\"drowsy\""));
         got += take_chunk(event, back + got);
     }
     assert_int_equal(got, sizeof(picture));
