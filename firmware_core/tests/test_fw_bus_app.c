@@ -335,6 +335,189 @@ static void test_receiver_switched_on_again(void **state)
     }
 }
 
+/* ---- driver pictures and depot arrival ------------------------------------ */
+
+static int32_t rig_driver_event(void *ctx, enum fw_driver_behaviour *b)
+{
+    struct rig *r = ctx; /* the fake port is the rig's first member */
+    if (r->behaviour < 0)
+        return 0;
+    *b = (enum fw_driver_behaviour)r->behaviour;
+    r->behaviour = -1;
+    return 1;
+}
+
+static int32_t rig_camera_capture(void *ctx, uint32_t *size)
+{
+    struct rig *r = ctx;
+    if (r->frame_len == 0)
+        return -1;
+    *size = r->frame_len;
+    return 0;
+}
+
+/* Short reads, and every third call nothing ready yet. */
+static int32_t rig_camera_read(void *ctx, uint32_t offset, uint8_t *buf, size_t cap)
+{
+    struct rig *r = ctx;
+    size_t n = cap < 700 ? cap : 700;
+    if (r->reads++ % 3 == 2)
+        return 0;
+    if (offset >= r->frame_len)
+        return -1;
+    if (n > r->frame_len - offset)
+        n = r->frame_len - offset;
+    memcpy(buf, r->frame + offset, n);
+    return (int32_t)n;
+}
+
+static void rig_camera(struct rig *r, uint32_t frame_len, int behaviour)
+{
+    uint32_t i;
+    r->fake.port.driver_event = rig_driver_event;
+    r->fake.port.camera_capture = rig_camera_capture;
+    r->fake.port.camera_read = rig_camera_read;
+    r->behaviour = behaviour;
+    r->frame_len = frame_len;
+    for (i = 0; i < frame_len; i++)
+        r->frame[i] = (uint8_t)(i * 13u + (i >> 7));
+}
+
+/* The chunk event the cloud must receive, written independently of fw_bus. */
+static const char *expected_chunk(struct rig *r, unsigned slot, const char *trigger,
+                                  const char *request, uint32_t index, uint32_t count)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char *out = r->expected[slot];
+    uint32_t off = index * FW_BUS_APP_PICTURE_CHUNK, len = r->frame_len - off, i;
+    uint32_t acc = 0;
+    int bits = 0, n;
+    if (len > FW_BUS_APP_PICTURE_CHUNK)
+        len = FW_BUS_APP_PICTURE_CHUNK;
+    n = snprintf(out, FW_BUS_APP_PICTURE_EVENT_MAX,
+                 "{\"type\":\"picture\",\"bus\":\"bus-1\",\"route\":\"\",\"ts\":1700000000,"
+                 "\"picture\":1,\"trigger\":\"%s\"%s%s%s,\"chunk\":{\"index\":%u,\"count\":%u,"
+                 "\"bytes\":%u},\"data\":\"",
+                 trigger, request ? ",\"request\":\"" : "", request ? request : "",
+                 request ? "\"" : "", (unsigned)index, (unsigned)count, (unsigned)len);
+    for (i = 0; i < len; i++) {
+        acc = (acc << 8) | r->frame[off + i];
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out[n++] = abc[(acc >> bits) & 63u];
+        }
+    }
+    if (bits > 0)
+        out[n++] = abc[(acc << (6 - bits)) & 63u];
+    memcpy(out + n, "\"}", 3);
+    assert_true(strlen(out) <= FW_BUS_APP_PICTURE_EVENT_MAX);
+    return out;
+}
+
+/* a drowsy driver: the frame (two chunks; short camera reads) is queued
+ * chunk by chunk, the first before the device is even online, the next only
+ * once the queue is empty again, so the location event in between goes
+ * first */
+static void test_driver_picture_in_chunks(void **state)
+{
+    size_t c;
+    uint32_t frame = FW_BUS_APP_PICTURE_CHUNK + 153u;
+    for (c = 0; c < 5; c++) {
+        static struct rig r;
+        struct exchange ex[40];
+        size_t n;
+        rig_init(&r, fake_chunk_sizes[c]);
+        rig_camera(&r, frame, FW_DRIVER_DROWSY);
+        n = add_online(ex);
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
+        n = add_publish(&r, ex, n, expected_chunk(&r, 0, "drowsy", NULL, 0, 2));
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
+        n = add_publish(&r, ex, n, LOCATION("")); /* queued before the next chunk */
+        n = add_publish(&r, ex, n, expected_chunk(&r, 1, "drowsy", NULL, 1, 2));
+        drive(&r, ex, n);
+        assert_int_equal(fw_bus_app_stats(&r.app)->driver_events, 1);
+        assert_int_equal(fw_bus_app_stats(&r.app)->pictures, 1);
+        assert_int_equal(fw_bus_app_stats(&r.app)->chunks, 2);
+        assert_int_equal(fw_bus_app_stats(&r.app)->queue_failures, 0);
+    }
+}
+
+/* the picture command: a one-chunk frame answered with the request id */
+static void test_picture_query(void **state)
+{
+    size_t c;
+    for (c = 0; c < 5; c++) {
+        static struct rig r;
+        struct exchange ex[40];
+        size_t n;
+        rig_init(&r, fake_chunk_sizes[c]);
+        rig_camera(&r, 1000, -1);
+        message(&r, "/bus/bus-1/commands", "{\"cmd\":\"picture\",\"id\":\"p7\"}", 27);
+        n = add_online(ex);
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
+        n = add_publish(&r, ex, n, expected_chunk(&r, 0, "query", "p7", 0, 1));
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
+        n = add_publish(&r, ex, n, LOCATION(""));
+        drive(&r, ex, n);
+        assert_int_equal(fw_bus_app_stats(&r.app)->driver_events, 0);
+        assert_int_equal(fw_bus_app_stats(&r.app)->chunks, 1);
+    }
+}
+
+/* a camera that fails mid-picture: an error event, nothing else */
+static void test_picture_camera_failure(void **state)
+{
+    static struct rig r;
+    rig_init(&r, 0);
+    rig_camera(&r, 2000, FW_DRIVER_PHONE);
+    r.frame_len = 0; /* capture fails: no frame */
+    fw_bus_app_poll(&r.app);
+    expect_event(&r, "\"picture unavailable\"");
+    r.frame_len = 500;
+    r.behaviour = FW_DRIVER_DRINKING;
+    r.fake.port.camera_capture = NULL; /* no camera at all */
+    fw_bus_app_poll(&r.app);
+    expect_event(&r, "\"picture unavailable\"");
+    assert_int_equal(fw_bus_app_stats(&r.app)->driver_events, 2);
+    assert_int_equal(fw_bus_app_stats(&r.app)->chunks, 0);
+}
+
+#define FAR_LINE \
+    "\r\n+CGPSINFO: 3100.000000,N,12121.234064,E,131025,041754.0,11.8,0.0,\r\n\r\nOK\r\n"
+#define DEPOT_CONFIG "{\"route\":\"42\",\"speed_threshold_kmh\":50,\"report_interval_s\":60," \
+                     "\"depot\":{\"name\":\"central\",\"lat\":31.2224,\"lon\":121.3539}}"
+#define ARRIVAL "{\"type\":\"depot-arrival\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000," \
+                "\"depot\":\"central\",\"position\":{\"lat\":31.222388,\"lon\":121.353901}," \
+                "\"speed_kmh\":0.0}"
+#define FAR_LOCATION "{\"type\":\"location\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000," \
+                     "\"position\":{\"lat\":31.000000,\"lon\":121.353901},\"speed_kmh\":0.0}"
+
+/* far from the depot, then inside its radius: one arrival event on the
+ * depot's topic; staying inside gives no second one */
+static void test_depot_arrival(void **state)
+{
+    size_t c;
+    for (c = 0; c < 5; c++) {
+        static struct rig r;
+        struct exchange ex[40];
+        size_t n;
+        rig_init(&r, fake_chunk_sizes[c]);
+        r.app.cfg.arrival_topic_head = "/depot/";
+        r.app.cfg.arrival_topic_tail = "/bus-arrived";
+        message(&r, "/bus/bus-1/configuration", DEPOT_CONFIG, strlen(DEPOT_CONFIG));
+        n = add_online(ex);
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FAR_LINE};
+        n = add_publish(&r, ex, n, FAR_LOCATION);
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
+        n = add_publish_to(&r, ex, n, "/depot/central/bus-arrived", ARRIVAL);
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
+        drive(&r, ex, n);
+        assert_int_equal(fw_bus_app_stats(&r.app)->arrivals, 1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,6 +526,10 @@ int main(void)
         cmocka_unit_test(test_bad_documents),
         cmocka_unit_test(test_query_without_fix),
         cmocka_unit_test(test_receiver_switched_on_again),
+        cmocka_unit_test(test_driver_picture_in_chunks),
+        cmocka_unit_test(test_picture_query),
+        cmocka_unit_test(test_picture_camera_failure),
+        cmocka_unit_test(test_depot_arrival),
     };
     return cmocka_run_group_tests_name("fw_bus_app", tests, NULL, NULL);
 }
