@@ -28,8 +28,9 @@
  *
  * Depot arrival: when a fix enters the configured depot's radius from
  * outside (the first fix only sets where the bus is), a depot-arrival event
- * goes to the arrival topic (arrival_topic_head + depot name +
- * arrival_topic_tail; the events topic when no head is given).
+ * goes to the profile's FW_TOPIC_DEPOT_ARRIVED topic for the configured
+ * depot (AWS /depot/<depot>/bus-arrived, GCP .../events/depot-arrived), or
+ * to the events topic when no profile is given.
  *
  * Not done yet: the depot role (a depot unit subscribing to its
  * bus-arrived topic; fwcore runs it as a plain device that logs messages).
@@ -42,6 +43,7 @@
 #include <stdint.h>
 
 #include "fw_bus.h"
+#include "fw_cloud.h"
 #include "fw_device.h"
 
 /* Largest configuration or command document accepted. */
@@ -70,8 +72,7 @@ struct fw_bus_app_config {
     const char *config_topic;        /* messages on it are configurations; others commands */
     uint32_t gnss_poll_ms;           /* AT+CGPSINFO period; 0 = 1000 */
     uint32_t default_report_s;       /* location period before a configuration; 0 = 30 */
-    const char *arrival_topic_head;  /* e.g. "/depot/"; NULL: arrivals go to events_topic */
-    const char *arrival_topic_tail;  /* e.g. "/bus-arrived"; may be NULL */
+    const struct fw_cloud_profile *profile; /* names the arrival topic; NULL: events_topic */
 };
 
 /* Counters. */
@@ -129,7 +130,7 @@ struct fw_bus_app {
     char event[FW_BUS_APP_EVENT_MAX];
     uint8_t pic_raw[FW_BUS_APP_PICTURE_CHUNK];
     char pic_event[FW_BUS_APP_PICTURE_EVENT_MAX];
-    char arrival_topic[128];
+    char arrival_topic[260];
     struct fw_bus_app_stats stats;
 };
 

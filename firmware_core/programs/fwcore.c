@@ -13,6 +13,7 @@
 #include "fw_bus_app.h"
 #include "fw_cloud.h"
 #include "fw_device.h"
+#include "fw_inputs_linux.h"
 #include "fw_port_linux.h"
 
 #define FILE_MAX 10240
@@ -31,6 +32,7 @@ struct app {
     struct fw_queue queue;
     struct fw_cloud_profile profile;
     struct fw_bus_app bus;
+    struct fw_linux_inputs inputs;  /* --inputs */
     bool depot;
     struct fw_sim7600_cert certs[3];
     uint8_t files[3][FILE_MAX];
@@ -69,7 +71,9 @@ static void usage(FILE *out)
             "  --certs DIR        certs/gen.sh output: ca.pem, devices/ID/{cert,key,es256-private}.pem\n"
             "  --broker HOST:PORT broker address (default localhost:8883)\n"
             "  --state DIR        persistent storage (offline queue); none if absent\n"
-            "  --inputs PATH      driver-behaviour and picture inputs (not used yet)\n"
+            "  --inputs PATH      driver-behaviour and picture inputs: a file of lines\n"
+            "                     '<phone|drinking|drowsy|frame> <picture-file>' read as\n"
+            "                     it grows (see ports/linux/fw_inputs_linux.h)\n"
             "  --clock PATH       shared virtual clock file (default: host clocks)\n"
             "  --gcp-project P, --gcp-region R, --gcp-registry G   GCP identity\n"
             "                     (defaults cellbench, local, buses)\n"
@@ -283,6 +287,7 @@ static int start(struct app *a)
     bcfg.device = &a->dev;
     bcfg.bus_id = a->opt.device;
     bcfg.events_topic = a->events_topic;
+    bcfg.profile = &a->profile; /* depot arrivals to the depot's topic */
     bcfg.config_topic = a->topics[0];
     a->depot = strcmp(a->opt.role, "depot") == 0;
     return fw_bus_app_init(&a->bus, &bcfg) ? 0 : 2;
@@ -306,9 +311,13 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (a.opt.inputs != NULL)
-        fprintf(stderr, "%s warn app: --inputs is not used yet\n", a.opt.device);
     rc = start(&a);
+    if (rc == 0 && a.opt.inputs != NULL) {
+        if (fw_linux_inputs_open(&a.inputs, a.opt.inputs) != 0)
+            rc = 1;
+        else
+            fw_linux_port_use_inputs(&a.port, &a.inputs);
+    }
     if (rc != 0)
         return rc;
     signal(SIGINT, on_signal);
@@ -323,5 +332,7 @@ int main(int argc, char **argv)
         fw_linux_port_wait(&a.port, 10);
     }
     fw_linux_port_close(&a.port);
+    if (a.opt.inputs != NULL)
+        fw_linux_inputs_close(&a.inputs);
     return 0;
 }

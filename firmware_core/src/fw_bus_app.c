@@ -238,22 +238,15 @@ static void fw_bus_app__pictures(struct fw_bus_app *app)
 
 /* ---- depot arrival -------------------------------------------------------- */
 
-/* The topic of arrival events for the configured depot. */
+/* The topic of arrival events for the configured depot; NULL if unusable. */
 static const char *fw_bus_app__arrival_topic(struct fw_bus_app *app)
 {
-    const char *head = app->cfg.arrival_topic_head, *tail = app->cfg.arrival_topic_tail;
-    size_t h, d, t;
-    if (head == NULL)
+    size_t len = 0;
+    if (app->cfg.profile == NULL)
         return app->cfg.events_topic;
-    tail = tail != NULL ? tail : "";
-    h = strlen(head);
-    d = strlen(app->config.depot);
-    t = strlen(tail);
-    if (h + d + t >= sizeof(app->arrival_topic))
+    if (fw_cloud_topic(app->cfg.profile, FW_TOPIC_DEPOT_ARRIVED, app->config.depot,
+                       app->arrival_topic, sizeof(app->arrival_topic), &len) != FW_CLOUD_OK)
         return NULL;
-    memcpy(app->arrival_topic, head, h);
-    memcpy(app->arrival_topic + h, app->config.depot, d);
-    memcpy(app->arrival_topic + h + d, tail, t + 1);
     return app->arrival_topic;
 }
 

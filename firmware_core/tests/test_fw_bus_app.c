@@ -497,14 +497,14 @@ static void test_picture_camera_failure(void **state)
  * depot's topic; staying inside gives no second one */
 static void test_depot_arrival(void **state)
 {
+    static const struct fw_cloud_profile aws = {.kind = FW_CLOUD_AWS, .device_id = "bus-1"};
     size_t c;
     for (c = 0; c < 5; c++) {
         static struct rig r;
         struct exchange ex[40];
         size_t n;
         rig_init(&r, fake_chunk_sizes[c]);
-        r.app.cfg.arrival_topic_head = "/depot/";
-        r.app.cfg.arrival_topic_tail = "/bus-arrived";
+        r.app.cfg.profile = &aws;
         message(&r, "/bus/bus-1/configuration", DEPOT_CONFIG, strlen(DEPOT_CONFIG));
         n = add_online(ex);
         ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};

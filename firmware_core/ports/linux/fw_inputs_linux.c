@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fw_inputs_linux.h"
+#include "fw_port_linux.h"
 
 int fw_linux_inputs_open(struct fw_linux_inputs *in, const char *path)
 {
@@ -93,8 +94,9 @@ static int inputs_parse(struct fw_linux_inputs *in, enum fw_driver_behaviour *b)
     return -1;
 }
 
-int32_t fw_linux_inputs_driver_event(struct fw_linux_inputs *in, enum fw_driver_behaviour *b)
+static int32_t inputs_driver_event(void *ctx, enum fw_driver_behaviour *b)
 {
+    struct fw_linux_inputs *in = ((struct fw_linux_port *)ctx)->inputs;
     while (inputs_next_line(in)) {
         int r = inputs_parse(in, b);
         if (r == 1)
@@ -107,8 +109,9 @@ int32_t fw_linux_inputs_driver_event(struct fw_linux_inputs *in, enum fw_driver_
     return 0;
 }
 
-int32_t fw_linux_inputs_camera_capture(struct fw_linux_inputs *in, uint32_t *size)
+static int32_t inputs_camera_capture(void *ctx, uint32_t *size)
 {
+    struct fw_linux_inputs *in = ((struct fw_linux_port *)ctx)->inputs;
     struct stat st;
     int fd;
     if (in->latest[0] == '\0')
@@ -127,9 +130,9 @@ int32_t fw_linux_inputs_camera_capture(struct fw_linux_inputs *in, uint32_t *siz
     return 0;
 }
 
-int32_t fw_linux_inputs_camera_read(struct fw_linux_inputs *in, uint32_t offset, uint8_t *buf,
-                                    size_t cap)
+static int32_t inputs_camera_read(void *ctx, uint32_t offset, uint8_t *buf, size_t cap)
 {
+    struct fw_linux_inputs *in = ((struct fw_linux_port *)ctx)->inputs;
     ssize_t n;
     if (in->frozen < 0)
         return -1;
@@ -137,4 +140,12 @@ int32_t fw_linux_inputs_camera_read(struct fw_linux_inputs *in, uint32_t offset,
         cap = 0x10000;
     n = pread(in->frozen, buf, cap, (off_t)offset);
     return n < 0 ? -1 : (int32_t)n;
+}
+
+void fw_linux_port_use_inputs(struct fw_linux_port *p, struct fw_linux_inputs *in)
+{
+    p->inputs = in;
+    p->port.driver_event = inputs_driver_event;
+    p->port.camera_capture = inputs_camera_capture;
+    p->port.camera_read = inputs_camera_read;
 }

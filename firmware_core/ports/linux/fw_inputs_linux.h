@@ -41,11 +41,10 @@ int fw_linux_inputs_open(struct fw_linux_inputs *in, const char *path);
 /* Close what fw_linux_inputs_open() opened. */
 void fw_linux_inputs_close(struct fw_linux_inputs *in);
 
-/* The port functions (struct fw_port fields driver_event, camera_capture,
- * camera_read) on in. */
-int32_t fw_linux_inputs_driver_event(struct fw_linux_inputs *in, enum fw_driver_behaviour *b);
-int32_t fw_linux_inputs_camera_capture(struct fw_linux_inputs *in, uint32_t *size);
-int32_t fw_linux_inputs_camera_read(struct fw_linux_inputs *in, uint32_t offset, uint8_t *buf,
-                                    size_t cap);
+struct fw_linux_port;
+
+/* Serve the port's driver_event, camera_capture and camera_read from in
+ * (opened; it must outlive the port's use). */
+void fw_linux_port_use_inputs(struct fw_linux_port *p, struct fw_linux_inputs *in);
 
 #endif /* FW_INPUTS_LINUX_H */

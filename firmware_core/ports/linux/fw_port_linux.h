@@ -15,6 +15,7 @@
 
 struct vclock;
 struct evp_pkey_st;
+struct fw_linux_inputs;
 
 /* The Linux platform. Fill with fw_linux_port_open(); pass &p->port to the core. */
 struct fw_linux_port {
@@ -26,6 +27,8 @@ struct fw_linux_port {
     const char *name;             /* prefix of every log line */
     FILE *log;                    /* stderr unless changed */
     int verbose;                  /* log FW_LOG_DEBUG events too */
+    struct fw_linux_inputs *inputs; /* driver and camera inputs, NULL if none
+                                     * (fw_linux_port_use_inputs) */
 };
 
 /* Open the tty at uart_path (raw, non-blocking, 115200 8N1), the clock file
