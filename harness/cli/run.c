@@ -24,8 +24,11 @@
  * Connections: AWS presence events; on GCP the device list polled once a
  * trip second (so a GCP connection time is known to within a second).
  *
+ * Driver inputs are lines appended to RUNDIR/<id>-inputs, the file fwcore
+ * reads with --inputs ("<behaviour> <picture-file>"; a synthetic picture of
+ * picture_bytes is written to RUNDIR/<id>-picture-<entry>.bin first).
  * Not executed yet (reported as NOT RUN, and the run then fails): the
- * "publish" command, driver inputs, "broker rotate-cert", expect_ack,
+ * "publish" command, "broker rotate-cert", expect_ack,
  * the *-mcu-tls stacks (fwcore lacks them), and
  * the issue's --report (HTML) output.
  * --junit FILE writes a test case per verdict line (a failure carries the
@@ -35,6 +38,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -218,7 +222,7 @@ static const char *not_executed(const struct scenario *s, const struct scenario_
     case SCENARIO_ACTION_COMMAND:
         return strcmp(a->u.command.name, "publish") == 0 ? "the firmware has no publish command yet" : NULL;
     case SCENARIO_ACTION_DRIVER:
-        return "driver inputs are not executed yet";
+        return NULL;
     case SCENARIO_ACTION_EXPECT_ACK:
         return "acknowledgements are not observed yet";
     case SCENARIO_ACTION_EXPECT_UART:
@@ -388,11 +392,17 @@ static void gcp_identity(const struct run *r, char *project, char *region, char 
     json_decref(root);
 }
 
+/* The file fwcore reads driver inputs from. */
+static void inputs_path(const struct run *r, size_t d, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s/%s-inputs", r->dir, r->sc.devices[d].id);
+}
+
 static int start_firmware(struct run *r, size_t d)
 {
     const struct scenario_device *dev = &r->sc.devices[d];
     char prog[PATH_MAX + 16], uart[PATH_MAX + 80], clock[PATH_MAX + 16], state[PATH_MAX + 80], broker[64],
-        name[80], project[128], region[128], registry[128];
+        name[80], project[128], region[128], registry[128], inputs[PATH_MAX + 80];
     snprintf(prog, sizeof prog, "%s/fwcore", r->opts->bin);
     snprintf(uart, sizeof uart, "%s/%s.pty", r->dir, dev->id);
     snprintf(clock, sizeof clock, "%s/clock", r->dir);
@@ -402,7 +412,8 @@ static int start_firmware(struct run *r, size_t d)
     if (mkdir(state, 0755) < 0 && errno != EEXIST)
         return -1;
     gcp_identity(r, project, region, registry, sizeof project);
-    char *argv[] = { prog, "--uart", uart, "--stack", (char *)scenario_stack_str(dev->stack), "--device",
+    inputs_path(r, d, inputs, sizeof inputs);
+    char *argv[] = { prog, "--uart", uart, "--inputs", inputs, "--stack", (char *)scenario_stack_str(dev->stack), "--device",
                      (char *)dev->id, "--role", (char *)scenario_role_str(dev->role), "--certs", r->certs,
                      "--broker", broker, "--state", state, "--clock", clock, "--gcp-project", project,
                      "--gcp-region", region, "--gcp-registry", registry, NULL };
@@ -609,6 +620,47 @@ static void run_cloud_action(struct run *r, const struct scenario_action *a)
     free(payload);
 }
 
+/* A synthetic picture of size bytes at path (a PGM header, then a pattern). */
+static int write_synthetic_picture(const char *path, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    for (size_t i = 0; i < size; i++)
+        fputc(i < 3 ? "P5\n"[i] : (int)((i * 31u + (i >> 9)) & 0xffu), f);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+/* driver: one line "<behaviour> <picture>" appended to each target's inputs file. */
+static void run_driver(struct run *r, const struct scenario_action *a)
+{
+    for (size_t d = 0; d < r->sc.device_count; d++) {
+        if ((a->device >= 0 && (size_t)a->device != d) || (a->device < 0 && r->sc.devices[d].role != SCENARIO_ROLE_BUS))
+            continue;
+        char picture[PATH_MAX + 80], inputs[PATH_MAX + 80], line[PATH_MAX + 200];
+        if (a->u.driver.picture) { /* absolute: fwcore resolves names against the run directory */
+            if (realpath(a->u.driver.picture, picture) == NULL) {
+                abort_run(r, "cannot find the picture %.200s", a->u.driver.picture);
+                return;
+            }
+        } else {
+            char made[PATH_MAX + 80];
+            snprintf(made, sizeof made, "%s/%s-picture-%zu.bin", r->dir, r->sc.devices[d].id, a->index);
+            if (write_synthetic_picture(made, a->u.driver.picture_size) != 0 || realpath(made, picture) == NULL) {
+                abort_run(r, "cannot write the synthetic picture %.200s", made);
+                return;
+            }
+        }
+        inputs_path(r, d, inputs, sizeof inputs);
+        int n = snprintf(line, sizeof line, "%s %s\n", scenario_behaviour_str(a->u.driver.behaviour), picture);
+        int fd = open(inputs, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0 || n >= (int)sizeof line || write(fd, line, (size_t)n) != n)
+            abort_run(r, "cannot write the driver input to %.200s", inputs);
+        if (fd >= 0)
+            close(fd);
+    }
+}
+
 static void run_action(struct run *r, const struct scenario_action *a)
 {
     char label[200];
@@ -619,6 +671,8 @@ static void run_action(struct run *r, const struct scenario_action *a)
         fprintf(stderr, "cellbench: %s %s\n", label, a->kind == SCENARIO_ACTION_FAULT ? a->u.fault.line : "");
     if (a->kind == SCENARIO_ACTION_FAULT)
         run_fault(r, a);
+    else if (a->kind == SCENARIO_ACTION_DRIVER)
+        run_driver(r, a);
     else
         run_cloud_action(r, a);
 }
@@ -1078,7 +1132,7 @@ static void run_usage(FILE *out)
                  "  --keep      keep the run directory (logs, UART captures) even when everything passed\n"
                  "  --verbose   show the timeline as it is executed\n"
                  "exit status: 0 every expectation held, 1 some failed or were not run, 2 bad input\n"
-                 "not yet: --report, the publish command, driver inputs, broker rotate-cert,\n"
+                 "not yet: --report, the publish command, broker rotate-cert,\n"
                  "expect_ack, the *-mcu-tls stacks (reported as NOT RUN)\n");
 }
 
