@@ -9,7 +9,8 @@
  *
  * Configuration: {"route":"42","speed_threshold_kmh":50,"report_interval_s":30,
  *   "depot":{"name":"central","lat":37.123456,"lon":-122.000001,"radius_m":150}}
- *   (speed_threshold_kmh and depot required; unknown keys are ignored).
+ *   (speed_threshold_kmh required; without depot there is no arrival
+ *   detection and depot is ""; unknown keys are ignored).
  * Commands: {"cmd":"location"|"picture","id":"<request id>"}.
  */
 #ifndef FW_BUS_H
@@ -42,7 +43,7 @@ struct fw_bus_config {
     char route[32];
     int32_t speed_threshold_kmh_e1;  /* report speed only above this */
     uint32_t report_interval_s;      /* default 30 */
-    char depot[64];
+    char depot[64];                  /* "" when no destination depot is configured */
     int32_t depot_lat_e6;
     int32_t depot_lon_e6;
     uint32_t depot_radius_m;         /* default 100 */
@@ -85,7 +86,7 @@ enum fw_bus_status fw_bus_parse_command(const char *json, size_t len, struct fw_
  * approximation: good to well under 1 % over the few kilometres it is used). */
 uint32_t fw_bus_depot_distance_m(const struct fw_bus_config *cfg, const struct fw_bus_fix *fix);
 
-/* Whether the fix lies within the depot's radius. */
+/* Whether the fix lies within the depot's radius (false without a depot). */
 bool fw_bus_at_depot(const struct fw_bus_config *cfg, const struct fw_bus_fix *fix);
 
 /* Whether a speed event is due: strictly above the threshold. */

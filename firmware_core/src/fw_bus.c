@@ -230,8 +230,9 @@ static bool fw_bus__config(const struct fw_json_doc *doc, struct fw_bus_config *
         c->report_interval_s = (uint32_t)x;
     }
     *bad = "depot";
-    if (fw_json_object_get(doc, 0, "depot", &v) != FW_JSON_OK ||
-        doc->tokens[v].type != FW_JSON_OBJECT)
+    if (fw_json_object_get(doc, 0, "depot", &v) != FW_JSON_OK)
+        return true; /* no destination depot: no arrival detection */
+    if (doc->tokens[v].type != FW_JSON_OBJECT)
         return false;
     return fw_bus__depot(doc, v, c, bad);
 }
@@ -328,7 +329,7 @@ uint32_t fw_bus_depot_distance_m(const struct fw_bus_config *cfg, const struct f
 
 bool fw_bus_at_depot(const struct fw_bus_config *cfg, const struct fw_bus_fix *fix)
 {
-    return fw_bus_depot_distance_m(cfg, fix) <= cfg->depot_radius_m;
+    return cfg->depot[0] != '\0' && fw_bus_depot_distance_m(cfg, fix) <= cfg->depot_radius_m;
 }
 
 bool fw_bus_speed_reportable(const struct fw_bus_config *cfg, const struct fw_bus_fix *fix)

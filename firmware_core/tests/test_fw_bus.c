@@ -71,7 +71,7 @@ static void test_config(void **state)
         {"{\"depot\":{\"name\":\"c\",\"lat\":1,\"lon\":1}}", "missing or invalid: speed_threshold_kmh"},
         {"{\"speed_threshold_kmh\":-1,\"depot\":{\"name\":\"c\",\"lat\":1,\"lon\":1}}",
          "missing or invalid: speed_threshold_kmh"},
-        {"{\"speed_threshold_kmh\":50}", "missing or invalid: depot"},
+        {"{\"speed_threshold_kmh\":50,\"depot\":\"north\"}", "missing or invalid: depot"},
         {"{\"speed_threshold_kmh\":50,\"depot\":{\"name\":\"a/b\",\"lat\":1,\"lon\":1}}",
          "missing or invalid: depot.name"},
         {"{\"speed_threshold_kmh\":50,\"depot\":{\"name\":\"c\",\"lat\":91,\"lon\":1}}",
@@ -95,6 +95,9 @@ static void test_config(void **state)
     assert_int_equal(cfg.depot_lat_e6, 37000000);
     assert_int_equal(cfg.depot_lon_e6, -122000000);
     assert_int_equal(cfg.depot_radius_m, 100);
+    assert_int_equal(fw_bus_parse_config(LINE("{\"speed_threshold_kmh\":60}"), &before, reason,
+                                         sizeof(reason)), FW_BUS_OK);
+    assert_string_equal(before.depot, ""); /* no depot: no arrival detection */
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         before = cfg;
         assert_int_equal(fw_bus_parse_config(bad[i].json, strlen(bad[i].json), &cfg, reason,
