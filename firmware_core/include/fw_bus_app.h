@@ -27,7 +27,7 @@
  * camera or frame is answered with an error event.
  *
  * Depot arrival: when a fix enters the configured depot's radius from
- * outside (the first fix only sets where the bus is), a depot-arrival event
+ * outside (the first fix only sets where the bus is), a depot_arrival event
  * goes to the profile's FW_TOPIC_DEPOT_ARRIVED topic for the configured
  * depot (AWS /depot/<depot>/bus-arrived, GCP .../events/depot-arrived), or
  * to the events topic when no profile is given.
@@ -84,7 +84,7 @@ struct fw_bus_app_stats {
     uint32_t errors;                 /* error events queued */
     uint32_t configs;                /* configurations accepted */
     uint32_t queue_failures;         /* events the queue refused */
-    uint32_t arrivals;               /* depot-arrival events queued */
+    uint32_t arrivals;               /* depot_arrival events queued */
     uint32_t driver_events;          /* driver-behaviour reports taken */
     uint32_t pictures;               /* pictures started */
     uint32_t chunks;                 /* picture chunk events queued */

@@ -419,7 +419,7 @@ enum fw_bus_status fw_bus_event_arrival(const struct fw_bus_identity *id,
     if (!fw_bus__identity_ok(id) || cfg == NULL || fix == NULL || len == NULL)
         return FW_BUS_INVALID;
     fw_json_writer_init(&w, buf, cap);
-    fw_bus__head(&w, id, "depot-arrival", ts);
+    fw_bus__head(&w, id, "depot_arrival", ts);
     fw_json_key(&w, "depot");
     fw_json_string(&w, cfg->depot, strlen(cfg->depot));
     fw_bus__position(&w, fix);

@@ -170,7 +170,7 @@ static void test_events(void **state)
                              "\"request\":\"q-17\"}");
     assert_int_equal(fw_bus_event_arrival(&id, &cfg, &fix, 1700000002, buf, sizeof(buf), &len),
                      FW_BUS_OK);
-    assert_string_equal(buf, "{\"type\":\"depot-arrival\",\"bus\":\"bus-1\",\"route\":\"42\","
+    assert_string_equal(buf, "{\"type\":\"depot_arrival\",\"bus\":\"bus-1\",\"route\":\"42\","
                              "\"ts\":1700000002,\"depot\":\"central\",\"position\":{\"lat\":37.123456,"
                              "\"lon\":-122.000001},\"speed_kmh\":72.5}");
     assert_int_equal(fw_bus_event_error(&id, "config rejected", "missing or invalid: depot",

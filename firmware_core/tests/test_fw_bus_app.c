@@ -487,7 +487,7 @@ static void test_picture_camera_failure(void **state)
     "\r\n+CGPSINFO: 3100.000000,N,12121.234064,E,131025,041754.0,11.8,0.0,\r\n\r\nOK\r\n"
 #define DEPOT_CONFIG "{\"route\":\"42\",\"speed_threshold_kmh\":50,\"report_interval_s\":60," \
                      "\"depot\":{\"name\":\"central\",\"lat\":31.2224,\"lon\":121.3539}}"
-#define ARRIVAL "{\"type\":\"depot-arrival\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000," \
+#define ARRIVAL "{\"type\":\"depot_arrival\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000," \
                 "\"depot\":\"central\",\"position\":{\"lat\":31.222388,\"lon\":121.353901}," \
                 "\"speed_kmh\":0.0}"
 #define FAR_LOCATION "{\"type\":\"location\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000," \
