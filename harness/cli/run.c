@@ -24,6 +24,8 @@
  * Connections: AWS presence events; on GCP the device list polled once a
  * trip second (so a GCP connection time is known to within a second).
  *
+ * A configuration's "depot": "<depot id>" is sent as that depot unit's geofence
+ * ({"name","lat","lon","radius_m"}), so the bus can detect its arrival.
  * Driver inputs are lines appended to RUNDIR/<id>-inputs, the file fwcore
  * reads with --inputs ("<behaviour> <picture-file>"; a synthetic picture of
  * picture_bytes is written to RUNDIR/<id>-picture-<entry>.bin first).
@@ -585,12 +587,32 @@ static json_t *substituted_config(const struct run *r, const json_t *v)
     return copy;
 }
 
+/* "depot": "<depot id>" becomes the depot unit's geofence, which the bus needs to detect its arrival
+ * (reals are sent with 10 significant digits, so 50.47 stays 50.47):
+ * {"name": id, "lat": .., "lon": .., "radius_m": ..}. Other values stay as written. */
+static void expand_depot(const struct run *r, json_t *config)
+{
+    const char *name = json_string_value(json_object_get(config, "depot"));
+    for (size_t d = 0; name && d < r->sc.device_count; d++) {
+        const struct scenario_device *dev = &r->sc.devices[d];
+        if (dev->role != SCENARIO_ROLE_DEPOT || strcmp(dev->id, name) != 0)
+            continue;
+        json_t *depot = json_pack("{s:s, s:f, s:f, s:i}", "name", dev->id, "lat", dev->lat, "lon", dev->lon,
+                                  "radius_m", (int)lround(dev->radius_m));
+        if (depot)
+            json_object_set_new(config, "depot", depot);
+        return;
+    }
+}
+
 /* The payload of a config, command or read_state; freed by the caller. */
 static char *cloud_payload(const struct run *r, const struct scenario_action *a)
 {
     if (a->kind == SCENARIO_ACTION_CONFIG) {
         json_t *config = substituted_config(r, a->u.config.payload);
-        char *text = config ? json_dumps(config, JSON_COMPACT) : NULL;
+        if (config && json_is_object(config))
+            expand_depot(r, config);
+        char *text = config ? json_dumps(config, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
         json_decref(config);
         return text;
     }
