@@ -67,6 +67,7 @@ enum fw_bus_picture_reason {
 struct fw_bus_identity {
     const char *bus;            /* device id */
     const char *route;          /* from the configuration; may be "" */
+    uint32_t seq;               /* written after ts when not 0 */
 };
 
 /* Parse "+CGPSINFO: <lat>,<N/S>,<lon>,<E/W>,<ddmmyy>,<hhmmss.s>,<alt>,<knots>,<course>".
@@ -107,10 +108,10 @@ enum fw_bus_status fw_bus_event_error(const struct fw_bus_identity *id, const ch
                                       size_t *len);
 
 /* Bytes of a picture chunk event besides its base64url data, at most. */
-#define FW_BUS_PICTURE_OVERHEAD 300u
+#define FW_BUS_PICTURE_OVERHEAD 340u
 
 /* Raw picture bytes per chunk so that one chunk event (base64url data plus
- * its JSON, at most 300 bytes of it) fits max_event bytes; 0 if none fit. */
+ * its JSON, at most FW_BUS_PICTURE_OVERHEAD bytes of it) fits max_event bytes; 0 if none fit. */
 size_t fw_bus_picture_chunk_size(size_t max_event);
 
 /* One picture chunk event: chunk index of chunks, data of len raw bytes;

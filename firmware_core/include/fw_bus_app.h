@@ -32,6 +32,10 @@
  * depot (AWS /depot/<depot>/bus-arrived, GCP .../events/depot-arrived), or
  * to the events topic when no profile is given.
  *
+ * Every event on the events topic carries "seq", a sequence number kept
+ * through the port's persistent storage (FW_BUS_APP_PERSIST_SEQ), so the
+ * cloud can check that none was lost or repeated.
+ *
  * Not done yet: the depot role (a depot unit subscribing to its
  * bus-arrived topic; fwcore runs it as a plain device that logs messages).
  */
@@ -54,6 +58,12 @@
 /* Largest event the application writes. */
 #ifndef FW_BUS_APP_EVENT_MAX
 #define FW_BUS_APP_EVENT_MAX 512u
+#endif
+
+/* Persistent storage key of the events' sequence number (the offline
+ * queue of fwcore uses 1). */
+#ifndef FW_BUS_APP_PERSIST_SEQ
+#define FW_BUS_APP_PERSIST_SEQ 2u
 #endif
 
 /* Largest picture chunk event (base64url data plus its JSON). */
@@ -123,6 +133,7 @@ struct fw_bus_app {
     uint32_t next_poll_ms;
     uint32_t last_location_ms, last_speed_ms;
     uint32_t losses_seen;
+    uint32_t seq;                    /* last sequence number on the events topic */
     bool depot_known, at_depot;      /* inside the depot radius at the last fix */
     struct fw_bus_app_picture pic;
     bool pic_query_pending;          /* a picture command waits for the running picture */

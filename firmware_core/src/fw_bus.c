@@ -351,6 +351,10 @@ static void fw_bus__head(struct fw_json_writer *w, const struct fw_bus_identity 
     fw_json_string(w, id->route, strlen(id->route));
     fw_json_key(w, "ts");
     fw_json_int(w, (int64_t)ts);
+    if (id->seq != 0) {
+        fw_json_key(w, "seq");
+        fw_json_int(w, id->seq);
+    }
 }
 
 static void fw_bus__position(struct fw_json_writer *w, const struct fw_bus_fix *fix)

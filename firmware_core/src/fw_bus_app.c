@@ -43,12 +43,46 @@ static uint64_t fw_bus_app__timestamp(const struct fw_bus_app *app)
     return app->have_fix ? app->fix.unix_time : 0;
 }
 
-static struct fw_bus_identity fw_bus_app__identity(const struct fw_bus_app *app)
+/* The next sequence number of the events topic, saved so a reboot goes on
+ * counting (a failed save only risks repeating numbers after a reboot). */
+static uint32_t fw_bus_app__next_seq(struct fw_bus_app *app)
+{
+    const struct fw_port *port = fw_bus_app__port(app);
+    uint8_t raw[4];
+    uint32_t seq = ++app->seq;
+    if (seq == 0)
+        seq = app->seq = 1; /* 0 means "no seq" */
+    raw[0] = (uint8_t)seq;
+    raw[1] = (uint8_t)(seq >> 8);
+    raw[2] = (uint8_t)(seq >> 16);
+    raw[3] = (uint8_t)(seq >> 24);
+    if (port->persist_save != NULL)
+        port->persist_save(port->ctx, FW_BUS_APP_PERSIST_SEQ, raw, sizeof(raw));
+    return seq;
+}
+
+/* Who sends; events on the events topic also take the next sequence number. */
+static struct fw_bus_identity fw_bus_app__identity(struct fw_bus_app *app, bool events_topic)
 {
     struct fw_bus_identity id;
     id.bus = app->cfg.bus_id;
     id.route = app->configured ? app->config.route : "";
+    id.seq = events_topic ? fw_bus_app__next_seq(app) : 0;
     return id;
+}
+
+/* The last sequence number saved before a reboot, 0 if none. */
+static uint32_t fw_bus_app__load_seq(const struct fw_bus_app *app)
+{
+    const struct fw_port *port = fw_bus_app__port(app);
+    uint8_t raw[4];
+    size_t len = 0;
+    if (port->persist_load == NULL ||
+        port->persist_load(port->ctx, FW_BUS_APP_PERSIST_SEQ, raw, sizeof(raw), &len) != 0 ||
+        len != sizeof(raw))
+        return 0;
+    return (uint32_t)raw[0] | (uint32_t)raw[1] << 8 | (uint32_t)raw[2] << 16 |
+           (uint32_t)raw[3] << 24;
 }
 
 static uint32_t fw_bus_app__report_ms(const struct fw_bus_app *app)
@@ -74,7 +108,7 @@ static void fw_bus_app__queue(struct fw_bus_app *app, enum fw_bus_status written
 
 static void fw_bus_app__error_event(struct fw_bus_app *app, const char *error, const char *detail)
 {
-    struct fw_bus_identity id = fw_bus_app__identity(app);
+    struct fw_bus_identity id = fw_bus_app__identity(app, true);
     size_t len = 0;
     enum fw_bus_status st = fw_bus_event_error(&id, error, detail, fw_bus_app__timestamp(app),
                                                app->event, sizeof(app->event), &len);
@@ -85,7 +119,7 @@ static void fw_bus_app__error_event(struct fw_bus_app *app, const char *error, c
 
 static void fw_bus_app__location_event(struct fw_bus_app *app, const char *request)
 {
-    struct fw_bus_identity id = fw_bus_app__identity(app);
+    struct fw_bus_identity id = fw_bus_app__identity(app, true);
     size_t len = 0;
     enum fw_bus_status st = fw_bus_event_location(&id, &app->fix, request,
                                                   fw_bus_app__timestamp(app), app->event,
@@ -97,7 +131,7 @@ static void fw_bus_app__location_event(struct fw_bus_app *app, const char *reque
 
 static void fw_bus_app__speed_event(struct fw_bus_app *app)
 {
-    struct fw_bus_identity id = fw_bus_app__identity(app);
+    struct fw_bus_identity id = fw_bus_app__identity(app, true);
     size_t len = 0;
     enum fw_bus_status st = fw_bus_event_speed(&id, &app->fix, fw_bus_app__timestamp(app),
                                                app->event, sizeof(app->event), &len);
@@ -111,14 +145,16 @@ bool fw_bus_app_init(struct fw_bus_app *app, const struct fw_bus_app_config *cfg
     if (app == NULL || cfg == NULL || cfg->device == NULL || cfg->bus_id == NULL ||
         cfg->events_topic == NULL || cfg->config_topic == NULL)
         return false;
+    struct fw_bus_app_config copy = *cfg; /* cfg may point into app (a restart) */
     memset(app, 0, sizeof(*app));
-    app->cfg = *cfg;
+    app->cfg = copy;
     if (app->cfg.gnss_poll_ms == 0)
         app->cfg.gnss_poll_ms = FW_BUS_APP_POLL_MS;
     if (app->cfg.default_report_s == 0)
         app->cfg.default_report_s = FW_BUS_APP_REPORT_S;
     app->losses_seen = fw_device_stats(cfg->device)->losses;
     app->next_poll_ms = fw_bus_app__now(app);
+    app->seq = fw_bus_app__load_seq(app);
     return true;
 }
 
@@ -185,11 +221,12 @@ static bool fw_bus_app__picture_fill(struct fw_bus_app *app)
 static void fw_bus_app__picture_step(struct fw_bus_app *app)
 {
     struct fw_bus_app_picture *pic = &app->pic;
-    struct fw_bus_identity id = fw_bus_app__identity(app);
+    struct fw_bus_identity id;
     enum fw_bus_status st;
     size_t len = 0;
     if (fw_queue_count(app->cfg.device->cfg.queue) != 0 || !fw_bus_app__picture_fill(app))
         return;
+    id = fw_bus_app__identity(app, true);
     st = fw_bus_event_picture_chunk(&id, pic->number, pic->reason,
                                     pic->has_request ? pic->request : NULL, pic->index,
                                     pic->count, app->pic_raw, pic->filled, pic->ts,
@@ -253,7 +290,7 @@ static const char *fw_bus_app__arrival_topic(struct fw_bus_app *app)
 /* A depot-arrival event when the fix enters the depot's radius. */
 static void fw_bus_app__depot(struct fw_bus_app *app)
 {
-    struct fw_bus_identity id = fw_bus_app__identity(app);
+    struct fw_bus_identity id = fw_bus_app__identity(app, false);
     const char *topic;
     size_t len = 0;
     enum fw_bus_status st;

@@ -153,7 +153,7 @@ static void test_depot_and_speed(void **state)
 
 static void test_events(void **state)
 {
-    const struct fw_bus_identity id = {"bus-1", "42"};
+    const struct fw_bus_identity id = {"bus-1", "42", 0};
     const struct fw_bus_fix fix = {37123456, -122000001, 725, 0};
     struct fw_bus_config cfg;
     char buf[512];
@@ -178,6 +178,13 @@ static void test_events(void **state)
     assert_string_equal(buf, "{\"type\":\"error\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000003,"
                              "\"error\":\"config rejected\",\"detail\":\"missing or invalid: depot\"}");
     assert_int_equal(fw_bus_event_speed(&id, &fix, 1, buf, 40, &len), FW_BUS_NO_SPACE);
+    {
+        const struct fw_bus_identity numbered = {"bus-1", "42", 17};
+        assert_int_equal(fw_bus_event_speed(&numbered, &fix, 5, buf, sizeof(buf), &len), FW_BUS_OK);
+        assert_string_equal(buf, "{\"type\":\"speed\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":5,"
+                                 "\"seq\":17,\"position\":{\"lat\":37.123456,\"lon\":-122.000001},"
+                                 "\"speed_kmh\":72.5}");
+    }
     assert_int_equal(fw_bus_event_picture_chunk(&id, 7, FW_BUS_PIC_QUERY, "p1", 1, 3,
                                                 (const uint8_t *)"\xfb\xff", 2, 1700000004, buf,
                                                 sizeof(buf), &len), FW_BUS_OK);
@@ -220,14 +227,14 @@ static size_t take_chunk(const char *event, uint8_t *out)
 static void test_picture_in_chunks(void **state)
 {
     const struct fw_bus_identity id = {"projects-long-bus-identifier-for-the-worst-case-000000001",
-                                       "route-with-a-rather-long-name-1"};
+                                       "route-with-a-rather-long-name-1", 4000000000u};
     static uint8_t picture[20000], back[20000];
     static char event[10240];
     size_t chunk = fw_bus_picture_chunk_size(10240), got = 0, len, i;
     uint32_t chunks, c;
     for (i = 0; i < sizeof(picture); i++)
         picture[i] = (uint8_t)(i * 7u + (i >> 8));
-    assert_int_equal(chunk, 7455);
+    assert_int_equal(chunk, 7425);
     chunks = (uint32_t)((sizeof(picture) + chunk - 1) / chunk);
     assert_int_equal(chunks, 3);
     for (c = 0; c < chunks; c++) {

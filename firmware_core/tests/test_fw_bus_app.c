@@ -171,8 +171,8 @@ static size_t add_online(struct exchange *ex)
     return sizeof(online_ex) / sizeof(online_ex[0]);
 }
 
-#define LOCATION(req) \
-    "{\"type\":\"location\",\"bus\":\"bus-1\",\"route\":\"\",\"ts\":1700000000," \
+#define LOCATION(seq, req) \
+    "{\"type\":\"location\",\"bus\":\"bus-1\",\"route\":\"\",\"ts\":1700000000,\"seq\":" #seq "," \
     "\"position\":{\"lat\":31.222388,\"lon\":121.353901},\"speed_kmh\":0.0" req "}"
 
 /* GNSS on, then a location event at once and every report interval (2 s
@@ -188,10 +188,10 @@ static void test_location_every_interval(void **state)
         n = add_online(ex);
         ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
-        n = add_publish(&r, ex, n, LOCATION(""));
+        n = add_publish(&r, ex, n, LOCATION(1, ""));
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
-        n = add_publish(&r, ex, n, LOCATION(""));
+        n = add_publish(&r, ex, n, LOCATION(2, ""));
         drive(&r, ex, n);
         assert_int_equal(fw_bus_app_stats(&r.app)->polls, 3);
         assert_int_equal(fw_bus_app_stats(&r.app)->locations, 2);
@@ -201,9 +201,9 @@ static void test_location_every_interval(void **state)
 
 #define CONFIG "{\"route\":\"42\",\"speed_threshold_kmh\":50,\"report_interval_s\":60," \
                "\"depot\":{\"name\":\"central\",\"lat\":37.1,\"lon\":-122.0}}"
-#define SPEED "{\"type\":\"speed\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000," \
+#define SPEED(seq) "{\"type\":\"speed\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000,\"seq\":" #seq "," \
               "\"position\":{\"lat\":31.222388,\"lon\":121.353901},\"speed_kmh\":74.1}"
-#define QUERIED "{\"type\":\"location\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000," \
+#define QUERIED(seq) "{\"type\":\"location\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000,\"seq\":" #seq "," \
                 "\"position\":{\"lat\":31.222388,\"lon\":121.353901},\"speed_kmh\":74.1,\"request\":\"q1\"}"
 
 /* configuration and a location query arrive as MQTT messages; speed 40 kn
@@ -228,12 +228,12 @@ static void test_query_and_speed_threshold(void **state)
                        "{\"cmd\":\"location\",\"id\":\"q1\"}\r\n+CMQTTRXEND: 0\r\n";
         ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nERROR\r\n"}; /* already on */
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("40.0")};
-        n = add_publish(&r, ex, n, SPEED);
-        n = add_publish(&r, ex, n, QUERIED);
+        n = add_publish(&r, ex, n, SPEED(1));
+        n = add_publish(&r, ex, n, QUERIED(2));
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("40.0")};
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("10.0")};
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("40.0")};
-        n = add_publish(&r, ex, n, SPEED);
+        n = add_publish(&r, ex, n, SPEED(3));
         drive(&r, ex, n);
         assert_non_null(fw_bus_app_config(&r.app));
         assert_string_equal(fw_bus_app_config(&r.app)->route, "42");
@@ -288,6 +288,13 @@ static void test_bad_documents(void **state)
     expect_event(&r, "\"picture unavailable\""); /* this port has no camera */
     assert_int_equal(fw_queue_count(&r.queue), 0);
     assert_int_equal(fw_bus_app_stats(&r.app)->errors, 6);
+    /* a reboot goes on counting from the saved sequence number */
+    {
+        struct fw_bus_app_config again = r.app.cfg;
+        assert_true(fw_bus_app_init(&r.app, &again));
+    }
+    message(&r, cmd_topic, "{\"cmd\":\"dance\"}", 15);
+    expect_event(&r, "\"seq\":7,");
 }
 
 /* a query while the receiver has no fix is answered with an error event */
@@ -305,7 +312,7 @@ static void test_query_without_fix(void **state)
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", "\r\n+CGPSINFO: ,,,,,,,,\r\n\r\nOK\r\n"};
         n = add_publish(&r, ex, n,
                         "{\"type\":\"error\",\"bus\":\"bus-1\",\"route\":\"\",\"ts\":1700000000,"
-                        "\"error\":\"location unavailable\",\"detail\":\"no GNSS fix\"}");
+                        "\"seq\":1,\"error\":\"location unavailable\",\"detail\":\"no GNSS fix\"}");
         drive(&r, ex, n);
         assert_int_equal(fw_bus_app_stats(&r.app)->polls, 1);
         assert_int_equal(fw_bus_app_stats(&r.app)->fixes, 0);
@@ -328,7 +335,7 @@ static void test_receiver_switched_on_again(void **state)
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", "\r\n+CME ERROR: GPS is not running\r\n"};
         ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
-        n = add_publish(&r, ex, n, LOCATION(""));
+        n = add_publish(&r, ex, n, LOCATION(1, ""));
         drive(&r, ex, n);
         assert_int_equal(fw_bus_app_stats(&r.app)->polls, 1);
         assert_int_equal(fw_bus_app_stats(&r.app)->locations, 1);
@@ -384,7 +391,7 @@ static void rig_camera(struct rig *r, uint32_t frame_len, int behaviour)
 }
 
 /* The chunk event the cloud must receive, written independently of fw_bus. */
-static const char *expected_chunk(struct rig *r, unsigned slot, const char *trigger,
+static const char *expected_chunk(struct rig *r, unsigned slot, unsigned seq, const char *trigger,
                                   const char *request, uint32_t index, uint32_t count)
 {
     static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -396,9 +403,9 @@ static const char *expected_chunk(struct rig *r, unsigned slot, const char *trig
         len = FW_BUS_APP_PICTURE_CHUNK;
     n = snprintf(out, FW_BUS_APP_PICTURE_EVENT_MAX,
                  "{\"type\":\"picture\",\"bus\":\"bus-1\",\"route\":\"\",\"ts\":1700000000,"
-                 "\"picture\":1,\"trigger\":\"%s\"%s%s%s,\"chunk\":{\"index\":%u,\"count\":%u,"
+                 "\"seq\":%u,\"picture\":1,\"trigger\":\"%s\"%s%s%s,\"chunk\":{\"index\":%u,\"count\":%u,"
                  "\"bytes\":%u},\"data\":\"",
-                 trigger, request ? ",\"request\":\"" : "", request ? request : "",
+                 seq, trigger, request ? ",\"request\":\"" : "", request ? request : "",
                  request ? "\"" : "", (unsigned)index, (unsigned)count, (unsigned)len);
     for (i = 0; i < len; i++) {
         acc = (acc << 8) | r->frame[off + i];
@@ -431,10 +438,10 @@ static void test_driver_picture_in_chunks(void **state)
         rig_camera(&r, frame, FW_DRIVER_DROWSY);
         n = add_online(ex);
         ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
-        n = add_publish(&r, ex, n, expected_chunk(&r, 0, "drowsy", NULL, 0, 2));
+        n = add_publish(&r, ex, n, expected_chunk(&r, 0, 1, "drowsy", NULL, 0, 2));
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
-        n = add_publish(&r, ex, n, LOCATION("")); /* queued before the next chunk */
-        n = add_publish(&r, ex, n, expected_chunk(&r, 1, "drowsy", NULL, 1, 2));
+        n = add_publish(&r, ex, n, LOCATION(2, "")); /* queued before the next chunk */
+        n = add_publish(&r, ex, n, expected_chunk(&r, 1, 3, "drowsy", NULL, 1, 2));
         drive(&r, ex, n);
         assert_int_equal(fw_bus_app_stats(&r.app)->driver_events, 1);
         assert_int_equal(fw_bus_app_stats(&r.app)->pictures, 1);
@@ -456,9 +463,9 @@ static void test_picture_query(void **state)
         message(&r, "/bus/bus-1/commands", "{\"cmd\":\"picture\",\"id\":\"p7\"}", 27);
         n = add_online(ex);
         ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
-        n = add_publish(&r, ex, n, expected_chunk(&r, 0, "query", "p7", 0, 1));
+        n = add_publish(&r, ex, n, expected_chunk(&r, 0, 1, "query", "p7", 0, 1));
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
-        n = add_publish(&r, ex, n, LOCATION(""));
+        n = add_publish(&r, ex, n, LOCATION(2, ""));
         drive(&r, ex, n);
         assert_int_equal(fw_bus_app_stats(&r.app)->driver_events, 0);
         assert_int_equal(fw_bus_app_stats(&r.app)->chunks, 1);
@@ -490,7 +497,7 @@ static void test_picture_camera_failure(void **state)
 #define ARRIVAL "{\"type\":\"depot_arrival\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000," \
                 "\"depot\":\"central\",\"position\":{\"lat\":31.222388,\"lon\":121.353901}," \
                 "\"speed_kmh\":0.0}"
-#define FAR_LOCATION "{\"type\":\"location\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000," \
+#define FAR_LOCATION(seq) "{\"type\":\"location\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000,\"seq\":" #seq "," \
                      "\"position\":{\"lat\":31.000000,\"lon\":121.353901},\"speed_kmh\":0.0}"
 
 /* far from the depot, then inside its radius: one arrival event on the
@@ -509,7 +516,7 @@ static void test_depot_arrival(void **state)
         n = add_online(ex);
         ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FAR_LINE};
-        n = add_publish(&r, ex, n, FAR_LOCATION);
+        n = add_publish(&r, ex, n, FAR_LOCATION(1));
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
         n = add_publish_to(&r, ex, n, "/depot/central/bus-arrived", ARRIVAL);
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
