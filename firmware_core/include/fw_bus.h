@@ -2,8 +2,8 @@
  * fw_bus.h - the bus application's data: GNSS fixes from AT+CGPSINFO, the
  * configuration and commands it receives as JSON (validated strictly; on
  * any error the caller keeps its previous configuration), depot arrival
- * from the position, and the JSON events it reports (speed with location,
- * location on request, depot arrival, driver picture in chunks, errors),
+ * from the position, and the JSON events it reports (identification, speed
+ * with location, location on request, depot arrival, driver picture in chunks, errors),
  * each with a timestamp. Positions are written as
  * "position":{"lat":..,"lon":..},"speed_kmh":...
  *
@@ -103,6 +103,11 @@ enum fw_bus_status fw_bus_event_arrival(const struct fw_bus_identity *id,
                                         const struct fw_bus_config *cfg,
                                         const struct fw_bus_fix *fix, uint64_t ts, char *buf,
                                         size_t cap, size_t *len);
+/* The identification event: {"type":"identification",<identity>,"ts":..,
+ * "registration":"<vehicle registration>"}. */
+enum fw_bus_status fw_bus_event_identification(const struct fw_bus_identity *id,
+                                               const char *registration, uint64_t ts, char *buf,
+                                               size_t cap, size_t *len);
 enum fw_bus_status fw_bus_event_error(const struct fw_bus_identity *id, const char *error,
                                       const char *detail, uint64_t ts, char *buf, size_t cap,
                                       size_t *len);

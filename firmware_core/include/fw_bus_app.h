@@ -32,6 +32,8 @@
  * depot (AWS /depot/<depot>/bus-arrived, GCP .../events/depot-arrived), or
  * to the events topic when no profile is given.
  *
+ * With a registration configured, an identification event (registration,
+ * route) is queued at start, so it is the first event the cloud receives.
  * Every event on the events topic carries "seq", a sequence number kept
  * through the port's persistent storage (FW_BUS_APP_PERSIST_SEQ), so the
  * cloud can check that none was lost or repeated.
@@ -83,6 +85,8 @@ struct fw_bus_app_config {
     uint32_t gnss_poll_ms;           /* AT+CGPSINFO period; 0 = 1000 */
     uint32_t default_report_s;       /* location period before a configuration; 0 = 30 */
     const struct fw_cloud_profile *profile; /* names the arrival topic; NULL: events_topic */
+    const char *registration;        /* vehicle registration; NULL: no identification event */
+    const char *route;               /* route before a configuration names one; NULL = "" */
 };
 
 /* Counters. */

@@ -430,6 +430,20 @@ enum fw_bus_status fw_bus_event_arrival(const struct fw_bus_identity *id,
     return fw_bus__end(&w, len);
 }
 
+enum fw_bus_status fw_bus_event_identification(const struct fw_bus_identity *id,
+                                               const char *registration, uint64_t ts, char *buf,
+                                               size_t cap, size_t *len)
+{
+    struct fw_json_writer w;
+    if (!fw_bus__identity_ok(id) || registration == NULL || len == NULL)
+        return FW_BUS_INVALID;
+    fw_json_writer_init(&w, buf, cap);
+    fw_bus__head(&w, id, "identification", ts);
+    fw_json_key(&w, "registration");
+    fw_json_string(&w, registration, strlen(registration));
+    return fw_bus__end(&w, len);
+}
+
 enum fw_bus_status fw_bus_event_error(const struct fw_bus_identity *id, const char *error,
                                       const char *detail, uint64_t ts, char *buf, size_t cap,
                                       size_t *len)

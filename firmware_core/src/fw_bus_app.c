@@ -66,7 +66,9 @@ static struct fw_bus_identity fw_bus_app__identity(struct fw_bus_app *app, bool 
 {
     struct fw_bus_identity id;
     id.bus = app->cfg.bus_id;
-    id.route = app->configured ? app->config.route : "";
+    id.route = app->configured && app->config.route[0] != '\0' ? app->config.route
+               : app->cfg.route != NULL                          ? app->cfg.route
+                                                                 : "";
     id.seq = events_topic ? fw_bus_app__next_seq(app) : 0;
     return id;
 }
@@ -140,6 +142,17 @@ static void fw_bus_app__speed_event(struct fw_bus_app *app)
     fw_bus_app__queue(app, st, len, FW_QUEUE_HIGH);
 }
 
+static void fw_bus_app__identification_event(struct fw_bus_app *app)
+{
+    struct fw_bus_identity id = fw_bus_app__identity(app, true);
+    size_t len = 0;
+    enum fw_bus_status st = fw_bus_event_identification(&id, app->cfg.registration,
+                                                        fw_bus_app__timestamp(app), app->event,
+                                                        sizeof(app->event), &len);
+    fw_bus_app__log(app, FW_LOG_INFO, "identification event", app->cfg.registration);
+    fw_bus_app__queue(app, st, len, FW_QUEUE_HIGH);
+}
+
 bool fw_bus_app_init(struct fw_bus_app *app, const struct fw_bus_app_config *cfg)
 {
     if (app == NULL || cfg == NULL || cfg->device == NULL || cfg->bus_id == NULL ||
@@ -155,6 +168,8 @@ bool fw_bus_app_init(struct fw_bus_app *app, const struct fw_bus_app_config *cfg
     app->losses_seen = fw_device_stats(cfg->device)->losses;
     app->next_poll_ms = fw_bus_app__now(app);
     app->seq = fw_bus_app__load_seq(app);
+    if (app->cfg.registration != NULL)
+        fw_bus_app__identification_event(app);
     return true;
 }
 

@@ -178,6 +178,12 @@ static void test_events(void **state)
     assert_string_equal(buf, "{\"type\":\"error\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000003,"
                              "\"error\":\"config rejected\",\"detail\":\"missing or invalid: depot\"}");
     assert_int_equal(fw_bus_event_speed(&id, &fix, 1, buf, 40, &len), FW_BUS_NO_SPACE);
+    assert_int_equal(fw_bus_event_identification(&id, "AA 1234 BC", 6, buf, sizeof(buf), &len),
+                     FW_BUS_OK);
+    assert_string_equal(buf, "{\"type\":\"identification\",\"bus\":\"bus-1\",\"route\":\"42\","
+                             "\"ts\":6,\"registration\":\"AA 1234 BC\"}");
+    assert_int_equal(fw_bus_event_identification(&id, NULL, 6, buf, sizeof(buf), &len),
+                     FW_BUS_INVALID);
     {
         const struct fw_bus_identity numbered = {"bus-1", "42", 17};
         assert_int_equal(fw_bus_event_speed(&numbered, &fix, 5, buf, sizeof(buf), &len), FW_BUS_OK);

@@ -525,6 +525,35 @@ static void test_depot_arrival(void **state)
     }
 }
 
+/* with a registration, the identification event (with the route given
+ * before any configuration) is the first event sent */
+static void test_identification_first(void **state)
+{
+    size_t c;
+    for (c = 0; c < 5; c++) {
+        static struct rig r;
+        struct fw_bus_app_config acfg;
+        struct exchange ex[40];
+        size_t n;
+        rig_init(&r, fake_chunk_sizes[c]);
+        acfg = r.app.cfg;
+        acfg.registration = "AA 1234 BC";
+        acfg.route = "42";
+        assert_true(fw_bus_app_init(&r.app, &acfg));
+        n = add_online(ex);
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
+        n = add_publish(&r, ex, n,
+                        "{\"type\":\"identification\",\"bus\":\"bus-1\",\"route\":\"42\","
+                        "\"ts\":1700000000,\"seq\":1,\"registration\":\"AA 1234 BC\"}");
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
+        n = add_publish(&r, ex, n,
+                        "{\"type\":\"location\",\"bus\":\"bus-1\",\"route\":\"42\","
+                        "\"ts\":1700000000,\"seq\":2,\"position\":{\"lat\":31.222388,"
+                        "\"lon\":121.353901},\"speed_kmh\":0.0}");
+        drive(&r, ex, n);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -537,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_picture_query),
         cmocka_unit_test(test_picture_camera_failure),
         cmocka_unit_test(test_depot_arrival),
+        cmocka_unit_test(test_identification_first),
     };
     return cmocka_run_group_tests_name("fw_bus_app", tests, NULL, NULL);
 }
