@@ -21,6 +21,7 @@
 struct options {
     const char *uart, *stack, *device, *role, *certs, *broker, *state, *inputs, *clock;
     const char *project, *region, *registry;
+    const char *registration, *route; /* identification event */
     int verbose;
 };
 
@@ -74,6 +75,8 @@ static void usage(FILE *out)
             "  --inputs PATH      driver-behaviour and picture inputs: a file of lines\n"
             "                     '<phone|drinking|drowsy|frame> <picture-file>' read as\n"
             "                     it grows (see ports/linux/fw_inputs_linux.h)\n"
+            "  --registration R   vehicle registration: an identification event first\n"
+            "  --route N          route number until a configuration names one\n"
             "  --clock PATH       shared virtual clock file (default: host clocks)\n"
             "  --gcp-project P, --gcp-region R, --gcp-registry G   GCP identity\n"
             "                     (defaults cellbench, local, buses)\n"
@@ -89,7 +92,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"uart", 1, 0, 'u'}, {"stack", 1, 0, 's'}, {"device", 1, 0, 'd'}, {"role", 1, 0, 'r'},
         {"certs", 1, 0, 'c'}, {"broker", 1, 0, 'b'}, {"state", 1, 0, 'S'}, {"inputs", 1, 0, 'i'},
         {"clock", 1, 0, 'k'}, {"gcp-project", 1, 0, 'P'}, {"gcp-region", 1, 0, 'R'},
-        {"gcp-registry", 1, 0, 'G'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"gcp-registry", 1, 0, 'G'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'},
+        {"registration", 1, 0, 'I'}, {"route", 1, 0, 'N'}, {0, 0, 0, 0}};
     int ch;
     memset(o, 0, sizeof(*o));
     o->role = "bus";
@@ -107,6 +111,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         case 'b': o->broker = optarg; break;
         case 'S': o->state = optarg; break;
         case 'i': o->inputs = optarg; break;
+        case 'I': o->registration = optarg; break;
+        case 'N': o->route = optarg; break;
         case 'k': o->clock = optarg; break;
         case 'P': o->project = optarg; break;
         case 'R': o->region = optarg; break;
@@ -288,6 +294,8 @@ static int start(struct app *a)
     bcfg.bus_id = a->opt.device;
     bcfg.events_topic = a->events_topic;
     bcfg.profile = &a->profile; /* depot arrivals to the depot's topic */
+    bcfg.registration = a->opt.registration;
+    bcfg.route = a->opt.route;
     bcfg.config_topic = a->topics[0];
     a->depot = strcmp(a->opt.role, "depot") == 0;
     return fw_bus_app_init(&a->bus, &bcfg) ? 0 : 2;
