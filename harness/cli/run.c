@@ -418,7 +418,16 @@ static int start_firmware(struct run *r, size_t d)
     char *argv[] = { prog, "--uart", uart, "--inputs", inputs, "--stack", (char *)scenario_stack_str(dev->stack), "--device",
                      (char *)dev->id, "--role", (char *)scenario_role_str(dev->role), "--certs", r->certs,
                      "--broker", broker, "--state", state, "--clock", clock, "--gcp-project", project,
-                     "--gcp-region", region, "--gcp-registry", registry, NULL };
+                     "--gcp-region", region, "--gcp-registry", registry, NULL, NULL, NULL, NULL, NULL };
+    size_t n = sizeof argv / sizeof argv[0] - 5; /* the first NULL */
+    if (dev->registration) { /* the bus identifies itself with its registration and route */
+        argv[n++] = "--registration";
+        argv[n++] = (char *)dev->registration;
+    }
+    if (dev->route_number) {
+        argv[n++] = "--route";
+        argv[n++] = (char *)dev->route_number;
+    }
     return orch_spawn(&r->orch, name, argv) < 0 ? -1 : 0;
 }
 
