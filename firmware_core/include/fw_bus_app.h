@@ -34,7 +34,8 @@
  *
  * With a registration configured, an identification event (registration,
  * route) is queued at start, so it is the first event the cloud receives.
- * Every event on the events topic carries "seq", a sequence number kept
+ * Every event on the events topic or a subtopic of it (GCP's
+ * events/depot-arrived) carries "seq", a sequence number kept
  * through the port's persistent storage (FW_BUS_APP_PERSIST_SEQ), so the
  * cloud can check that none was lost or repeated.
  *

@@ -61,7 +61,8 @@ static uint32_t fw_bus_app__next_seq(struct fw_bus_app *app)
     return seq;
 }
 
-/* Who sends; events on the events topic also take the next sequence number. */
+/* Who sends; events on the events topic (and its subtopics) also take the
+ * next sequence number. */
 static struct fw_bus_identity fw_bus_app__identity(struct fw_bus_app *app, bool events_topic)
 {
     struct fw_bus_identity id;
@@ -303,9 +304,17 @@ static const char *fw_bus_app__arrival_topic(struct fw_bus_app *app)
 }
 
 /* A depot-arrival event when the fix enters the depot's radius. */
+/* Whether topic is the events topic or one of its subtopics (GCP's
+ * events/depot-arrived): events there share the sequence numbers. */
+static bool fw_bus_app__under_events(const struct fw_bus_app *app, const char *topic)
+{
+    size_t n = strlen(app->cfg.events_topic);
+    return strncmp(topic, app->cfg.events_topic, n) == 0 && (topic[n] == '\0' || topic[n] == '/');
+}
+
 static void fw_bus_app__depot(struct fw_bus_app *app)
 {
-    struct fw_bus_identity id = fw_bus_app__identity(app, false);
+    struct fw_bus_identity id;
     const char *topic;
     size_t len = 0;
     enum fw_bus_status st;
@@ -317,9 +326,10 @@ static void fw_bus_app__depot(struct fw_bus_app *app)
         return;
     app->stats.arrivals++;
     fw_bus_app__log(app, FW_LOG_INFO, "depot arrival", app->config.depot);
+    topic = fw_bus_app__arrival_topic(app);
+    id = fw_bus_app__identity(app, topic != NULL && fw_bus_app__under_events(app, topic));
     st = fw_bus_event_arrival(&id, &app->config, &app->fix, fw_bus_app__timestamp(app),
                               app->event, sizeof(app->event), &len);
-    topic = fw_bus_app__arrival_topic(app);
     if (st != FW_BUS_OK || topic == NULL ||
         fw_queue_push(app->cfg.device->cfg.queue, FW_QUEUE_HIGH, topic, strlen(topic),
                       (const uint8_t *)app->event, len) != FW_QUEUE_OK) {

@@ -500,29 +500,50 @@ static void test_picture_camera_failure(void **state)
 #define FAR_LOCATION(seq) "{\"type\":\"location\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000,\"seq\":" #seq "," \
                      "\"position\":{\"lat\":31.000000,\"lon\":121.353901},\"speed_kmh\":0.0}"
 
+#define ARRIVAL_SEQ(seq) "{\"type\":\"depot_arrival\",\"bus\":\"bus-1\",\"route\":\"42\"," \
+                "\"ts\":1700000000,\"seq\":" #seq ",\"depot\":\"central\",\"position\":{\"lat\":31.222388," \
+                "\"lon\":121.353901},\"speed_kmh\":0.0}"
+
 /* far from the depot, then inside its radius: one arrival event on the
  * depot's topic; staying inside gives no second one */
-static void test_depot_arrival(void **state)
+static void arrival_run(const struct fw_cloud_profile *profile, const char *events_topic,
+                        const char *arrival_topic, const char *arrival)
 {
-    static const struct fw_cloud_profile aws = {.kind = FW_CLOUD_AWS, .device_id = "bus-1"};
     size_t c;
     for (c = 0; c < 5; c++) {
         static struct rig r;
         struct exchange ex[40];
         size_t n;
         rig_init(&r, fake_chunk_sizes[c]);
-        r.app.cfg.profile = &aws;
+        r.app.cfg.profile = profile;
+        r.app.cfg.events_topic = events_topic;
         message(&r, "/bus/bus-1/configuration", DEPOT_CONFIG, strlen(DEPOT_CONFIG));
         n = add_online(ex);
         ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FAR_LINE};
-        n = add_publish(&r, ex, n, FAR_LOCATION(1));
+        n = add_publish_to(&r, ex, n, events_topic, FAR_LOCATION(1));
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
-        n = add_publish_to(&r, ex, n, "/depot/central/bus-arrived", ARRIVAL);
+        n = add_publish_to(&r, ex, n, arrival_topic, arrival);
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
         drive(&r, ex, n);
         assert_int_equal(fw_bus_app_stats(&r.app)->arrivals, 1);
     }
+}
+
+/* AWS: /depot/<depot>/bus-arrived, outside the events' sequence */
+static void test_depot_arrival(void **state)
+{
+    static const struct fw_cloud_profile aws = {.kind = FW_CLOUD_AWS, .device_id = "bus-1"};
+    arrival_run(&aws, "/bus/events", "/depot/central/bus-arrived", ARRIVAL);
+}
+
+/* GCP: the events/depot-arrived subfolder, numbered with the other events */
+static void test_depot_arrival_gcp(void **state)
+{
+    static const struct fw_cloud_profile gcp = {.kind = FW_CLOUD_GCP, .device_id = "bus-1",
+                                                .project = "p", .region = "r", .registry = "g"};
+    arrival_run(&gcp, "/devices/bus-1/events", "/devices/bus-1/events/depot-arrived",
+                ARRIVAL_SEQ(2));
 }
 
 /* with a registration, the identification event (with the route given
@@ -566,6 +587,7 @@ int main(void)
         cmocka_unit_test(test_picture_query),
         cmocka_unit_test(test_picture_camera_failure),
         cmocka_unit_test(test_depot_arrival),
+        cmocka_unit_test(test_depot_arrival_gcp),
         cmocka_unit_test(test_identification_first),
     };
     return cmocka_run_group_tests_name("fw_bus_app", tests, NULL, NULL);
