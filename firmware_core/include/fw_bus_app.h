@@ -14,9 +14,33 @@
  * commands only while the device is online and idle, and does not poll the
  * device while one of them runs.
  *
- * Not done yet: the picture command (camera input as a port function; it is
- * answered with an error event), driver-behaviour input, depot arrival
- * events from the loop, the depot role.
+ * Driver pictures: when the port's driver_event input reports phone,
+ * drinking or drowsy, and when the cloud sends the "picture" command, the
+ * camera's frame is frozen (port camera_capture) and read in pieces
+ * (camera_read) into picture chunk events of at most
+ * FW_BUS_APP_PICTURE_EVENT_MAX bytes (well under the modem's 10240-byte
+ * payload limit and the clouds' limits), each with the picture number,
+ * trigger, chunk index/count/bytes, so the cloud can reassemble them. A
+ * chunk is queued only when the offline queue is empty, so a picture never
+ * crowds out other events; one picture at a time, one query waits behind it
+ * (further driver reports wait in the port meanwhile). A query without a
+ * camera or frame is answered with an error event.
+ *
+ * Depot arrival: when a fix enters the configured depot's radius from
+ * outside (the first fix only sets where the bus is), a depot_arrival event
+ * goes to the profile's FW_TOPIC_DEPOT_ARRIVED topic for the configured
+ * depot (AWS /depot/<depot>/bus-arrived, GCP .../events/depot-arrived), or
+ * to the events topic when no profile is given.
+ *
+ * With a registration configured, an identification event (registration,
+ * route) is queued at start, so it is the first event the cloud receives.
+ * Every event on the events topic or a subtopic of it (GCP's
+ * events/depot-arrived) carries "seq", a sequence number kept
+ * through the port's persistent storage (FW_BUS_APP_PERSIST_SEQ), so the
+ * cloud can check that none was lost or repeated.
+ *
+ * Not done yet: the depot role (a depot unit subscribing to its
+ * bus-arrived topic; fwcore runs it as a plain device that logs messages).
  */
 #ifndef FW_BUS_APP_H
 #define FW_BUS_APP_H
@@ -26,6 +50,7 @@
 #include <stdint.h>
 
 #include "fw_bus.h"
+#include "fw_cloud.h"
 #include "fw_device.h"
 
 /* Largest configuration or command document accepted. */
@@ -38,6 +63,20 @@
 #define FW_BUS_APP_EVENT_MAX 512u
 #endif
 
+/* Persistent storage key of the events' sequence number (the offline
+ * queue of fwcore uses 1). */
+#ifndef FW_BUS_APP_PERSIST_SEQ
+#define FW_BUS_APP_PERSIST_SEQ 2u
+#endif
+
+/* Largest picture chunk event (base64url data plus its JSON). */
+#ifndef FW_BUS_APP_PICTURE_EVENT_MAX
+#define FW_BUS_APP_PICTURE_EVENT_MAX 4096u
+#endif
+
+/* Raw picture bytes per chunk event. */
+#define FW_BUS_APP_PICTURE_CHUNK ((FW_BUS_APP_PICTURE_EVENT_MAX - FW_BUS_PICTURE_OVERHEAD) / 4u * 3u)
+
 /* Everything the loop needs; pointers stay valid while it runs. */
 struct fw_bus_app_config {
     struct fw_device *device;        /* started with fw_device_start() */
@@ -46,6 +85,9 @@ struct fw_bus_app_config {
     const char *config_topic;        /* messages on it are configurations; others commands */
     uint32_t gnss_poll_ms;           /* AT+CGPSINFO period; 0 = 1000 */
     uint32_t default_report_s;       /* location period before a configuration; 0 = 30 */
+    const struct fw_cloud_profile *profile; /* names the arrival topic; NULL: events_topic */
+    const char *registration;        /* vehicle registration; NULL: no identification event */
+    const char *route;               /* route before a configuration names one; NULL = "" */
 };
 
 /* Counters. */
@@ -57,6 +99,23 @@ struct fw_bus_app_stats {
     uint32_t errors;                 /* error events queued */
     uint32_t configs;                /* configurations accepted */
     uint32_t queue_failures;         /* events the queue refused */
+    uint32_t arrivals;               /* depot_arrival events queued */
+    uint32_t driver_events;          /* driver-behaviour reports taken */
+    uint32_t pictures;               /* pictures started */
+    uint32_t chunks;                 /* picture chunk events queued */
+};
+
+/* A picture being sent. */
+struct fw_bus_app_picture {
+    bool active;
+    enum fw_bus_picture_reason reason;
+    bool has_request;
+    char request[48];
+    uint32_t number;                 /* picture number, per boot */
+    uint64_t ts;                     /* capture time, on every chunk */
+    uint32_t size, offset;           /* frame bytes, bytes read so far */
+    uint32_t index, count;           /* next chunk, chunks in all */
+    size_t filled;                   /* raw bytes of the next chunk read */
 };
 
 /* Application state. Allocated by the caller; fields are private. */
@@ -79,7 +138,15 @@ struct fw_bus_app {
     uint32_t next_poll_ms;
     uint32_t last_location_ms, last_speed_ms;
     uint32_t losses_seen;
+    uint32_t seq;                    /* last sequence number on the events topic */
+    bool depot_known, at_depot;      /* inside the depot radius at the last fix */
+    struct fw_bus_app_picture pic;
+    bool pic_query_pending;          /* a picture command waits for the running picture */
+    char pic_query_id[48];
     char event[FW_BUS_APP_EVENT_MAX];
+    uint8_t pic_raw[FW_BUS_APP_PICTURE_CHUNK];
+    char pic_event[FW_BUS_APP_PICTURE_EVENT_MAX];
+    char arrival_topic[260];
     struct fw_bus_app_stats stats;
 };
 

@@ -30,6 +30,13 @@ enum fw_sign_alg {
     FW_SIGN_RS256 = 1  /* RSASSA-PKCS1-v1_5 over SHA-256; signature as modulus-sized bytes */
 };
 
+/* Driver behaviours reported by the driver-monitoring input. */
+enum fw_driver_behaviour {
+    FW_DRIVER_PHONE = 0,
+    FW_DRIVER_DRINKING = 1,
+    FW_DRIVER_DROWSY = 2
+};
+
 /* Platform functions and their context. */
 struct fw_port {
     /* Opaque context passed as the first argument to every function. */
@@ -105,6 +112,23 @@ struct fw_port {
     /* Drop the connection and its state (queues a close_notify for
      * tls_take_ciphertext if the platform can). Safe to call when none. */
     void (*tls_close)(void *ctx);
+    /* ---- driver-behaviour and camera inputs (bus application) ---- */
+
+    /* Take the next driver-behaviour report, if one waits, into *behaviour;
+     * the camera frame that shows it becomes the camera's latest frame.
+     * Returns 1 when a report was taken, 0 when none waits, negative on an
+     * input error. May be NULL (no driver monitoring). */
+    int32_t (*driver_event)(void *ctx, enum fw_driver_behaviour *behaviour);
+
+    /* Freeze the camera's latest frame for camera_read and give its size in
+     * bytes in *size. Returns 0, or negative when no frame exists. May be
+     * NULL (no camera). */
+    int32_t (*camera_capture)(void *ctx, uint32_t *size);
+
+    /* Read up to cap bytes of the frozen frame from offset. Returns the count
+     * (short reads allowed, 0 when nothing is ready now), negative on error.
+     * May be NULL only when camera_capture is. */
+    int32_t (*camera_read)(void *ctx, uint32_t offset, uint8_t *buf, size_t cap);
 };
 
 #endif /* FW_PORT_H */

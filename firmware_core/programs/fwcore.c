@@ -14,6 +14,7 @@
 #include "fw_cloud.h"
 #include "fw_device.h"
 #include "fw_mcu_tls.h"
+#include "fw_inputs_linux.h"
 #include "fw_port_linux.h"
 #include "fw_port_linux_tls.h"
 #include "fw_sim7600_setup.h"
@@ -23,6 +24,7 @@
 struct options {
     const char *uart, *stack, *device, *role, *certs, *broker, *state, *inputs, *clock;
     const char *project, *region, *registry;
+    const char *registration, *route; /* identification event */
     int verbose;
 };
 
@@ -34,6 +36,7 @@ struct app {
     struct fw_queue queue;
     struct fw_cloud_profile profile;
     struct fw_bus_app bus;
+    struct fw_linux_inputs inputs;  /* --inputs */
     bool depot;
     struct fw_sim7600_cert certs[3];
     uint8_t files[3][FILE_MAX];
@@ -83,7 +86,11 @@ static void usage(FILE *out)
             "  --certs DIR        certs/gen.sh output: ca.pem, devices/ID/{cert,key,es256-private}.pem\n"
             "  --broker HOST:PORT broker address (default localhost:8883)\n"
             "  --state DIR        persistent storage (offline queue); none if absent\n"
-            "  --inputs PATH      driver-behaviour and picture inputs (not used yet)\n"
+            "  --inputs PATH      driver-behaviour and picture inputs: a file of lines\n"
+            "                     '<phone|drinking|drowsy|frame> <picture-file>' read as\n"
+            "                     it grows (see ports/linux/fw_inputs_linux.h)\n"
+            "  --registration R   vehicle registration: an identification event first\n"
+            "  --route N          route number until a configuration names one\n"
             "  --clock PATH       shared virtual clock file (default: host clocks)\n"
             "  --gcp-project P, --gcp-region R, --gcp-registry G   GCP identity\n"
             "                     (defaults cellbench, local, buses)\n"
@@ -98,7 +105,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"uart", 1, 0, 'u'}, {"stack", 1, 0, 's'}, {"device", 1, 0, 'd'}, {"role", 1, 0, 'r'},
         {"certs", 1, 0, 'c'}, {"broker", 1, 0, 'b'}, {"state", 1, 0, 'S'}, {"inputs", 1, 0, 'i'},
         {"clock", 1, 0, 'k'}, {"gcp-project", 1, 0, 'P'}, {"gcp-region", 1, 0, 'R'},
-        {"gcp-registry", 1, 0, 'G'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"gcp-registry", 1, 0, 'G'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'},
+        {"registration", 1, 0, 'I'}, {"route", 1, 0, 'N'}, {0, 0, 0, 0}};
     int ch;
     memset(o, 0, sizeof(*o));
     o->role = "bus";
@@ -116,6 +124,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         case 'b': o->broker = optarg; break;
         case 'S': o->state = optarg; break;
         case 'i': o->inputs = optarg; break;
+        case 'I': o->registration = optarg; break;
+        case 'N': o->route = optarg; break;
         case 'k': o->clock = optarg; break;
         case 'P': o->project = optarg; break;
         case 'R': o->region = optarg; break;
@@ -296,6 +306,9 @@ static int start(struct app *a)
     bcfg.device = &a->dev;
     bcfg.bus_id = a->opt.device;
     bcfg.events_topic = a->events_topic;
+    bcfg.profile = &a->profile; /* depot arrivals to the depot's topic */
+    bcfg.registration = a->opt.registration;
+    bcfg.route = a->opt.route;
     bcfg.config_topic = a->topics[0];
     a->depot = strcmp(a->opt.role, "depot") == 0;
     return fw_bus_app_init(&a->bus, &bcfg) ? 0 : 2;
@@ -530,9 +543,13 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (a.opt.inputs != NULL)
-        fprintf(stderr, "%s warn app: --inputs is not used yet\n", a.opt.device);
     rc = start(&a);
+    if (rc == 0 && a.opt.inputs != NULL) {
+        if (fw_linux_inputs_open(&a.inputs, a.opt.inputs) != 0)
+            rc = 1;
+        else
+            fw_linux_port_use_inputs(&a.port, &a.inputs);
+    }
     if (rc != 0)
         return rc;
     signal(SIGINT, on_signal);
@@ -547,5 +564,7 @@ int main(int argc, char **argv)
         fw_linux_port_wait(&a.port, 10);
     }
     fw_linux_port_close(&a.port);
+    if (a.opt.inputs != NULL)
+        fw_linux_inputs_close(&a.inputs);
     return 0;
 }

@@ -7,7 +7,6 @@
 #include "fw_bus.h"
 
 #define FW_BUS_TOKENS 48u
-#define FW_BUS_PICTURE_OVERHEAD 300u
 
 static void fw_bus__reason(char *reason, size_t cap, const char *a, const char *b)
 {
@@ -231,8 +230,9 @@ static bool fw_bus__config(const struct fw_json_doc *doc, struct fw_bus_config *
         c->report_interval_s = (uint32_t)x;
     }
     *bad = "depot";
-    if (fw_json_object_get(doc, 0, "depot", &v) != FW_JSON_OK ||
-        doc->tokens[v].type != FW_JSON_OBJECT)
+    if (fw_json_object_get(doc, 0, "depot", &v) != FW_JSON_OK)
+        return true; /* no destination depot: no arrival detection */
+    if (doc->tokens[v].type != FW_JSON_OBJECT)
         return false;
     return fw_bus__depot(doc, v, c, bad);
 }
@@ -329,7 +329,7 @@ uint32_t fw_bus_depot_distance_m(const struct fw_bus_config *cfg, const struct f
 
 bool fw_bus_at_depot(const struct fw_bus_config *cfg, const struct fw_bus_fix *fix)
 {
-    return fw_bus_depot_distance_m(cfg, fix) <= cfg->depot_radius_m;
+    return cfg->depot[0] != '\0' && fw_bus_depot_distance_m(cfg, fix) <= cfg->depot_radius_m;
 }
 
 bool fw_bus_speed_reportable(const struct fw_bus_config *cfg, const struct fw_bus_fix *fix)
@@ -351,14 +351,21 @@ static void fw_bus__head(struct fw_json_writer *w, const struct fw_bus_identity 
     fw_json_string(w, id->route, strlen(id->route));
     fw_json_key(w, "ts");
     fw_json_int(w, (int64_t)ts);
+    if (id->seq != 0) {
+        fw_json_key(w, "seq");
+        fw_json_int(w, id->seq);
+    }
 }
 
 static void fw_bus__position(struct fw_json_writer *w, const struct fw_bus_fix *fix)
 {
+    fw_json_key(w, "position");
+    fw_json_object_begin(w);
     fw_json_key(w, "lat");
     fw_json_fixed(w, fix->lat_e6, 6);
     fw_json_key(w, "lon");
     fw_json_fixed(w, fix->lon_e6, 6);
+    fw_json_object_end(w);
     fw_json_key(w, "speed_kmh");
     fw_json_fixed(w, fix->speed_kmh_e1, 1);
 }
@@ -416,10 +423,24 @@ enum fw_bus_status fw_bus_event_arrival(const struct fw_bus_identity *id,
     if (!fw_bus__identity_ok(id) || cfg == NULL || fix == NULL || len == NULL)
         return FW_BUS_INVALID;
     fw_json_writer_init(&w, buf, cap);
-    fw_bus__head(&w, id, "depot-arrival", ts);
+    fw_bus__head(&w, id, "depot_arrival", ts);
     fw_json_key(&w, "depot");
     fw_json_string(&w, cfg->depot, strlen(cfg->depot));
     fw_bus__position(&w, fix);
+    return fw_bus__end(&w, len);
+}
+
+enum fw_bus_status fw_bus_event_identification(const struct fw_bus_identity *id,
+                                               const char *registration, uint64_t ts, char *buf,
+                                               size_t cap, size_t *len)
+{
+    struct fw_json_writer w;
+    if (!fw_bus__identity_ok(id) || registration == NULL || len == NULL)
+        return FW_BUS_INVALID;
+    fw_json_writer_init(&w, buf, cap);
+    fw_bus__head(&w, id, "identification", ts);
+    fw_json_key(&w, "registration");
+    fw_json_string(&w, registration, strlen(registration));
     return fw_bus__end(&w, len);
 }
 
@@ -463,16 +484,21 @@ enum fw_bus_status fw_bus_event_picture_chunk(const struct fw_bus_identity *id, 
     fw_bus__head(&w, id, "picture", ts);
     fw_json_key(&w, "picture");
     fw_json_int(&w, picture);
-    fw_json_key(&w, "reason");
+    fw_json_key(&w, "trigger");
     fw_json_string(&w, reasons[reason], strlen(reasons[reason]));
     if (request != NULL) {
         fw_json_key(&w, "request");
         fw_json_string(&w, request, strlen(request));
     }
     fw_json_key(&w, "chunk");
+    fw_json_object_begin(&w);
+    fw_json_key(&w, "index");
     fw_json_int(&w, chunk);
-    fw_json_key(&w, "chunks");
+    fw_json_key(&w, "count");
     fw_json_int(&w, chunks);
+    fw_json_key(&w, "bytes");
+    fw_json_int(&w, (int64_t)len);
+    fw_json_object_end(&w);
     fw_json_key(&w, "data");
     fw_json_base64url(&w, data, len);
     return fw_bus__end(&w, out_len);

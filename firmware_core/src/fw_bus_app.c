@@ -43,12 +43,49 @@ static uint64_t fw_bus_app__timestamp(const struct fw_bus_app *app)
     return app->have_fix ? app->fix.unix_time : 0;
 }
 
-static struct fw_bus_identity fw_bus_app__identity(const struct fw_bus_app *app)
+/* The next sequence number of the events topic, saved so a reboot goes on
+ * counting (a failed save only risks repeating numbers after a reboot). */
+static uint32_t fw_bus_app__next_seq(struct fw_bus_app *app)
+{
+    const struct fw_port *port = fw_bus_app__port(app);
+    uint8_t raw[4];
+    uint32_t seq = ++app->seq;
+    if (seq == 0)
+        seq = app->seq = 1; /* 0 means "no seq" */
+    raw[0] = (uint8_t)seq;
+    raw[1] = (uint8_t)(seq >> 8);
+    raw[2] = (uint8_t)(seq >> 16);
+    raw[3] = (uint8_t)(seq >> 24);
+    if (port->persist_save != NULL)
+        port->persist_save(port->ctx, FW_BUS_APP_PERSIST_SEQ, raw, sizeof(raw));
+    return seq;
+}
+
+/* Who sends; events on the events topic (and its subtopics) also take the
+ * next sequence number. */
+static struct fw_bus_identity fw_bus_app__identity(struct fw_bus_app *app, bool events_topic)
 {
     struct fw_bus_identity id;
     id.bus = app->cfg.bus_id;
-    id.route = app->configured ? app->config.route : "";
+    id.route = app->configured && app->config.route[0] != '\0' ? app->config.route
+               : app->cfg.route != NULL                          ? app->cfg.route
+                                                                 : "";
+    id.seq = events_topic ? fw_bus_app__next_seq(app) : 0;
     return id;
+}
+
+/* The last sequence number saved before a reboot, 0 if none. */
+static uint32_t fw_bus_app__load_seq(const struct fw_bus_app *app)
+{
+    const struct fw_port *port = fw_bus_app__port(app);
+    uint8_t raw[4];
+    size_t len = 0;
+    if (port->persist_load == NULL ||
+        port->persist_load(port->ctx, FW_BUS_APP_PERSIST_SEQ, raw, sizeof(raw), &len) != 0 ||
+        len != sizeof(raw))
+        return 0;
+    return (uint32_t)raw[0] | (uint32_t)raw[1] << 8 | (uint32_t)raw[2] << 16 |
+           (uint32_t)raw[3] << 24;
 }
 
 static uint32_t fw_bus_app__report_ms(const struct fw_bus_app *app)
@@ -74,7 +111,7 @@ static void fw_bus_app__queue(struct fw_bus_app *app, enum fw_bus_status written
 
 static void fw_bus_app__error_event(struct fw_bus_app *app, const char *error, const char *detail)
 {
-    struct fw_bus_identity id = fw_bus_app__identity(app);
+    struct fw_bus_identity id = fw_bus_app__identity(app, true);
     size_t len = 0;
     enum fw_bus_status st = fw_bus_event_error(&id, error, detail, fw_bus_app__timestamp(app),
                                                app->event, sizeof(app->event), &len);
@@ -85,7 +122,7 @@ static void fw_bus_app__error_event(struct fw_bus_app *app, const char *error, c
 
 static void fw_bus_app__location_event(struct fw_bus_app *app, const char *request)
 {
-    struct fw_bus_identity id = fw_bus_app__identity(app);
+    struct fw_bus_identity id = fw_bus_app__identity(app, true);
     size_t len = 0;
     enum fw_bus_status st = fw_bus_event_location(&id, &app->fix, request,
                                                   fw_bus_app__timestamp(app), app->event,
@@ -97,7 +134,7 @@ static void fw_bus_app__location_event(struct fw_bus_app *app, const char *reque
 
 static void fw_bus_app__speed_event(struct fw_bus_app *app)
 {
-    struct fw_bus_identity id = fw_bus_app__identity(app);
+    struct fw_bus_identity id = fw_bus_app__identity(app, true);
     size_t len = 0;
     enum fw_bus_status st = fw_bus_event_speed(&id, &app->fix, fw_bus_app__timestamp(app),
                                                app->event, sizeof(app->event), &len);
@@ -106,20 +143,199 @@ static void fw_bus_app__speed_event(struct fw_bus_app *app)
     fw_bus_app__queue(app, st, len, FW_QUEUE_HIGH);
 }
 
+static void fw_bus_app__identification_event(struct fw_bus_app *app)
+{
+    struct fw_bus_identity id = fw_bus_app__identity(app, true);
+    size_t len = 0;
+    enum fw_bus_status st = fw_bus_event_identification(&id, app->cfg.registration,
+                                                        fw_bus_app__timestamp(app), app->event,
+                                                        sizeof(app->event), &len);
+    fw_bus_app__log(app, FW_LOG_INFO, "identification event", app->cfg.registration);
+    fw_bus_app__queue(app, st, len, FW_QUEUE_HIGH);
+}
+
 bool fw_bus_app_init(struct fw_bus_app *app, const struct fw_bus_app_config *cfg)
 {
     if (app == NULL || cfg == NULL || cfg->device == NULL || cfg->bus_id == NULL ||
         cfg->events_topic == NULL || cfg->config_topic == NULL)
         return false;
+    struct fw_bus_app_config copy = *cfg; /* cfg may point into app (a restart) */
     memset(app, 0, sizeof(*app));
-    app->cfg = *cfg;
+    app->cfg = copy;
     if (app->cfg.gnss_poll_ms == 0)
         app->cfg.gnss_poll_ms = FW_BUS_APP_POLL_MS;
     if (app->cfg.default_report_s == 0)
         app->cfg.default_report_s = FW_BUS_APP_REPORT_S;
     app->losses_seen = fw_device_stats(cfg->device)->losses;
     app->next_poll_ms = fw_bus_app__now(app);
+    app->seq = fw_bus_app__load_seq(app);
+    if (app->cfg.registration != NULL)
+        fw_bus_app__identification_event(app);
     return true;
+}
+
+/* ---- driver pictures ----------------------------------------------------- */
+
+/* Freeze the camera frame and start sending it; false when there is none. */
+static bool fw_bus_app__picture_start(struct fw_bus_app *app, enum fw_bus_picture_reason reason,
+                                      const char *request)
+{
+    const struct fw_port *port = fw_bus_app__port(app);
+    struct fw_bus_app_picture *pic = &app->pic;
+    uint32_t size = 0;
+    if (port->camera_capture == NULL || port->camera_read == NULL ||
+        port->camera_capture(port->ctx, &size) != 0 || size == 0)
+        return false;
+    memset(pic, 0, sizeof(*pic));
+    pic->active = true;
+    pic->reason = reason;
+    pic->has_request = request != NULL;
+    if (request != NULL)
+        memcpy(pic->request, request, sizeof(pic->request));
+    pic->number = ++app->stats.pictures;
+    pic->ts = fw_bus_app__timestamp(app);
+    pic->size = size;
+    pic->count = (uint32_t)((size + FW_BUS_APP_PICTURE_CHUNK - 1u) / FW_BUS_APP_PICTURE_CHUNK);
+    fw_bus_app__log(app, FW_LOG_INFO, "picture started", NULL);
+    return true;
+}
+
+static void fw_bus_app__picture_query(struct fw_bus_app *app, const char *id)
+{
+    if (app->pic.active) { /* served when the running picture is sent */
+        app->pic_query_pending = true;
+        memcpy(app->pic_query_id, id, sizeof(app->pic_query_id));
+        return;
+    }
+    if (!fw_bus_app__picture_start(app, FW_BUS_PIC_QUERY, id))
+        fw_bus_app__error_event(app, "picture unavailable", "no camera frame");
+}
+
+/* Fill the raw chunk from the frozen frame; true when it is complete. */
+static bool fw_bus_app__picture_fill(struct fw_bus_app *app)
+{
+    const struct fw_port *port = fw_bus_app__port(app);
+    struct fw_bus_app_picture *pic = &app->pic;
+    uint32_t left = pic->size - pic->offset;
+    size_t want = left < FW_BUS_APP_PICTURE_CHUNK ? left : FW_BUS_APP_PICTURE_CHUNK;
+    while (pic->filled < want) {
+        int32_t n = port->camera_read(port->ctx, pic->offset + (uint32_t)pic->filled,
+                                      app->pic_raw + pic->filled, want - pic->filled);
+        if (n < 0) {
+            pic->active = false;
+            fw_bus_app__error_event(app, "picture aborted", "camera read failed");
+            return false;
+        }
+        if (n == 0)
+            return false; /* nothing ready now: go on next poll */
+        pic->filled += (size_t)n;
+    }
+    return true;
+}
+
+/* Queue the next chunk when the queue is empty. */
+static void fw_bus_app__picture_step(struct fw_bus_app *app)
+{
+    struct fw_bus_app_picture *pic = &app->pic;
+    struct fw_bus_identity id;
+    enum fw_bus_status st;
+    size_t len = 0;
+    if (fw_queue_count(app->cfg.device->cfg.queue) != 0 || !fw_bus_app__picture_fill(app))
+        return;
+    id = fw_bus_app__identity(app, true);
+    st = fw_bus_event_picture_chunk(&id, pic->number, pic->reason,
+                                    pic->has_request ? pic->request : NULL, pic->index,
+                                    pic->count, app->pic_raw, pic->filled, pic->ts,
+                                    app->pic_event, sizeof(app->pic_event), &len);
+    if (st != FW_BUS_OK ||
+        fw_queue_push(app->cfg.device->cfg.queue, FW_QUEUE_HIGH, app->cfg.events_topic,
+                      strlen(app->cfg.events_topic), (const uint8_t *)app->pic_event,
+                      len) != FW_QUEUE_OK) {
+        app->stats.queue_failures++;
+        pic->active = false;
+        fw_bus_app__error_event(app, "picture aborted", "chunk not queued");
+        return;
+    }
+    app->stats.chunks++;
+    pic->offset += (uint32_t)pic->filled;
+    pic->filled = 0;
+    if (++pic->index == pic->count)
+        pic->active = false;
+}
+
+/* Start pictures for driver reports and a waiting query; send chunks. */
+static void fw_bus_app__pictures(struct fw_bus_app *app)
+{
+    static const enum fw_bus_picture_reason reasons[] = {FW_BUS_PIC_PHONE, FW_BUS_PIC_DRINKING,
+                                                         FW_BUS_PIC_DROWSY};
+    const struct fw_port *port = fw_bus_app__port(app);
+    if (!app->pic.active && app->pic_query_pending) {
+        app->pic_query_pending = false;
+        fw_bus_app__picture_query(app, app->pic_query_id);
+    }
+    if (!app->pic.active && port->driver_event != NULL) {
+        enum fw_driver_behaviour b = FW_DRIVER_PHONE;
+        int32_t got = port->driver_event(port->ctx, &b);
+        if (got > 0 && (unsigned)b <= FW_DRIVER_DROWSY) {
+            app->stats.driver_events++;
+            fw_bus_app__log(app, FW_LOG_INFO, "driver behaviour", NULL);
+            if (!fw_bus_app__picture_start(app, reasons[b], NULL))
+                fw_bus_app__error_event(app, "picture unavailable", "no camera frame");
+        } else if (got < 0 || got > 0) {
+            fw_bus_app__log(app, FW_LOG_WARN, "driver input failed", NULL);
+        }
+    }
+    if (app->pic.active)
+        fw_bus_app__picture_step(app);
+}
+
+/* ---- depot arrival -------------------------------------------------------- */
+
+/* The topic of arrival events for the configured depot; NULL if unusable. */
+static const char *fw_bus_app__arrival_topic(struct fw_bus_app *app)
+{
+    size_t len = 0;
+    if (app->cfg.profile == NULL)
+        return app->cfg.events_topic;
+    if (fw_cloud_topic(app->cfg.profile, FW_TOPIC_DEPOT_ARRIVED, app->config.depot,
+                       app->arrival_topic, sizeof(app->arrival_topic), &len) != FW_CLOUD_OK)
+        return NULL;
+    return app->arrival_topic;
+}
+
+/* A depot-arrival event when the fix enters the depot's radius. */
+/* Whether topic is the events topic or one of its subtopics (GCP's
+ * events/depot-arrived): events there share the sequence numbers. */
+static bool fw_bus_app__under_events(const struct fw_bus_app *app, const char *topic)
+{
+    size_t n = strlen(app->cfg.events_topic);
+    return strncmp(topic, app->cfg.events_topic, n) == 0 && (topic[n] == '\0' || topic[n] == '/');
+}
+
+static void fw_bus_app__depot(struct fw_bus_app *app)
+{
+    struct fw_bus_identity id;
+    const char *topic;
+    size_t len = 0;
+    enum fw_bus_status st;
+    bool inside = fw_bus_at_depot(&app->config, &app->fix);
+    bool arrived = app->depot_known && inside && !app->at_depot;
+    app->depot_known = true;
+    app->at_depot = inside;
+    if (!arrived)
+        return;
+    app->stats.arrivals++;
+    fw_bus_app__log(app, FW_LOG_INFO, "depot arrival", app->config.depot);
+    topic = fw_bus_app__arrival_topic(app);
+    id = fw_bus_app__identity(app, topic != NULL && fw_bus_app__under_events(app, topic));
+    st = fw_bus_event_arrival(&id, &app->config, &app->fix, fw_bus_app__timestamp(app),
+                              app->event, sizeof(app->event), &len);
+    if (st != FW_BUS_OK || topic == NULL ||
+        fw_queue_push(app->cfg.device->cfg.queue, FW_QUEUE_HIGH, topic, strlen(topic),
+                      (const uint8_t *)app->event, len) != FW_QUEUE_OK) {
+        app->stats.queue_failures++;
+        fw_bus_app__log(app, FW_LOG_WARN, "event not queued", "depot arrival");
+    }
 }
 
 static void fw_bus_app__configure(struct fw_bus_app *app, const char *json, size_t len)
@@ -134,6 +350,8 @@ static void fw_bus_app__configure(struct fw_bus_app *app, const char *json, size
         fw_bus_app__error_event(app, "configuration rejected", reason);
         return;
     }
+    if (!app->configured || strcmp(app->config.depot, next.depot) != 0)
+        app->depot_known = false; /* a new destination: learn where the bus is first */
     app->config = next;
     app->configured = true;
     app->stats.configs++;
@@ -153,8 +371,7 @@ static void fw_bus_app__command(struct fw_bus_app *app, const char *json, size_t
         return;
     }
     if (cmd.kind == FW_BUS_CMD_PICTURE) {
-        /* the camera input is not a port function yet */
-        fw_bus_app__error_event(app, "command not supported yet", "picture");
+        fw_bus_app__picture_query(app, cmd.id);
         return;
     }
     app->query_pending = true; /* answered after the next AT+CGPSINFO */
@@ -193,6 +410,8 @@ static void fw_bus_app__on_fix(struct fw_bus_app *app, uint32_t now)
         app->speed_once = true;
     }
     app->above_threshold = above;
+    if (app->configured)
+        fw_bus_app__depot(app);
     if (app->query_pending) { /* the answer also counts as the periodic report */
         app->query_pending = false;
         fw_bus_app__location_event(app, app->query_id);
@@ -277,6 +496,7 @@ enum fw_device_state fw_bus_app_poll(struct fw_bus_app *app)
             return dev->state;
         fw_bus_app__finish(app, st);
     }
+    fw_bus_app__pictures(app);
     ds = fw_device_poll(dev);
     losses = fw_device_stats(dev)->losses;
     if (losses != app->losses_seen) {

@@ -71,7 +71,7 @@ static void test_config(void **state)
         {"{\"depot\":{\"name\":\"c\",\"lat\":1,\"lon\":1}}", "missing or invalid: speed_threshold_kmh"},
         {"{\"speed_threshold_kmh\":-1,\"depot\":{\"name\":\"c\",\"lat\":1,\"lon\":1}}",
          "missing or invalid: speed_threshold_kmh"},
-        {"{\"speed_threshold_kmh\":50}", "missing or invalid: depot"},
+        {"{\"speed_threshold_kmh\":50,\"depot\":\"north\"}", "missing or invalid: depot"},
         {"{\"speed_threshold_kmh\":50,\"depot\":{\"name\":\"a/b\",\"lat\":1,\"lon\":1}}",
          "missing or invalid: depot.name"},
         {"{\"speed_threshold_kmh\":50,\"depot\":{\"name\":\"c\",\"lat\":91,\"lon\":1}}",
@@ -95,6 +95,9 @@ static void test_config(void **state)
     assert_int_equal(cfg.depot_lat_e6, 37000000);
     assert_int_equal(cfg.depot_lon_e6, -122000000);
     assert_int_equal(cfg.depot_radius_m, 100);
+    assert_int_equal(fw_bus_parse_config(LINE("{\"speed_threshold_kmh\":60}"), &before, reason,
+                                         sizeof(reason)), FW_BUS_OK);
+    assert_string_equal(before.depot, ""); /* no depot: no arrival detection */
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         before = cfg;
         assert_int_equal(fw_bus_parse_config(bad[i].json, strlen(bad[i].json), &cfg, reason,
@@ -150,7 +153,7 @@ static void test_depot_and_speed(void **state)
 
 static void test_events(void **state)
 {
-    const struct fw_bus_identity id = {"bus-1", "42"};
+    const struct fw_bus_identity id = {"bus-1", "42", 0};
     const struct fw_bus_fix fix = {37123456, -122000001, 725, 0};
     struct fw_bus_config cfg;
     char buf[512];
@@ -158,23 +161,42 @@ static void test_events(void **state)
     fw_bus_parse_config(LINE(config_json), &cfg, NULL, 0);
     assert_int_equal(fw_bus_event_speed(&id, &fix, 1700000000, buf, sizeof(buf), &len), FW_BUS_OK);
     assert_string_equal(buf, "{\"type\":\"speed\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000,"
-                             "\"lat\":37.123456,\"lon\":-122.000001,\"speed_kmh\":72.5}");
+                             "\"position\":{\"lat\":37.123456,\"lon\":-122.000001},\"speed_kmh\":72.5}");
     assert_int_equal(len, strlen(buf));
     assert_int_equal(fw_bus_event_location(&id, &fix, "q-17", 1700000001, buf, sizeof(buf), &len),
                      FW_BUS_OK);
     assert_string_equal(buf, "{\"type\":\"location\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000001,"
-                             "\"lat\":37.123456,\"lon\":-122.000001,\"speed_kmh\":72.5,"
+                             "\"position\":{\"lat\":37.123456,\"lon\":-122.000001},\"speed_kmh\":72.5,"
                              "\"request\":\"q-17\"}");
     assert_int_equal(fw_bus_event_arrival(&id, &cfg, &fix, 1700000002, buf, sizeof(buf), &len),
                      FW_BUS_OK);
-    assert_string_equal(buf, "{\"type\":\"depot-arrival\",\"bus\":\"bus-1\",\"route\":\"42\","
-                             "\"ts\":1700000002,\"depot\":\"central\",\"lat\":37.123456,"
-                             "\"lon\":-122.000001,\"speed_kmh\":72.5}");
+    assert_string_equal(buf, "{\"type\":\"depot_arrival\",\"bus\":\"bus-1\",\"route\":\"42\","
+                             "\"ts\":1700000002,\"depot\":\"central\",\"position\":{\"lat\":37.123456,"
+                             "\"lon\":-122.000001},\"speed_kmh\":72.5}");
     assert_int_equal(fw_bus_event_error(&id, "config rejected", "missing or invalid: depot",
                                         1700000003, buf, sizeof(buf), &len), FW_BUS_OK);
     assert_string_equal(buf, "{\"type\":\"error\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000003,"
                              "\"error\":\"config rejected\",\"detail\":\"missing or invalid: depot\"}");
     assert_int_equal(fw_bus_event_speed(&id, &fix, 1, buf, 40, &len), FW_BUS_NO_SPACE);
+    assert_int_equal(fw_bus_event_identification(&id, "AA 1234 BC", 6, buf, sizeof(buf), &len),
+                     FW_BUS_OK);
+    assert_string_equal(buf, "{\"type\":\"identification\",\"bus\":\"bus-1\",\"route\":\"42\","
+                             "\"ts\":6,\"registration\":\"AA 1234 BC\"}");
+    assert_int_equal(fw_bus_event_identification(&id, NULL, 6, buf, sizeof(buf), &len),
+                     FW_BUS_INVALID);
+    {
+        const struct fw_bus_identity numbered = {"bus-1", "42", 17};
+        assert_int_equal(fw_bus_event_speed(&numbered, &fix, 5, buf, sizeof(buf), &len), FW_BUS_OK);
+        assert_string_equal(buf, "{\"type\":\"speed\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":5,"
+                                 "\"seq\":17,\"position\":{\"lat\":37.123456,\"lon\":-122.000001},"
+                                 "\"speed_kmh\":72.5}");
+    }
+    assert_int_equal(fw_bus_event_picture_chunk(&id, 7, FW_BUS_PIC_QUERY, "p1", 1, 3,
+                                                (const uint8_t *)"\xfb\xff", 2, 1700000004, buf,
+                                                sizeof(buf), &len), FW_BUS_OK);
+    assert_string_equal(buf, "{\"type\":\"picture\",\"bus\":\"bus-1\",\"route\":\"42\","
+                             "\"ts\":1700000004,\"picture\":7,\"trigger\":\"query\",\"request\":\"p1\","
+                             "\"chunk\":{\"index\":1,\"count\":3,\"bytes\":2},\"data\":\"-_8\"}");
 }
 
 static int b64url_value(char c)
@@ -211,14 +233,14 @@ static size_t take_chunk(const char *event, uint8_t *out)
 static void test_picture_in_chunks(void **state)
 {
     const struct fw_bus_identity id = {"projects-long-bus-identifier-for-the-worst-case-000000001",
-                                       "route-with-a-rather-long-name-1"};
+                                       "route-with-a-rather-long-name-1", 4000000000u};
     static uint8_t picture[20000], back[20000];
     static char event[10240];
     size_t chunk = fw_bus_picture_chunk_size(10240), got = 0, len, i;
     uint32_t chunks, c;
     for (i = 0; i < sizeof(picture); i++)
         picture[i] = (uint8_t)(i * 7u + (i >> 8));
-    assert_int_equal(chunk, 7455);
+    assert_int_equal(chunk, 7425);
     chunks = (uint32_t)((sizeof(picture) + chunk - 1) / chunk);
     assert_int_equal(chunks, 3);
     for (c = 0; c < chunks; c++) {
@@ -228,7 +250,7 @@ static void test_picture_in_chunks(void **state)
                                                     c, chunks, picture + off, n, 1700000000u,
                                                     event, sizeof(event), &len), FW_BUS_OK);
         assert_true(len <= 10240);
-        assert_non_null(strstr(event, "\"reason\":\"drowsy\""));
+        assert_non_null(strstr(event, "\"trigger\":\"drowsy\""));
         got += take_chunk(event, back + got);
     }
     assert_int_equal(got, sizeof(picture));

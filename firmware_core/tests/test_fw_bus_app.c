@@ -32,13 +32,20 @@ struct rig {
     struct fw_device dev;
     struct fw_bus_app app;
     struct fw_queue queue;
-    uint8_t queue_buf[2048];
+    uint8_t queue_buf[6144];
     char line_buf[128];
     char tx_buf[FW_SIM7600_MQTT_CMD_MAX];
     char topic_buf[64];
     uint8_t payload_buf[256];
     /* publish exchanges built for events */
     char pub_cmd[8][40];
+    char pub_topic[8][40];
+    char expected[4][FW_BUS_APP_PICTURE_EVENT_MAX];
+    /* the driver camera */
+    int behaviour;                   /* a report waiting, -1 none */
+    uint8_t frame[6000];
+    uint32_t frame_len;
+    unsigned reads;
 };
 
 static const char *const subs[] = {"/bus/bus-1/commands"};
@@ -110,18 +117,27 @@ static void rig_init(struct rig *r, size_t chunk)
     assert_true(fw_bus_app_init(&r->app, &acfg));
 }
 
-/* Append the four exchanges that publish payload on /bus/events. */
-static size_t add_publish(struct rig *r, struct exchange *ex, size_t n, const char *payload)
+/* Append the exchanges that publish payload on topic. */
+static size_t add_publish_to(struct rig *r, struct exchange *ex, size_t n, const char *topic,
+                             const char *payload)
 {
     static unsigned slot;
-    char *cmd = r->pub_cmd[slot++ % 8];
+    char *cmd = r->pub_cmd[slot % 8], *top = r->pub_topic[slot % 8];
+    slot++;
     snprintf(cmd, 40, "AT+CMQTTPAYLOAD=0,%zu\r", strlen(payload));
-    ex[n++] = (struct exchange){"AT+CMQTTTOPIC=0,11\r", "\r\n>"};
-    ex[n++] = (struct exchange){"/bus/events", "\r\nOK\r\n"};
+    snprintf(top, 40, "AT+CMQTTTOPIC=0,%zu\r", strlen(topic));
+    ex[n++] = (struct exchange){top, "\r\n>"};
+    ex[n++] = (struct exchange){topic, "\r\nOK\r\n"};
     ex[n++] = (struct exchange){cmd, "\r\n>"};
     ex[n++] = (struct exchange){payload, "\r\nOK\r\n"};
     ex[n++] = (struct exchange){"AT+CMQTTPUB=0,1,60\r", "\r\nOK\r\n\r\n+CMQTTPUB: 0,0\r\n"};
     return n;
+}
+
+/* Append the exchanges that publish payload on /bus/events. */
+static size_t add_publish(struct rig *r, struct exchange *ex, size_t n, const char *payload)
+{
+    return add_publish_to(r, ex, n, "/bus/events", payload);
 }
 
 /* Answer the expected commands in order, 10 ms per poll, until all are used,
@@ -155,9 +171,9 @@ static size_t add_online(struct exchange *ex)
     return sizeof(online_ex) / sizeof(online_ex[0]);
 }
 
-#define LOCATION(req) \
-    "{\"type\":\"location\",\"bus\":\"bus-1\",\"route\":\"\",\"ts\":1700000000," \
-    "\"lat\":31.222388,\"lon\":121.353901,\"speed_kmh\":0.0" req "}"
+#define LOCATION(seq, req) \
+    "{\"type\":\"location\",\"bus\":\"bus-1\",\"route\":\"\",\"ts\":1700000000,\"seq\":" #seq "," \
+    "\"position\":{\"lat\":31.222388,\"lon\":121.353901},\"speed_kmh\":0.0" req "}"
 
 /* GNSS on, then a location event at once and every report interval (2 s
  * here) while AT+CGPSINFO runs every second */
@@ -172,10 +188,10 @@ static void test_location_every_interval(void **state)
         n = add_online(ex);
         ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
-        n = add_publish(&r, ex, n, LOCATION(""));
+        n = add_publish(&r, ex, n, LOCATION(1, ""));
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
-        n = add_publish(&r, ex, n, LOCATION(""));
+        n = add_publish(&r, ex, n, LOCATION(2, ""));
         drive(&r, ex, n);
         assert_int_equal(fw_bus_app_stats(&r.app)->polls, 3);
         assert_int_equal(fw_bus_app_stats(&r.app)->locations, 2);
@@ -185,10 +201,10 @@ static void test_location_every_interval(void **state)
 
 #define CONFIG "{\"route\":\"42\",\"speed_threshold_kmh\":50,\"report_interval_s\":60," \
                "\"depot\":{\"name\":\"central\",\"lat\":37.1,\"lon\":-122.0}}"
-#define SPEED "{\"type\":\"speed\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000," \
-              "\"lat\":31.222388,\"lon\":121.353901,\"speed_kmh\":74.1}"
-#define QUERIED "{\"type\":\"location\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000," \
-                "\"lat\":31.222388,\"lon\":121.353901,\"speed_kmh\":74.1,\"request\":\"q1\"}"
+#define SPEED(seq) "{\"type\":\"speed\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000,\"seq\":" #seq "," \
+              "\"position\":{\"lat\":31.222388,\"lon\":121.353901},\"speed_kmh\":74.1}"
+#define QUERIED(seq) "{\"type\":\"location\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000,\"seq\":" #seq "," \
+                "\"position\":{\"lat\":31.222388,\"lon\":121.353901},\"speed_kmh\":74.1,\"request\":\"q1\"}"
 
 /* configuration and a location query arrive as MQTT messages; speed 40 kn
  * (74.1 km/h) is above 50 km/h: a speed event, the query's answer; staying
@@ -212,12 +228,12 @@ static void test_query_and_speed_threshold(void **state)
                        "{\"cmd\":\"location\",\"id\":\"q1\"}\r\n+CMQTTRXEND: 0\r\n";
         ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nERROR\r\n"}; /* already on */
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("40.0")};
-        n = add_publish(&r, ex, n, SPEED);
-        n = add_publish(&r, ex, n, QUERIED);
+        n = add_publish(&r, ex, n, SPEED(1));
+        n = add_publish(&r, ex, n, QUERIED(2));
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("40.0")};
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("10.0")};
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("40.0")};
-        n = add_publish(&r, ex, n, SPEED);
+        n = add_publish(&r, ex, n, SPEED(3));
         drive(&r, ex, n);
         assert_non_null(fw_bus_app_config(&r.app));
         assert_string_equal(fw_bus_app_config(&r.app)->route, "42");
@@ -269,9 +285,16 @@ static void test_bad_documents(void **state)
     message(&r, cmd_topic, big, sizeof(big));
     expect_event(&r, "too large");
     message(&r, cmd_topic, "{\"cmd\":\"picture\",\"id\":\"p\"}", 26);
-    expect_event(&r, "not supported yet"); /* camera input: not done */
+    expect_event(&r, "\"picture unavailable\""); /* this port has no camera */
     assert_int_equal(fw_queue_count(&r.queue), 0);
     assert_int_equal(fw_bus_app_stats(&r.app)->errors, 6);
+    /* a reboot goes on counting from the saved sequence number */
+    {
+        struct fw_bus_app_config again = r.app.cfg;
+        assert_true(fw_bus_app_init(&r.app, &again));
+    }
+    message(&r, cmd_topic, "{\"cmd\":\"dance\"}", 15);
+    expect_event(&r, "\"seq\":7,");
 }
 
 /* a query while the receiver has no fix is answered with an error event */
@@ -289,7 +312,7 @@ static void test_query_without_fix(void **state)
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", "\r\n+CGPSINFO: ,,,,,,,,\r\n\r\nOK\r\n"};
         n = add_publish(&r, ex, n,
                         "{\"type\":\"error\",\"bus\":\"bus-1\",\"route\":\"\",\"ts\":1700000000,"
-                        "\"error\":\"location unavailable\",\"detail\":\"no GNSS fix\"}");
+                        "\"seq\":1,\"error\":\"location unavailable\",\"detail\":\"no GNSS fix\"}");
         drive(&r, ex, n);
         assert_int_equal(fw_bus_app_stats(&r.app)->polls, 1);
         assert_int_equal(fw_bus_app_stats(&r.app)->fixes, 0);
@@ -312,10 +335,243 @@ static void test_receiver_switched_on_again(void **state)
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", "\r\n+CME ERROR: GPS is not running\r\n"};
         ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
-        n = add_publish(&r, ex, n, LOCATION(""));
+        n = add_publish(&r, ex, n, LOCATION(1, ""));
         drive(&r, ex, n);
         assert_int_equal(fw_bus_app_stats(&r.app)->polls, 1);
         assert_int_equal(fw_bus_app_stats(&r.app)->locations, 1);
+    }
+}
+
+/* ---- driver pictures and depot arrival ------------------------------------ */
+
+static int32_t rig_driver_event(void *ctx, enum fw_driver_behaviour *b)
+{
+    struct rig *r = ctx; /* the fake port is the rig's first member */
+    if (r->behaviour < 0)
+        return 0;
+    *b = (enum fw_driver_behaviour)r->behaviour;
+    r->behaviour = -1;
+    return 1;
+}
+
+static int32_t rig_camera_capture(void *ctx, uint32_t *size)
+{
+    struct rig *r = ctx;
+    if (r->frame_len == 0)
+        return -1;
+    *size = r->frame_len;
+    return 0;
+}
+
+/* Short reads, and every third call nothing ready yet. */
+static int32_t rig_camera_read(void *ctx, uint32_t offset, uint8_t *buf, size_t cap)
+{
+    struct rig *r = ctx;
+    size_t n = cap < 700 ? cap : 700;
+    if (r->reads++ % 3 == 2)
+        return 0;
+    if (offset >= r->frame_len)
+        return -1;
+    if (n > r->frame_len - offset)
+        n = r->frame_len - offset;
+    memcpy(buf, r->frame + offset, n);
+    return (int32_t)n;
+}
+
+static void rig_camera(struct rig *r, uint32_t frame_len, int behaviour)
+{
+    uint32_t i;
+    r->fake.port.driver_event = rig_driver_event;
+    r->fake.port.camera_capture = rig_camera_capture;
+    r->fake.port.camera_read = rig_camera_read;
+    r->behaviour = behaviour;
+    r->frame_len = frame_len;
+    for (i = 0; i < frame_len; i++)
+        r->frame[i] = (uint8_t)(i * 13u + (i >> 7));
+}
+
+/* The chunk event the cloud must receive, written independently of fw_bus. */
+static const char *expected_chunk(struct rig *r, unsigned slot, unsigned seq, const char *trigger,
+                                  const char *request, uint32_t index, uint32_t count)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char *out = r->expected[slot];
+    uint32_t off = index * FW_BUS_APP_PICTURE_CHUNK, len = r->frame_len - off, i;
+    uint32_t acc = 0;
+    int bits = 0, n;
+    if (len > FW_BUS_APP_PICTURE_CHUNK)
+        len = FW_BUS_APP_PICTURE_CHUNK;
+    n = snprintf(out, FW_BUS_APP_PICTURE_EVENT_MAX,
+                 "{\"type\":\"picture\",\"bus\":\"bus-1\",\"route\":\"\",\"ts\":1700000000,"
+                 "\"seq\":%u,\"picture\":1,\"trigger\":\"%s\"%s%s%s,\"chunk\":{\"index\":%u,\"count\":%u,"
+                 "\"bytes\":%u},\"data\":\"",
+                 seq, trigger, request ? ",\"request\":\"" : "", request ? request : "",
+                 request ? "\"" : "", (unsigned)index, (unsigned)count, (unsigned)len);
+    for (i = 0; i < len; i++) {
+        acc = (acc << 8) | r->frame[off + i];
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out[n++] = abc[(acc >> bits) & 63u];
+        }
+    }
+    if (bits > 0)
+        out[n++] = abc[(acc << (6 - bits)) & 63u];
+    memcpy(out + n, "\"}", 3);
+    assert_true(strlen(out) <= FW_BUS_APP_PICTURE_EVENT_MAX);
+    return out;
+}
+
+/* a drowsy driver: the frame (two chunks; short camera reads) is queued
+ * chunk by chunk, the first before the device is even online, the next only
+ * once the queue is empty again, so the location event in between goes
+ * first */
+static void test_driver_picture_in_chunks(void **state)
+{
+    size_t c;
+    uint32_t frame = FW_BUS_APP_PICTURE_CHUNK + 153u;
+    for (c = 0; c < 5; c++) {
+        static struct rig r;
+        struct exchange ex[40];
+        size_t n;
+        rig_init(&r, fake_chunk_sizes[c]);
+        rig_camera(&r, frame, FW_DRIVER_DROWSY);
+        n = add_online(ex);
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
+        n = add_publish(&r, ex, n, expected_chunk(&r, 0, 1, "drowsy", NULL, 0, 2));
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
+        n = add_publish(&r, ex, n, LOCATION(2, "")); /* queued before the next chunk */
+        n = add_publish(&r, ex, n, expected_chunk(&r, 1, 3, "drowsy", NULL, 1, 2));
+        drive(&r, ex, n);
+        assert_int_equal(fw_bus_app_stats(&r.app)->driver_events, 1);
+        assert_int_equal(fw_bus_app_stats(&r.app)->pictures, 1);
+        assert_int_equal(fw_bus_app_stats(&r.app)->chunks, 2);
+        assert_int_equal(fw_bus_app_stats(&r.app)->queue_failures, 0);
+    }
+}
+
+/* the picture command: a one-chunk frame answered with the request id */
+static void test_picture_query(void **state)
+{
+    size_t c;
+    for (c = 0; c < 5; c++) {
+        static struct rig r;
+        struct exchange ex[40];
+        size_t n;
+        rig_init(&r, fake_chunk_sizes[c]);
+        rig_camera(&r, 1000, -1);
+        message(&r, "/bus/bus-1/commands", "{\"cmd\":\"picture\",\"id\":\"p7\"}", 27);
+        n = add_online(ex);
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
+        n = add_publish(&r, ex, n, expected_chunk(&r, 0, 1, "query", "p7", 0, 1));
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
+        n = add_publish(&r, ex, n, LOCATION(2, ""));
+        drive(&r, ex, n);
+        assert_int_equal(fw_bus_app_stats(&r.app)->driver_events, 0);
+        assert_int_equal(fw_bus_app_stats(&r.app)->chunks, 1);
+    }
+}
+
+/* a camera that fails mid-picture: an error event, nothing else */
+static void test_picture_camera_failure(void **state)
+{
+    static struct rig r;
+    rig_init(&r, 0);
+    rig_camera(&r, 2000, FW_DRIVER_PHONE);
+    r.frame_len = 0; /* capture fails: no frame */
+    fw_bus_app_poll(&r.app);
+    expect_event(&r, "\"picture unavailable\"");
+    r.frame_len = 500;
+    r.behaviour = FW_DRIVER_DRINKING;
+    r.fake.port.camera_capture = NULL; /* no camera at all */
+    fw_bus_app_poll(&r.app);
+    expect_event(&r, "\"picture unavailable\"");
+    assert_int_equal(fw_bus_app_stats(&r.app)->driver_events, 2);
+    assert_int_equal(fw_bus_app_stats(&r.app)->chunks, 0);
+}
+
+#define FAR_LINE \
+    "\r\n+CGPSINFO: 3100.000000,N,12121.234064,E,131025,041754.0,11.8,0.0,\r\n\r\nOK\r\n"
+#define DEPOT_CONFIG "{\"route\":\"42\",\"speed_threshold_kmh\":50,\"report_interval_s\":60," \
+                     "\"depot\":{\"name\":\"central\",\"lat\":31.2224,\"lon\":121.3539}}"
+#define ARRIVAL "{\"type\":\"depot_arrival\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000," \
+                "\"depot\":\"central\",\"position\":{\"lat\":31.222388,\"lon\":121.353901}," \
+                "\"speed_kmh\":0.0}"
+#define FAR_LOCATION(seq) "{\"type\":\"location\",\"bus\":\"bus-1\",\"route\":\"42\",\"ts\":1700000000,\"seq\":" #seq "," \
+                     "\"position\":{\"lat\":31.000000,\"lon\":121.353901},\"speed_kmh\":0.0}"
+
+#define ARRIVAL_SEQ(seq) "{\"type\":\"depot_arrival\",\"bus\":\"bus-1\",\"route\":\"42\"," \
+                "\"ts\":1700000000,\"seq\":" #seq ",\"depot\":\"central\",\"position\":{\"lat\":31.222388," \
+                "\"lon\":121.353901},\"speed_kmh\":0.0}"
+
+/* far from the depot, then inside its radius: one arrival event on the
+ * depot's topic; staying inside gives no second one */
+static void arrival_run(const struct fw_cloud_profile *profile, const char *events_topic,
+                        const char *arrival_topic, const char *arrival)
+{
+    size_t c;
+    for (c = 0; c < 5; c++) {
+        static struct rig r;
+        struct exchange ex[40];
+        size_t n;
+        rig_init(&r, fake_chunk_sizes[c]);
+        r.app.cfg.profile = profile;
+        r.app.cfg.events_topic = events_topic;
+        message(&r, "/bus/bus-1/configuration", DEPOT_CONFIG, strlen(DEPOT_CONFIG));
+        n = add_online(ex);
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FAR_LINE};
+        n = add_publish_to(&r, ex, n, events_topic, FAR_LOCATION(1));
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
+        n = add_publish_to(&r, ex, n, arrival_topic, arrival);
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
+        drive(&r, ex, n);
+        assert_int_equal(fw_bus_app_stats(&r.app)->arrivals, 1);
+    }
+}
+
+/* AWS: /depot/<depot>/bus-arrived, outside the events' sequence */
+static void test_depot_arrival(void **state)
+{
+    static const struct fw_cloud_profile aws = {.kind = FW_CLOUD_AWS, .device_id = "bus-1"};
+    arrival_run(&aws, "/bus/events", "/depot/central/bus-arrived", ARRIVAL);
+}
+
+/* GCP: the events/depot-arrived subfolder, numbered with the other events */
+static void test_depot_arrival_gcp(void **state)
+{
+    static const struct fw_cloud_profile gcp = {.kind = FW_CLOUD_GCP, .device_id = "bus-1",
+                                                .project = "p", .region = "r", .registry = "g"};
+    arrival_run(&gcp, "/devices/bus-1/events", "/devices/bus-1/events/depot-arrived",
+                ARRIVAL_SEQ(2));
+}
+
+/* with a registration, the identification event (with the route given
+ * before any configuration) is the first event sent */
+static void test_identification_first(void **state)
+{
+    size_t c;
+    for (c = 0; c < 5; c++) {
+        static struct rig r;
+        struct fw_bus_app_config acfg;
+        struct exchange ex[40];
+        size_t n;
+        rig_init(&r, fake_chunk_sizes[c]);
+        acfg = r.app.cfg;
+        acfg.registration = "AA 1234 BC";
+        acfg.route = "42";
+        assert_true(fw_bus_app_init(&r.app, &acfg));
+        n = add_online(ex);
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
+        n = add_publish(&r, ex, n,
+                        "{\"type\":\"identification\",\"bus\":\"bus-1\",\"route\":\"42\","
+                        "\"ts\":1700000000,\"seq\":1,\"registration\":\"AA 1234 BC\"}");
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
+        n = add_publish(&r, ex, n,
+                        "{\"type\":\"location\",\"bus\":\"bus-1\",\"route\":\"42\","
+                        "\"ts\":1700000000,\"seq\":2,\"position\":{\"lat\":31.222388,"
+                        "\"lon\":121.353901},\"speed_kmh\":0.0}");
+        drive(&r, ex, n);
     }
 }
 
@@ -327,6 +583,12 @@ int main(void)
         cmocka_unit_test(test_bad_documents),
         cmocka_unit_test(test_query_without_fix),
         cmocka_unit_test(test_receiver_switched_on_again),
+        cmocka_unit_test(test_driver_picture_in_chunks),
+        cmocka_unit_test(test_picture_query),
+        cmocka_unit_test(test_picture_camera_failure),
+        cmocka_unit_test(test_depot_arrival),
+        cmocka_unit_test(test_depot_arrival_gcp),
+        cmocka_unit_test(test_identification_first),
     };
     return cmocka_run_group_tests_name("fw_bus_app", tests, NULL, NULL);
 }

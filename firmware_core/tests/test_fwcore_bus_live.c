@@ -6,7 +6,9 @@
  * listener waits on /bus/events; once it is subscribed the simulator's GNSS
  * gets a fix, and the location event must reach the subscriber; a location
  * command published by the cloud is answered with its request id; a clock
- * jump past the 30 s report interval brings the next periodic report.
+ * jump past the 30 s report interval brings the next periodic report. With
+ * --registration the identification event comes first; a driver report
+ * appended to the --inputs file sends its 9000-byte picture in four chunks.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -157,7 +159,7 @@ static void test_location_reaches_the_cloud(void **state)
 {
     char dir[] = "/tmp/fwcore-live-XXXXXX", clock_path[128], broker_dir[128], link[128],
         ctl[128], port[16], admin[16], broker_addr[32], prog[3][4200], pw[256], reply[256],
-        statedir[128];
+        statedir[128], inputs[128], picture[128];
     struct vclock *clock;
     FILE *f;
     struct timespec now;
@@ -170,6 +172,8 @@ static void test_location_reaches_the_cloud(void **state)
     snprintf(link, sizeof(link), "%s/modem", dir);
     snprintf(ctl, sizeof(ctl), "%s/modem.ctl", dir);
     snprintf(statedir, sizeof(statedir), "%s/state", dir);
+    snprintf(inputs, sizeof(inputs), "%s/inputs", dir);
+    snprintf(picture, sizeof(picture), "%s/driver.bin", dir);
     snprintf(port, sizeof(port), "%d", free_port());
     do
         snprintf(admin, sizeof(admin), "%d", free_port());
@@ -212,7 +216,8 @@ static void test_location_reaches_the_cloud(void **state)
     {
         char *argv[] = {prog[2], "--uart", link, "--stack", "aws-modem-tls", "--device", "bus-1",
                         "--certs", "certs/out", "--broker", broker_addr, "--state", statedir,
-                        "--clock", clock_path, NULL};
+                        "--clock", clock_path, "--inputs", inputs, "--registration", "AA 1234 BC",
+                        NULL};
         spawn(&children[3], argv);
         assert_true(wait_for(&children[3], "device: online", GUARD_MS));
     }
@@ -251,6 +256,21 @@ static void test_location_reaches_the_cloud(void **state)
             wait_for(&children[2], "\x01never", 100);
         assert_non_null(strstr(children[2].seen + from, "\"type\":\"location\""));
     }
+    assert_non_null(strstr(children[2].seen, "\"registration\":\"AA 1234 BC\""));
+    /* the driver is on the phone: the picture arrives in four chunks */
+    f = fopen(picture, "wb");
+    assert_non_null(f);
+    for (int i = 0; i < 9000; i++)
+        fputc(i & 0xff, f);
+    fclose(f);
+    f = fopen(inputs, "a");
+    assert_non_null(f);
+    fprintf(f, "phone driver.bin\n");
+    fclose(f);
+    if (!wait_for(&children[2], "\"trigger\":\"phone\",\"chunk\":{\"index\":3,\"count\":4", GUARD_MS))
+        fail_msg("no last picture chunk; fwcore said:\n%s", children[3].seen);
+    assert_non_null(strstr(children[2].seen, "\"chunk\":{\"index\":0,\"count\":4,\"bytes\":2817}"));
+    assert_non_null(strstr(children[2].seen, "\"chunk\":{\"index\":3,\"count\":4,\"bytes\":549}"));
     if (getenv("FWCORE_LIVE_VERBOSE") != NULL)
         fprintf(stderr, "%s\n---\n%s\n", children[2].seen, children[3].seen);
     stop_children(NULL);

@@ -24,8 +24,13 @@
  * Connections: AWS presence events; on GCP the device list polled once a
  * trip second (so a GCP connection time is known to within a second).
  *
+ * A configuration's "depot": "<depot id>" is sent as that depot unit's geofence
+ * ({"name","lat","lon","radius_m"}), so the bus can detect its arrival.
+ * Driver inputs are lines appended to RUNDIR/<id>-inputs, the file fwcore
+ * reads with --inputs ("<behaviour> <picture-file>"; a synthetic picture of
+ * picture_bytes is written to RUNDIR/<id>-picture-<entry>.bin first).
  * Not executed yet (reported as NOT RUN, and the run then fails): the
- * "publish" command, driver inputs, "broker rotate-cert", expect_ack,
+ * "publish" command, "broker rotate-cert", expect_ack,
  * the *-mcu-tls stacks (fwcore lacks them), and
  * the issue's --report (HTML) output.
  * --junit FILE writes a test case per verdict line (a failure carries the
@@ -35,6 +40,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -218,7 +224,7 @@ static const char *not_executed(const struct scenario *s, const struct scenario_
     case SCENARIO_ACTION_COMMAND:
         return strcmp(a->u.command.name, "publish") == 0 ? "the firmware has no publish command yet" : NULL;
     case SCENARIO_ACTION_DRIVER:
-        return "driver inputs are not executed yet";
+        return NULL;
     case SCENARIO_ACTION_EXPECT_ACK:
         return "acknowledgements are not observed yet";
     case SCENARIO_ACTION_EXPECT_UART:
@@ -388,11 +394,17 @@ static void gcp_identity(const struct run *r, char *project, char *region, char 
     json_decref(root);
 }
 
+/* The file fwcore reads driver inputs from. */
+static void inputs_path(const struct run *r, size_t d, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s/%s-inputs", r->dir, r->sc.devices[d].id);
+}
+
 static int start_firmware(struct run *r, size_t d)
 {
     const struct scenario_device *dev = &r->sc.devices[d];
     char prog[PATH_MAX + 16], uart[PATH_MAX + 80], clock[PATH_MAX + 16], state[PATH_MAX + 80], broker[64],
-        name[80], project[128], region[128], registry[128];
+        name[80], project[128], region[128], registry[128], inputs[PATH_MAX + 80];
     snprintf(prog, sizeof prog, "%s/fwcore", r->opts->bin);
     snprintf(uart, sizeof uart, "%s/%s.pty", r->dir, dev->id);
     snprintf(clock, sizeof clock, "%s/clock", r->dir);
@@ -402,10 +414,20 @@ static int start_firmware(struct run *r, size_t d)
     if (mkdir(state, 0755) < 0 && errno != EEXIST)
         return -1;
     gcp_identity(r, project, region, registry, sizeof project);
-    char *argv[] = { prog, "--uart", uart, "--stack", (char *)scenario_stack_str(dev->stack), "--device",
+    inputs_path(r, d, inputs, sizeof inputs);
+    char *argv[] = { prog, "--uart", uart, "--inputs", inputs, "--stack", (char *)scenario_stack_str(dev->stack), "--device",
                      (char *)dev->id, "--role", (char *)scenario_role_str(dev->role), "--certs", r->certs,
                      "--broker", broker, "--state", state, "--clock", clock, "--gcp-project", project,
-                     "--gcp-region", region, "--gcp-registry", registry, NULL };
+                     "--gcp-region", region, "--gcp-registry", registry, NULL, NULL, NULL, NULL, NULL };
+    size_t n = sizeof argv / sizeof argv[0] - 5; /* the first NULL */
+    if (dev->registration) { /* the bus identifies itself with its registration and route */
+        argv[n++] = "--registration";
+        argv[n++] = (char *)dev->registration;
+    }
+    if (dev->route_number) {
+        argv[n++] = "--route";
+        argv[n++] = (char *)dev->route_number;
+    }
     return orch_spawn(&r->orch, name, argv) < 0 ? -1 : 0;
 }
 
@@ -574,12 +596,32 @@ static json_t *substituted_config(const struct run *r, const json_t *v)
     return copy;
 }
 
+/* "depot": "<depot id>" becomes the depot unit's geofence, which the bus needs to detect its arrival
+ * (reals are sent with 10 significant digits, so 50.47 stays 50.47):
+ * {"name": id, "lat": .., "lon": .., "radius_m": ..}. Other values stay as written. */
+static void expand_depot(const struct run *r, json_t *config)
+{
+    const char *name = json_string_value(json_object_get(config, "depot"));
+    for (size_t d = 0; name && d < r->sc.device_count; d++) {
+        const struct scenario_device *dev = &r->sc.devices[d];
+        if (dev->role != SCENARIO_ROLE_DEPOT || strcmp(dev->id, name) != 0)
+            continue;
+        json_t *depot = json_pack("{s:s, s:f, s:f, s:i}", "name", dev->id, "lat", dev->lat, "lon", dev->lon,
+                                  "radius_m", (int)lround(dev->radius_m));
+        if (depot)
+            json_object_set_new(config, "depot", depot);
+        return;
+    }
+}
+
 /* The payload of a config, command or read_state; freed by the caller. */
 static char *cloud_payload(const struct run *r, const struct scenario_action *a)
 {
     if (a->kind == SCENARIO_ACTION_CONFIG) {
         json_t *config = substituted_config(r, a->u.config.payload);
-        char *text = config ? json_dumps(config, JSON_COMPACT) : NULL;
+        if (config && json_is_object(config))
+            expand_depot(r, config);
+        char *text = config ? json_dumps(config, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
         json_decref(config);
         return text;
     }
@@ -609,6 +651,47 @@ static void run_cloud_action(struct run *r, const struct scenario_action *a)
     free(payload);
 }
 
+/* A synthetic picture of size bytes at path (a PGM header, then a pattern). */
+static int write_synthetic_picture(const char *path, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    for (size_t i = 0; i < size; i++)
+        fputc(i < 3 ? "P5\n"[i] : (int)((i * 31u + (i >> 9)) & 0xffu), f);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+/* driver: one line "<behaviour> <picture>" appended to each target's inputs file. */
+static void run_driver(struct run *r, const struct scenario_action *a)
+{
+    for (size_t d = 0; d < r->sc.device_count; d++) {
+        if ((a->device >= 0 && (size_t)a->device != d) || (a->device < 0 && r->sc.devices[d].role != SCENARIO_ROLE_BUS))
+            continue;
+        char picture[PATH_MAX + 80], inputs[PATH_MAX + 80], line[PATH_MAX + 200];
+        if (a->u.driver.picture) { /* absolute: fwcore resolves names against the run directory */
+            if (realpath(a->u.driver.picture, picture) == NULL) {
+                abort_run(r, "cannot find the picture %.200s", a->u.driver.picture);
+                return;
+            }
+        } else {
+            char made[PATH_MAX + 80];
+            snprintf(made, sizeof made, "%s/%s-picture-%zu.bin", r->dir, r->sc.devices[d].id, a->index);
+            if (write_synthetic_picture(made, a->u.driver.picture_size) != 0 || realpath(made, picture) == NULL) {
+                abort_run(r, "cannot write the synthetic picture %.200s", made);
+                return;
+            }
+        }
+        inputs_path(r, d, inputs, sizeof inputs);
+        int n = snprintf(line, sizeof line, "%s %s\n", scenario_behaviour_str(a->u.driver.behaviour), picture);
+        int fd = open(inputs, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0 || n >= (int)sizeof line || write(fd, line, (size_t)n) != n)
+            abort_run(r, "cannot write the driver input to %.200s", inputs);
+        if (fd >= 0)
+            close(fd);
+    }
+}
+
 static void run_action(struct run *r, const struct scenario_action *a)
 {
     char label[200];
@@ -619,6 +702,8 @@ static void run_action(struct run *r, const struct scenario_action *a)
         fprintf(stderr, "cellbench: %s %s\n", label, a->kind == SCENARIO_ACTION_FAULT ? a->u.fault.line : "");
     if (a->kind == SCENARIO_ACTION_FAULT)
         run_fault(r, a);
+    else if (a->kind == SCENARIO_ACTION_DRIVER)
+        run_driver(r, a);
     else
         run_cloud_action(r, a);
 }
@@ -1078,7 +1163,7 @@ static void run_usage(FILE *out)
                  "  --keep      keep the run directory (logs, UART captures) even when everything passed\n"
                  "  --verbose   show the timeline as it is executed\n"
                  "exit status: 0 every expectation held, 1 some failed or were not run, 2 bad input\n"
-                 "not yet: --report, the publish command, driver inputs, broker rotate-cert,\n"
+                 "not yet: --report, the publish command, broker rotate-cert,\n"
                  "expect_ack, the *-mcu-tls stacks (reported as NOT RUN)\n");
 }
 

@@ -398,7 +398,8 @@ static void test_unknown_device_gets_own_pki(void **state)
     assert_int_equal(access(CELLBENCH_SOURCE_DIR "/certs/out/devices/coach-7", F_OK), -1);
 }
 
-/* A message that never comes fails with its reason; a cloud action is NOT RUN; exit status 1. */
+/* A message that never comes fails with its reason; the publish command is NOT RUN; a driver
+ * input becomes a line of the bus's inputs file with a synthetic picture; exit status 1. */
 static void test_failure_and_not_run_reported(void **state)
 {
     struct fixture *f = *state;
@@ -406,7 +407,8 @@ static void test_failure_and_not_run_reported(void **state)
     write_scenario(f, "fails.json", "fails", 30,
                    "{ \"at\": 0, \"expect_message\": { \"topic\": \"/bus/never\", \"within\": 20 } },\n"
                    "{ \"at\": 5, \"driver\": { \"behaviour\": \"phone\", \"picture_bytes\": 2000 } },\n"
-                   "{ \"at\": 25, \"expect_uart\": { \"contains\": [ \"AT+CMQTTCONNECT\", \"never on the wire\" ] } }",
+                   "{ \"at\": 25, \"expect_uart\": { \"contains\": [ \"AT+CMQTTCONNECT\", \"never on the wire\" ] } },\n"
+                   "{ \"at\": 5, \"command\": { \"name\": \"publish\", \"args\": { \"topic\": \"/x\", \"payload\": \"y\" } } }",
                    path, sizeof path);
     char junit[400];
     snprintf(junit, sizeof junit, "%s/junit.xml", f->tmp);
@@ -417,16 +419,20 @@ static void test_failure_and_not_run_reported(void **state)
     assert_output_has(f, junit, "<testcase classname=\"fails\" name=\"00:00:00 $.timeline[0] expect_message\">"
                                 "<failure message=\"0 messages, want at least 1 on /bus/never");
     assert_output_has(f, junit, "--- tail of "); /* the UART transcript of the failure */
-    assert_output_has(f, junit, "<skipped message=\"driver inputs are not executed yet\"></skipped></testcase>");
+    assert_output_has(f, junit, "<skipped message=\"the firmware has no publish command yet\"></skipped></testcase>");
     assert_output_has(f, junit, "  </testsuite>\n</testsuites>\n");
     assert_output_has(f, f->out, "FAIL    00:00:00 $.timeline[0] expect_message: ");
     assert_output_has(f, f->out, "0 messages");
-    assert_output_has(f, f->out, "NOT RUN 00:00:05 $.timeline[1] driver bus-1: driver inputs are not executed yet");
+    assert_output_has(f, f->out, "NOT RUN 00:00:05 $.timeline[3] command bus-1: the firmware has no publish command yet");
     assert_output_has(f, f->out,
                       "FAIL    00:00:25 $.timeline[2] expect_uart bus-1: the UART capture does not contain \"never on the wire\"");
     assert_output_has(f, f->out, "fails: 0 passed, 2 failed, 1 not run");
     char dir[600];
     assert_true(find_run_dir(f, dir, sizeof dir)); /* kept after a failure */
+    char file[700];
+    snprintf(file, sizeof file, "%s/bus-1-inputs", dir);
+    assert_output_has(f, file, "phone /");
+    assert_output_has(f, file, "/bus-1-picture-1.bin\n");
     assert_nothing_left(dir);
 }
 

@@ -16,6 +16,7 @@
 struct vclock;
 struct evp_pkey_st;
 struct fw_linux_tls;
+struct fw_linux_inputs;
 
 /* The Linux platform. Fill with fw_linux_port_open(); pass &p->port to the core. */
 struct fw_linux_port {
@@ -28,6 +29,8 @@ struct fw_linux_port {
     FILE *log;                    /* stderr unless changed */
     int verbose;                  /* log FW_LOG_DEBUG events too */
     struct fw_linux_tls *tls;     /* MCU-side TLS (fw_port_linux_tls.h), NULL if none */
+    struct fw_linux_inputs *inputs; /* driver and camera inputs, NULL if none
+                                     * (fw_linux_port_use_inputs) */
 };
 
 /* Open the tty at uart_path (raw, non-blocking, 115200 8N1), the clock file
