@@ -66,3 +66,6 @@ $(HARNESS_FUZZER): harness/tests/fuzz_scenario.c $(HARNESS_LIB_SRCS)
 .PHONY: scenarios
 scenarios: $(BUILD)/bin/cellbench $(BUILD)/bin/sim7600 $(BUILD)/bin/fwcore $(BUILD)/lib/cellbench_cloud.so
 	$(BUILD)/bin/cellbench run --junit $(BUILD)/scenarios.xml scenarios/*.json
+
+# test_report also runs `cellbench run --report` on scenarios/smoke-aws.json.
+$(BUILD)/tests/harness/test_report: | $(BUILD)/bin/cellbench $(BUILD)/bin/sim7600 $(BUILD)/bin/fwcore

@@ -178,8 +178,31 @@ static int64_t capture_time_ns(const char *line)
     return (int64_t)timegm(&tm) * 1000000000LL + (int64_t)ms * 1000000LL;
 }
 
+/*
+ * Trip time of a capture line raw_s virtual seconds after trip start: the
+ * clock jumps of the scenario (forward ones) moved the virtual clock but not
+ * trip time, so each jump already behind the line is taken off.
+ */
+static double trip_time(const struct scenario *sc, double raw_s)
+{
+    double offset = 0.0, done_at = -1.0;
+    for (;;) {
+        const struct scenario_action *next = NULL;
+        for (size_t i = 0; i < sc->action_count; i++) {
+            const struct scenario_action *a = &sc->actions[i];
+            if (a->kind == SCENARIO_ACTION_FAULT && a->u.fault.target == SCENARIO_FAULT_CLOCK &&
+                a->u.fault.jump_s > 0 && a->at_s > done_at && (!next || a->at_s < next->at_s))
+                next = a;
+        }
+        if (!next || raw_s - offset < next->at_s + next->u.fault.jump_s)
+            return raw_s - offset;
+        offset += next->u.fault.jump_s;
+        done_at = next->at_s;
+    }
+}
+
 /* Up to REPORT_MAX_AT_ROWS chunks of a capture; *more counts those left out. */
-static int read_capture(const char *path, int64_t start_ns, struct at_line **out, size_t *count, size_t *more)
+static int read_capture(const struct scenario *sc, const char *path, int64_t start_ns, struct at_line **out, size_t *count, size_t *more)
 {
     FILE *f = fopen(path, "r");
     *out = NULL;
@@ -206,7 +229,7 @@ static int read_capture(const char *path, int64_t start_ns, struct at_line **out
         size_t len = strlen(text);
         while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '"'))
             text[--len] = '\0';
-        items[*count] = (struct at_line){ (double)(t - start_ns) / 1e9, dir[2] == 'R', strdup(text) };
+        items[*count] = (struct at_line){ trip_time(sc, (double)(t - start_ns) / 1e9), dir[2] == 'R', strdup(text) };
         if (!items[*count].text)
             break;
         (*count)++;
@@ -658,7 +681,7 @@ static int collect(const struct report_input *in, struct page_data *p)
     for (size_t d = 0; d < nd; d++) {
         const char *id = in->sc->devices[d].id;
         snprintf(path, sizeof path, "%s/%s-uart.log", in->run_dir, id);
-        read_capture(path, in->trip_start_ns, &p->at[d], &p->at_count[d], &p->at_more[d]);
+        read_capture(in->sc, path, in->trip_start_ns, &p->at[d], &p->at_count[d], &p->at_more[d]);
         for (size_t k = 0; k < p->at_count[d]; k++) {
             const struct at_line *a = &p->at[d][k];
             add_event(&p->ev, (struct event){ a->t_s, 0, COL_AT, id, a->from_host, a->text, strlen(a->text) });
