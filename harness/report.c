@@ -507,7 +507,8 @@ static void write_event_cell(FILE *out, const struct event *e)
         fputs("</span>", out);
 }
 
-static void write_timeline(FILE *out, struct events *ev, const size_t *more, const struct scenario *sc)
+static void write_timeline(FILE *out, struct events *ev, const size_t *more, size_t polls,
+                           const struct scenario *sc)
 {
     qsort(ev->items, ev->count, sizeof *ev->items, by_time);
     fprintf(out, "<h2>Timeline</h2>\n<p>AT traffic: &rarr; MCU to modem, &larr; modem to MCU (as captured, "
@@ -520,6 +521,9 @@ static void write_timeline(FILE *out, struct events *ev, const size_t *more, con
                     REPORT_MAX_AT_ROWS, more[d]);
         }
     }
+    if (polls)
+        fprintf(out, "<p class=\"note\">%zu messages of the runner's device-list polling (cloud/gcp/list-devices "
+                     "and its replies) are left out here; the traffic table counts them.</p>\n", polls);
     fprintf(out, "<table class=\"tl\"><tr><th>trip time</th><th>AT traffic</th><th>MQTT (cloud)</th>"
                  "<th>cloud actions</th></tr>\n");
     for (size_t i = 0; i < ev->count; i++) {
@@ -572,8 +576,10 @@ static void fill_billing(struct billing_table *t, const struct cloud_lines *clou
         const struct cloud_line *c = &cloud->items[i];
         json_t *doc = json_loadb(c->payload, c->len, 0, NULL);
         char device[64];
-        enum billing_direction d =
-            billing_classify(c->topic, json_string_value(json_object_get(doc, "bus")), device, sizeof device);
+        const char *sender = json_string_value(json_object_get(doc, "bus"));
+        if (!sender) /* a Pub/Sub copy names its device in the attributes */
+            sender = json_string_value(json_object_get(json_object_get(doc, "attributes"), "deviceId"));
+        enum billing_direction d = billing_classify(c->topic, sender, device, sizeof device);
         billing_add(t, device, c->topic, d, c->len);
         json_decref(doc);
     }
@@ -660,7 +666,14 @@ struct page_data {
     size_t *at_count, *at_more;
     char **action_texts;  /* per timeline entry: text owned by the page, or NULL */
     struct events ev;
+    size_t polls;         /* the runner's device-list polls left out of the timeline */
 };
+
+/* The runner's once-a-second GCP device-list poll and its reply (counted as service traffic, not shown). */
+static bool is_runner_poll(const char *topic)
+{
+    return strcmp(topic, "cloud/gcp/list-devices") == 0 || strcmp(topic, "cloud/gcp/reply/list-devices") == 0;
+}
 
 static int collect(const struct report_input *in, struct page_data *p)
 {
@@ -676,6 +689,10 @@ static int collect(const struct report_input *in, struct page_data *p)
     read_cloud_log(path, &p->cloud);
     for (size_t i = 0; i < p->cloud.count; i++) {
         const struct cloud_line *c = &p->cloud.items[i];
+        if (is_runner_poll(c->topic)) {
+            p->polls++;
+            continue;
+        }
         add_event(&p->ev, (struct event){ c->t_s, 0, COL_MQTT, c->topic, false, c->payload, c->len });
     }
     for (size_t d = 0; d < nd; d++) {
@@ -770,7 +787,7 @@ int report_write(const struct report_input *in, char *path, size_t path_cap)
     write_verdicts(out, in);
     write_map(out, in, &p->cloud);
     write_traffic(out, in, &p->cloud);
-    write_timeline(out, &p->ev, p->at_more, in->sc);
+    write_timeline(out, &p->ev, p->at_more, p->polls, in->sc);
     write_files(out, in->run_dir, files_dir, files_rel);
     fprintf(out, "</body></html>\n");
     release(in, p);

@@ -89,6 +89,7 @@ static void make_run_dir(const char *dir)
                "5.100 /bus/bus-1/commands {\"cmd\":\"location\",\"id\":\"timeline-0\"}\n"
                "6.000 /bus/events {\"type\":\"alert\",\"bus\":\"bus-1\",\"note\":\"<script>alert(1)</script>\"}\n"
                "7.000 /bus/events {\"type\":\"picture\",\"bus\":\"bus-1\",\"data\":\"abcd\"}\n"
+               "7.200 pubsub/bus-events {\"attributes\":{\"deviceId\":\"bus-1\"},\"data\":\"e30=\"}\n"
                "7.500 /bus/raw line one\n"
                "line two\n");
     write_text(dir, "bus-1-uart.log",
@@ -251,8 +252,11 @@ static void test_traffic_and_billed_units(void **state)
     /* a payload holding a newline spans two lines of cloud.log: one message of 17 bytes */
     assert_non_null(strstr(f->html, "<tr><td></td><td>/bus/raw</td><td>up</td><td class=\"num\">1</td>"
                                     "<td class=\"num\">17</td><td class=\"num\">1</td><td class=\"num\">1024</td>"));
+    /* service traffic: the presence event and the Pub/Sub copy (its device from the attributes), not billed */
+    assert_non_null(strstr(f->html, "<tr><td>bus-1</td><td>pubsub/bus-events</td><td>service</td><td class=\"num\">1</td>"
+                                    "<td class=\"num\">49</td><td class=\"num\">0</td><td class=\"num\">0</td>"));
     assert_non_null(strstr(f->html, "<tr class=\"total\"><th colspan=\"2\">total</th><th>service</th>"
-                                    "<td class=\"num\">1</td>"));
+                                    "<td class=\"num\">2</td>"));
 }
 
 static void test_missing_run_files_still_make_a_page(void **state)
