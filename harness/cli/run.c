@@ -29,8 +29,11 @@
  * the *-mcu-tls stacks (fwcore lacks them).
  * --junit FILE writes a test case per verdict line (a failure carries the
  * reason, the run directory and the tail of the device's UART capture).
- * --report DIR writes DIR/<scenario>.html per scenario that ran (report.h),
- * billed under the meters of --meters (billing.h; default aws=5120,gcp=1/1024).
+ * --report DIR writes DIR/<scenario>.html for every scenario whose bench was
+ * started, also when it failed to start (report.h), with billed units under
+ * the meters of --meters (billing.h; default aws=5120,gcp=1/1024). Not done
+ * yet: a scenario refused before anything starts (an unsupported stack, no
+ * route) gets no page; its NOT RUN lines are on stdout and in --junit only.
  */
 #include "cli.h"
 
@@ -858,7 +861,7 @@ enum verdict { VERDICT_PASS, VERDICT_FAIL, VERDICT_NOT_RUN };
 
 /* ---- the HTML report (--report) ---- */
 
-/* Remember a verdict line for the report (word as printed, trailing blanks dropped). */
+/* Remember a verdict line for the report (the verdict as PASS, FAIL or NOT RUN). */
 static void keep_verdict(struct run *r, const char *word, const char *label, const char *why)
 {
     if (!r->opts->report_dir)
@@ -1119,10 +1122,10 @@ static int run_scenario(const struct run_opts *o, const char *path)
         printf("%s: %u passed, %u failed, %u not run%s%s\n", r.sc.name, t.passed, t.failed, t.not_run,
                r.aborted ? "; aborted: " : "", r.aborted ? r.abort_reason : "");
         rc = t.failed || t.not_run || r.aborted ? 1 : 0;
-        if (o->report_dir && write_report(&r) < 0)
-            rc = rc ? rc : 1;
     }
     stop_everything(&r);
+    if (o->report_dir && write_report(&r) < 0) /* also when the bench could not start: its logs say why */
+        rc = rc ? rc : 1;
     junit_suite(&r, &t);
     if (r.cloud_up)
         cloud_app_stop(&r.cloud);
