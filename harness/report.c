@@ -685,8 +685,9 @@ static int collect(const struct report_input *in, struct page_data *p)
     if (!p->at || !p->at_count || !p->at_more || !p->action_texts)
         return -1;
     char path[PATH_MAX * 2];
-    snprintf(path, sizeof path, "%s/cloud.log", in->run_dir);
-    read_cloud_log(path, &p->cloud);
+    snprintf(path, sizeof path, "%s/cloud.log", in->run_dir ? in->run_dir : "");
+    if (in->run_dir)
+        read_cloud_log(path, &p->cloud);
     for (size_t i = 0; i < p->cloud.count; i++) {
         const struct cloud_line *c = &p->cloud.items[i];
         if (is_runner_poll(c->topic)) {
@@ -697,8 +698,9 @@ static int collect(const struct report_input *in, struct page_data *p)
     }
     for (size_t d = 0; d < nd; d++) {
         const char *id = in->sc->devices[d].id;
-        snprintf(path, sizeof path, "%s/%s-uart.log", in->run_dir, id);
-        read_capture(in->sc, path, in->trip_start_ns, &p->at[d], &p->at_count[d], &p->at_more[d]);
+        snprintf(path, sizeof path, "%s/%s-uart.log", in->run_dir ? in->run_dir : "", id);
+        if (in->run_dir)
+            read_capture(in->sc, path, in->trip_start_ns, &p->at[d], &p->at_count[d], &p->at_more[d]);
         for (size_t k = 0; k < p->at_count[d]; k++) {
             const struct at_line *a = &p->at[d][k];
             add_event(&p->ev, (struct event){ a->t_s, 0, COL_AT, id, a->from_host, a->text, strlen(a->text) });
@@ -788,7 +790,10 @@ int report_write(const struct report_input *in, char *path, size_t path_cap)
     write_map(out, in, &p->cloud);
     write_traffic(out, in, &p->cloud);
     write_timeline(out, &p->ev, p->at_more, p->polls, in->sc);
-    write_files(out, in->run_dir, files_dir, files_rel);
+    if (in->run_dir)
+        write_files(out, in->run_dir, files_dir, files_rel);
+    else
+        fprintf(out, "<h2>Logs and UART captures</h2>\n<p class=\"note\">The bench was not started: no logs.</p>\n");
     fprintf(out, "</body></html>\n");
     release(in, p);
     free(p);

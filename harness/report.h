@@ -42,7 +42,7 @@ struct report_verdict {
 /** What one page is made of. */
 struct report_input {
     const struct scenario *sc;
-    const char *run_dir;      /* where cloud.log, the captures and the logs are */
+    const char *run_dir;      /* where cloud.log, the captures and the logs are; NULL: the bench never started */
     const char *out_dir;      /* DIR of --report (made when missing) */
     int64_t trip_start_ns;    /* virtual Unix time (ns) of trip time 0, to place UART lines */
     const struct report_verdict *verdicts;

@@ -29,11 +29,11 @@
  * the *-mcu-tls stacks (fwcore lacks them).
  * --junit FILE writes a test case per verdict line (a failure carries the
  * reason, the run directory and the tail of the device's UART capture).
- * --report DIR writes DIR/<scenario>.html for every scenario whose bench was
- * started, also when it failed to start (report.h), with billed units under
- * the meters of --meters (billing.h; default aws=5120,gcp=1/1024). Not done
- * yet: a scenario refused before anything starts (an unsupported stack, no
- * route) gets no page; its NOT RUN lines are on stdout and in --junit only.
+ * --report DIR writes DIR/<scenario>.html for every scenario, also when its
+ * bench failed to start (report.h), with billed units under
+ * the meters of --meters (billing.h; default aws=5120,gcp=1/1024); a
+ * scenario refused before anything starts (an unsupported stack, no route)
+ * gets a page with its NOT RUN lines and no logs.
  */
 #include "cli.h"
 
@@ -901,7 +901,7 @@ static void free_verdicts(struct run *r)
 static int write_report(struct run *r)
 {
     struct report_input in = {
-        .sc = &r->sc, .run_dir = r->dir, .out_dir = r->opts->report_dir,
+        .sc = &r->sc, .run_dir = r->dir[0] ? r->dir : NULL, .out_dir = r->opts->report_dir,
         .trip_start_ns = r->start_ns - r->jumped_ns, .verdicts = r->verdicts, .verdict_count = r->verdict_count,
         .meters = r->opts->meters, .meter_count = r->opts->meter_count,
     };
@@ -1097,6 +1097,9 @@ static int run_scenario(const struct run_opts *o, const char *path)
     struct tally t = { 0, 0, 0 };
     r.cases = o->junit ? open_memstream(&r.cases_text, &r.cases_len) : NULL;
     if (!scenario_runnable(&r, &t)) {
+        if (o->report_dir)
+            write_report(&r); /* verdicts and route only: nothing ran */
+        free_verdicts(&r);
         junit_suite(&r, &t);
         scenario_free(&r.sc);
         return 1;

@@ -271,6 +271,17 @@ static void test_missing_run_files_still_make_a_page(void **state)
     assert_non_null(strstr(html, "No reported events."));
     assert_int_equal(count(html, "<a href="), 0);
     free(html);
+    in.run_dir = NULL; /* a scenario refused before its bench started */
+    struct report_verdict not_run = { "rep<&>", "NOT RUN", "stack missing" };
+    in.verdicts = &not_run;
+    in.verdict_count = 1;
+    assert_int_equal(report_write(&in, NULL, 0), 0);
+    html = slurp(page);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "<tr class=\"NOT_RUN\"><td class=\"v\">NOT RUN</td><td>rep&lt;&amp;&gt;</td>"));
+    assert_non_null(strstr(html, "The bench was not started: no logs."));
+    assert_non_null(strstr(html, "<polyline class=\"route\""));
+    free(html);
     in.out_dir = "/proc/no/such/dir";
     assert_int_equal(report_write(&in, NULL, 0), -1);
 }
