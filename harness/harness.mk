@@ -4,7 +4,7 @@
 # trace generator, and the CMocka tests under build/tests/harness/.
 # Included from the top Makefile after its `all:` rule.
 
-HARNESS_LIB_SRCS := harness/scenario.c harness/route.c harness/expect.c
+HARNESS_LIB_SRCS := harness/scenario.c harness/route.c harness/expect.c harness/billing.c harness/report.c
 HARNESS_LIB_OBJS := $(HARNESS_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 HARNESS_LIB := $(BUILD)/lib/libharness.a
 HARNESS_LDLIBS := -ljansson -lm
@@ -66,3 +66,6 @@ $(HARNESS_FUZZER): harness/tests/fuzz_scenario.c $(HARNESS_LIB_SRCS)
 .PHONY: scenarios
 scenarios: $(BUILD)/bin/cellbench $(BUILD)/bin/sim7600 $(BUILD)/bin/fwcore $(BUILD)/lib/cellbench_cloud.so
 	$(BUILD)/bin/cellbench run --junit $(BUILD)/scenarios.xml scenarios/*.json
+
+# test_report also runs `cellbench run --report` on scenarios/smoke-aws.json.
+$(BUILD)/tests/harness/test_report: | $(BUILD)/bin/cellbench $(BUILD)/bin/sim7600 $(BUILD)/bin/fwcore

@@ -30,11 +30,15 @@
  * reads with --inputs ("<behaviour> <picture-file>"; a synthetic picture of
  * picture_bytes is written to RUNDIR/<id>-picture-<entry>.bin first).
  * Not executed yet (reported as NOT RUN, and the run then fails): the
- * "publish" command, "broker rotate-cert", expect_ack,
- * the *-mcu-tls stacks (fwcore lacks them), and
- * the issue's --report (HTML) output.
+ * "publish" command, "broker rotate-cert", expect_ack, and
+ * the *-mcu-tls stacks (the runner does not start them yet).
  * --junit FILE writes a test case per verdict line (a failure carries the
  * reason, the run directory and the tail of the device's UART capture).
+ * --report DIR writes DIR/<scenario>.html for every scenario, also when its
+ * bench failed to start (report.h), with billed units under
+ * the meters of --meters (billing.h; default aws=5120,gcp=1/1024); a
+ * scenario refused before anything starts (an unsupported stack, no route)
+ * gets a page with its NOT RUN lines and no logs.
  */
 #include "cli.h"
 
@@ -59,6 +63,7 @@
 
 #include "cloud_app.h"
 #include "orchestrate.h"
+#include "report.h"
 #include "route.h"
 #include "scenario.h"
 #include "vclock.h"
@@ -75,6 +80,9 @@ struct run_opts {
     char bin[PATH_MAX];  /* directory of cellbench, sim7600, fwcore */
     const char *junit_path; /* --junit FILE, or NULL */
     FILE *junit;            /* open while the scenarios run */
+    const char *report_dir; /* --report DIR, or NULL */
+    struct billing_meter meters[BILLING_MAX_METERS]; /* --meters, for the report */
+    size_t meter_count;
 };
 
 /* What one run holds. */
@@ -99,6 +107,9 @@ struct run {
     char *cases_text;
     size_t cases_len;
     unsigned fault_errors;
+    int64_t jumped_ns;                 /* clock jumps executed so far (start_ns moved by them) */
+    struct report_verdict *verdicts;   /* every verdict line, for --report */
+    size_t verdict_count, verdict_cap;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -505,6 +516,7 @@ static void run_fault(struct run *r, const struct scenario_action *a)
     if (a->u.fault.target == SCENARIO_FAULT_CLOCK) {
         vclock_jump(r->clock, (int64_t)(a->u.fault.jump_s * (double)VCLOCK_NS_PER_S));
         r->start_ns += (int64_t)(a->u.fault.jump_s * (double)VCLOCK_NS_PER_S); /* trip time does not jump */
+        r->jumped_ns += (int64_t)(a->u.fault.jump_s * (double)VCLOCK_NS_PER_S);
         r->cloud.trip_start_ns = r->start_ns;
         return;
     }
@@ -932,6 +944,59 @@ static void xml_capture_tail(const struct run *r, const struct scenario_action *
 
 enum verdict { VERDICT_PASS, VERDICT_FAIL, VERDICT_NOT_RUN };
 
+/* ---- the HTML report (--report) ---- */
+
+/* Remember a verdict line for the report (the verdict as PASS, FAIL or NOT RUN). */
+static void keep_verdict(struct run *r, const char *word, const char *label, const char *why)
+{
+    if (!r->opts->report_dir)
+        return;
+    if (r->verdict_count == r->verdict_cap) {
+        size_t cap = r->verdict_cap * 2 + 16;
+        struct report_verdict *grown = realloc(r->verdicts, cap * sizeof *grown);
+        if (!grown)
+            return;
+        r->verdicts = grown;
+        r->verdict_cap = cap;
+    }
+    struct report_verdict *v = &r->verdicts[r->verdict_count];
+    v->verdict = strncmp(word, "PASS", 4) == 0 ? "PASS" : strncmp(word, "FAIL", 4) == 0 ? "FAIL" : "NOT RUN";
+    v->label = strdup(label);
+    v->reason = strdup(why ? why : "");
+    if (!v->label || !v->reason) {
+        free((char *)v->label);
+        free((char *)v->reason);
+        return;
+    }
+    r->verdict_count++;
+}
+
+static void free_verdicts(struct run *r)
+{
+    for (size_t i = 0; i < r->verdict_count; i++) {
+        free((char *)r->verdicts[i].label);
+        free((char *)r->verdicts[i].reason);
+    }
+    free(r->verdicts);
+    r->verdicts = NULL;
+    r->verdict_count = r->verdict_cap = 0;
+}
+
+/* Write the page of a run that happened; returns 0 or -1 (message on stderr). */
+static int write_report(struct run *r)
+{
+    struct report_input in = {
+        .sc = &r->sc, .run_dir = r->dir[0] ? r->dir : NULL, .out_dir = r->opts->report_dir,
+        .trip_start_ns = r->start_ns - r->jumped_ns, .verdicts = r->verdicts, .verdict_count = r->verdict_count,
+        .meters = r->opts->meters, .meter_count = r->opts->meter_count,
+    };
+    char page[PATH_MAX * 2];
+    if (report_write(&in, page, sizeof page) < 0)
+        return -1;
+    printf("report: %s\n", page);
+    return 0;
+}
+
 /* Print one verdict line, count it and add it to the JUnit cases. */
 static void emit(struct run *r, struct tally *t, const struct scenario_action *a, enum verdict v, const char *label,
                  const char *why)
@@ -941,6 +1006,7 @@ static void emit(struct run *r, struct tally *t, const struct scenario_action *a
     t->passed += v == VERDICT_PASS;
     t->failed += v == VERDICT_FAIL;
     t->not_run += v == VERDICT_NOT_RUN;
+    keep_verdict(r, words[v], label, why);
     if (!r->cases)
         return;
     fprintf(r->cases, "    <testcase classname=\"");
@@ -1116,6 +1182,9 @@ static int run_scenario(const struct run_opts *o, const char *path)
     struct tally t = { 0, 0, 0 };
     r.cases = o->junit ? open_memstream(&r.cases_text, &r.cases_len) : NULL;
     if (!scenario_runnable(&r, &t)) {
+        if (o->report_dir)
+            write_report(&r); /* verdicts and route only: nothing ran */
+        free_verdicts(&r);
         junit_suite(&r, &t);
         scenario_free(&r.sc);
         return 1;
@@ -1143,6 +1212,8 @@ static int run_scenario(const struct run_opts *o, const char *path)
         rc = t.failed || t.not_run || r.aborted ? 1 : 0;
     }
     stop_everything(&r);
+    if (o->report_dir && write_report(&r) < 0) /* also when the bench could not start: its logs say why */
+        rc = rc ? rc : 1;
     junit_suite(&r, &t);
     if (r.cloud_up)
         cloud_app_stop(&r.cloud);
@@ -1151,20 +1222,24 @@ static int run_scenario(const struct run_opts *o, const char *path)
         printf("run directory (logs, UART captures): %s\n", r.dir);
     else
         remove_run_dir(r.dir);
+    free_verdicts(&r);
     scenario_free(&r.sc);
     return rc;
 }
 
 static void run_usage(FILE *out)
 {
-    fprintf(out, "usage: cellbench run SCENARIO... [--rate X] [--junit FILE] [--keep] [--verbose]\n"
+    fprintf(out, "usage: cellbench run SCENARIO... [--rate X] [--junit FILE] [--report DIR] [--meters SPEC]\n"
+                 "                [--keep] [--verbose]\n"
                  "  --rate X    virtual seconds per real second (default: the scenario's rate)\n"
                  "  --junit FILE  JUnit XML: a test case per expectation (failures with the UART tail)\n"
+                 "  --report DIR  an HTML page per scenario run, DIR/<scenario>.html, logs copied beside it\n"
+                 "  --meters SPEC billing meters for the report, NAME=UNIT_BYTES[/MIN_BYTES],...\n"
+                 "                (default aws=5120,gcp=1/1024)\n"
                  "  --keep      keep the run directory (logs, UART captures) even when everything passed\n"
                  "  --verbose   show the timeline as it is executed\n"
                  "exit status: 0 every expectation held, 1 some failed or were not run, 2 bad input\n"
-                 "not yet: --report, the publish command, broker rotate-cert,\n"
-                 "expect_ack, the *-mcu-tls stacks (reported as NOT RUN)\n");
+                 "not yet: the publish command, broker rotate-cert,\n"                 "expect_ack, the *-mcu-tls stacks (reported as NOT RUN)\n");
 }
 
 static int parse_run_opts(int argc, char **argv, struct run_opts *o)
@@ -1173,10 +1248,11 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
         { "rate", required_argument, NULL, 'r' }, { "keep", no_argument, NULL, 'k' },
         { "verbose", no_argument, NULL, 'v' },    { "help", no_argument, NULL, 'h' },
         { "junit", required_argument, NULL, 'J' }, { "report", required_argument, NULL, 'R' },
-        { NULL, 0, NULL, 0 },
+        { "meters", required_argument, NULL, 'M' },  { NULL, 0, NULL, 0 },
     };
     int c;
     optind = 1;
+    o->meter_count = billing_default_meters(o->meters);
     while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
         switch (c) {
         case 'r':
@@ -1189,9 +1265,15 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
         case 'v': o->verbose = true; break;
         case 'h': run_usage(stdout); return 0;
         case 'J': o->junit_path = optarg; break;
-        case 'R':
-            fprintf(stderr, "cellbench run: --report is not implemented yet\n");
-            return 2;
+        case 'R': o->report_dir = optarg; break;
+        case 'M': {
+            char why[256];
+            if (billing_parse_meters(optarg, o->meters, &o->meter_count, why, sizeof why) < 0) {
+                fprintf(stderr, "cellbench run: --meters: %s\n", why);
+                return 2;
+            }
+            break;
+        }
         default: run_usage(stderr); return 2;
         }
     }

@@ -538,9 +538,9 @@ static void test_bad_arguments(void **state)
     const char *bad_rate[] = { "run", "--rate", "fast", SMOKE, NULL };
     assert_int_equal(run_cellbench(f, bad_rate), 2);
     assert_output_has(f, f->err, "--rate: 'fast' is not a positive rate");
-    const char *report[] = { "run", "--report", "dir", SMOKE, NULL };
-    assert_int_equal(run_cellbench(f, report), 2);
-    assert_output_has(f, f->err, "--report is not implemented yet");
+    const char *meters[] = { "run", "--report", "dir", "--meters", "aws=0", SMOKE, NULL };
+    assert_int_equal(run_cellbench(f, meters), 2);
+    assert_output_has(f, f->err, "--meters: the unit must be a positive number of bytes: 'aws=0'");
     const char *junit[] = { "run", "--junit", "/nonexistent-dir/x.xml", SMOKE, NULL };
     assert_int_equal(run_cellbench(f, junit), 2);
     assert_output_has(f, f->err, "--junit /nonexistent-dir/x.xml: No such file or directory");
