@@ -66,3 +66,12 @@ $(HARNESS_FUZZER): harness/tests/fuzz_scenario.c $(HARNESS_LIB_SRCS)
 .PHONY: scenarios
 scenarios: $(BUILD)/bin/cellbench $(BUILD)/bin/sim7600 $(BUILD)/bin/fwcore $(BUILD)/lib/cellbench_cloud.so
 	$(BUILD)/bin/cellbench run --junit $(BUILD)/scenarios.xml scenarios/*.json
+
+# test_compose: docker-compose.yml validated with `docker-compose config` and
+# every program it names checked against this build (the script with the
+# source and build directories filled in).
+HARNESS_COMPOSE_TEST := $(BUILD)/tests/harness/test_compose
+all: $(HARNESS_COMPOSE_TEST)
+$(HARNESS_COMPOSE_TEST): harness/tests/test_compose.sh
+	@mkdir -p $(dir $@)
+	sed -e 's|@SOURCE_DIR@|$(CURDIR)|' -e 's|@BUILD_DIR@|$(abspath $(BUILD))|' $< > $@ && chmod +x $@
