@@ -3,17 +3,26 @@
  *
  * 1. Each trip of BENCH_TRIPS (default: the 8-hour benchmark trip and the
  *    demonstration trip) is run at every rate of BENCH_RATES, BENCH_REPEAT
- *    times each. Printed per rate: the median wall time, trip time / median
- *    wall time, the verdict counts of the last run, and how many runs met
- *    every expectation; then the highest rate at which every run met every
- *    expectation, and the entries whose verdict changed from the lowest rate.
+ *    times each (a rate whose run would take longer than BENCH_MAX_WALL
+ *    seconds, default 60, is skipped). Printed per rate: the median wall
+ *    time, trip time / median wall time, the verdict counts of the last run,
+ *    and how many runs met every expectation; then the highest rate at which
+ *    every run met every expectation, and the entries whose verdict changed
+ *    from the lowest rate.
  * 2. The first trip cut to its first BENCH_WINDOW seconds (default 60: the
- *    entries whose windows close by then) is run at rate 1 and at the
- *    highest rate of step 1, and the verdicts of both are compared entry by
- *    entry.
+ *    entries whose windows close by then) is run at rate 1 and at the rate
+ *    of step 1 that did best (the highest at which every run met every
+ *    expectation, else the lowest at which one run did, else the lowest
+ *    tried), and the verdicts of both are compared entry by entry.
  *
- * Figures are reported, not judged. Exit status: 0 when both runs of step 2
- * gave the same verdicts, 1 when they differ, 2 when the bench could not run.
+ * Figures and verdict differences are reported, not judged: the exit status
+ * is 0 when the bench ran and 2 when it could not (no cellbench, bad input).
+ *
+ * Why a higher rate stops meeting expectations: the clock runs freely at the
+ * rate, so every real-time latency is multiplied by it. A TLS connect through
+ * the simulator takes a few real ms (tens of virtual seconds at 10000x, past
+ * the firmware's MQTT timeouts), and fwcore's idle wait is 10 real ms (10
+ * virtual seconds at 1000x) between looks at its timers.
  * Trip time is the runner's: the scenario's length or the last expectation
  * window, whichever ends later. Wall time includes starting and stopping
  * the broker, simulators and firmware.
@@ -173,7 +182,8 @@ static const char *env_or(const char *name, const char *fallback)
 }
 
 /* Step 1 for one trip: every rate; returns the highest rate at which every run passed, or 0. */
-static double sweep(const char *path, const double *rates, int nrates, int repeat)
+static double sweep(const char *path, const double *rates, int nrates, int repeat, double max_wall,
+                    double *lowest_met)
 {
     struct scenario s;
     struct scenario_error err;
@@ -188,9 +198,15 @@ static double sweep(const char *path, const double *rates, int nrates, int repea
     printf("  %8s %10s %10s %8s %6s %7s %9s\n", "rate", "wall med", "trip/wall", "passed", "failed", "not run",
            "all met");
     static struct outcome first, last;
-    double best = 0;
+    double best = 0, first_rate = 0;
+    bool have_first = false;
     for (int r = 0; r < nrates; r++) {
         double walls[MAX_REPEAT];
+        if (trip / rates[r] > max_wall) {
+            printf("  %8g skipped: would take %.0f s of wall time (BENCH_MAX_WALL %g)\n", rates[r], trip / rates[r],
+                   max_wall);
+            continue;
+        }
         int met = 0;
         for (int k = 0; k < repeat; k++) {
             run_once(path, rates[r], &last);
@@ -203,11 +219,15 @@ static double sweep(const char *path, const double *rates, int nrates, int repea
         fflush(stdout);
         if (met == repeat)
             best = rates[r];
-        if (r == 0) {
+        if (met > 0 && (*lowest_met == 0 || rates[r] < *lowest_met))
+            *lowest_met = rates[r];
+        if (!have_first) {
             first = last;
+            first_rate = rates[r];
+            have_first = true;
         } else {
             char lo[32], hi[32];
-            snprintf(lo, sizeof lo, "rate %g", rates[0]);
+            snprintf(lo, sizeof lo, "rate %g", first_rate);
             snprintf(hi, sizeof hi, "rate %g", rates[r]);
             print_differences(&first, &last, lo, hi);
         }
@@ -274,7 +294,7 @@ static int cut_scenario(const char *path, double w, const char *out)
     return rc;
 }
 
-/* Step 2: the first w seconds at rate 1 and at rate fast; 0 when the verdicts agree. */
+/* Step 2: the first w seconds at rate 1 and at rate fast; 0 when both ran, 2 when they could not. */
 static int compare_window(const char *path, double w, double fast)
 {
     char out[4096];
@@ -302,7 +322,7 @@ static int compare_window(const char *path, double w, double fast)
     snprintf(hi, sizeof hi, "rate %g", fast);
     unsigned diff = print_differences(&slow, &quick, "rate 1", hi);
     printf("  verdicts at rate 1 and rate %g: %s (%zu entries)\n", fast, diff ? "DIFFERENT" : "the same", slow.n);
-    return diff ? 1 : 0;
+    return 0;
 }
 
 int main(void)
@@ -314,11 +334,12 @@ int main(void)
         return 2;
     }
     double rates[MAX_RATES];
-    int nrates = parse_rates(env_or("BENCH_RATES", "1000 3000 10000 30000"), rates);
+    int nrates = parse_rates(env_or("BENCH_RATES", "100 300 1000 2000 3000 5000 10000"), rates);
+    double max_wall = strtod(env_or("BENCH_MAX_WALL", "60"), NULL);
     int repeat = atoi(env_or("BENCH_REPEAT", "3"));
     repeat = repeat < 1 ? 1 : repeat > MAX_REPEAT ? MAX_REPEAT : repeat;
     double window = strtod(env_or("BENCH_WINDOW", "60"), NULL);
-    if (nrates == 0 || !(window > 0)) {
+    if (nrates == 0 || !(window > 0) || !(max_wall > 0)) {
         fprintf(stderr, "bench_run: BENCH_RATES needs positive rates and BENCH_WINDOW a positive length\n");
         return 2;
     }
@@ -327,14 +348,14 @@ int main(void)
              env_or("BENCH_TRIPS", CELLBENCH_SOURCE_DIR "/scenarios/bench-8h.json " CELLBENCH_SOURCE_DIR
                                                         "/scenarios/demo-trip.json"));
     char *save = NULL, *first = NULL;
-    double fastest_met = 0;
+    double fastest_met = 0, lowest_met = 0;
     for (char *trip = strtok_r(trips, " ", &save); trip; trip = strtok_r(NULL, " ", &save)) {
         first = first ? first : trip;
-        double best = sweep(trip, rates, nrates, repeat);
+        double best = sweep(trip, rates, nrates, repeat, max_wall, &lowest_met);
         fastest_met = fmax(fastest_met, best);
     }
     if (!first)
         return 2;
-    /* the highest rate at which some trip met every expectation, else the highest rate tried */
-    return compare_window(first, window, fastest_met > 0 ? fastest_met : rates[nrates - 1]);
+    double fast = fastest_met > 0 ? fastest_met : lowest_met > 0 ? lowest_met : rates[0];
+    return compare_window(first, window, fast);
 }
