@@ -69,3 +69,24 @@ scenarios: $(BUILD)/bin/cellbench $(BUILD)/bin/sim7600 $(BUILD)/bin/fwcore $(BUI
 
 # test_report also runs `cellbench run --report` on scenarios/smoke-aws.json.
 $(BUILD)/tests/harness/test_report: | $(BUILD)/bin/cellbench $(BUILD)/bin/sim7600 $(BUILD)/bin/fwcore
+
+# test_compose: docker-compose.yml validated with `docker-compose config` and
+# every program it names checked against this build (the script with the
+# source and build directories filled in).
+HARNESS_COMPOSE_TEST := $(BUILD)/tests/harness/test_compose
+all: $(HARNESS_COMPOSE_TEST)
+$(HARNESS_COMPOSE_TEST): harness/tests/test_compose.sh
+	@mkdir -p $(dir $@)
+	sed -e 's|@SOURCE_DIR@|$(CURDIR)|' -e 's|@BUILD_DIR@|$(abspath $(BUILD))|' $< > $@ && chmod +x $@
+
+# bench_run: time compression of `cellbench run` (trip time / wall time per
+# rate, and a rate-1 window compared verdict by verdict). `make bench` runs it.
+HARNESS_RUN_BENCH := $(BUILD)/bench/bench_run
+BENCHES += $(HARNESS_RUN_BENCH)
+all: $(HARNESS_RUN_BENCH)
+$(BUILD)/obj/harness/bench/%.o: ALL_CFLAGS += -DCELLBENCH_SOURCE_DIR='"$(CURDIR)"' \
+	-DCELLBENCH_BUILD_DIR='"$(abspath $(BUILD))"'
+$(HARNESS_RUN_BENCH): $(BUILD)/obj/harness/bench/bench_run.o $(HARNESS_LIB) | $(BUILD)/bin/cellbench \
+		$(BUILD)/bin/sim7600 $(BUILD)/bin/fwcore $(BUILD)/lib/cellbench_cloud.so
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(HARNESS_LDLIBS)
