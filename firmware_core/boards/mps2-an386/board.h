@@ -39,6 +39,17 @@ void board_sleep(void);
 /* Write a NUL-terminated string to the host's console (semihosting SYS_WRITE0). */
 void semihost_write(const char *text);
 
+/* The run's command line (QEMU -semihosting-config arg=...), NUL-terminated
+ * in buf; returns its length, or -1 when it does not fit or is unavailable. */
+int32_t semihost_cmdline(char *buf, size_t cap);
+
+/* Host time in seconds since the Unix epoch (semihosting SYS_TIME). */
+uint64_t semihost_time(void);
+
+/* Read the host file path (binary) into buf; returns its length, or -1 when
+ * it cannot be opened, is empty or is larger than cap. */
+int32_t semihost_read_file(const char *path, uint8_t *buf, size_t cap);
+
 /* End the QEMU run with the given exit status (semihosting SYS_EXIT_EXTENDED). */
 void semihost_exit(uint32_t status) __attribute__((noreturn));
 

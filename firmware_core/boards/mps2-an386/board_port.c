@@ -9,6 +9,13 @@
 /* Longest log line, including the escaped detail. */
 #define LOG_LINE_MAX 200u
 
+/* The host's clock stands in for a real-time clock the MPS2 does not have. */
+static uint64_t port_unix_time_s(void *ctx)
+{
+    (void)ctx;
+    return semihost_time();
+}
+
 static int32_t port_uart_write(void *ctx, const uint8_t *buf, size_t len)
 {
     (void)ctx;
@@ -123,8 +130,9 @@ void board_port_init(struct board_port *p, enum fw_log_level max_level)
     p->port.uart_write = port_uart_write;
     p->port.uart_read = port_uart_read;
     p->port.now_ms = port_now_ms;
+    p->port.unix_time_s = port_unix_time_s;
     p->port.log = port_log;
     p->port.persist_load = port_persist_load;
     p->port.persist_save = port_persist_save;
-    /* unix_time_s, random and sign: not on this board yet (see README) */
+    /* random and sign: not on this board yet (no jitter in back-off; no GCP JWT) */
 }

@@ -1,8 +1,9 @@
 /*
  * board_port.h - struct fw_port for the mps2-an386 board: UART0 for the modem,
  * SysTick for now_ms, log events on the semihosting console, persistent blobs
- * in RAM (lost when QEMU exits: the board has no non-volatile memory).
- * No wall clock, entropy source or signer yet (those pointers are NULL).
+ * in RAM (lost when QEMU exits: the board has no non-volatile memory), the
+ * host's time through semihosting as the wall clock. No entropy source or
+ * signer yet (those pointers are NULL).
  */
 #ifndef BOARD_PORT_H
 #define BOARD_PORT_H
