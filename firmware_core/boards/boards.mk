@@ -4,6 +4,8 @@
 #                        (build/fw-m4/libfwcore.a) with the mps2-an386 board port,
 #                        for qemu-system-arm -M mps2-an386
 #   build/tests/fw/test_qemu_boot   boots that image in QEMU against build/bin/sim7600
+#                        (bring-up alone, without a SIM, and the aws bus application
+#                        against build/bin/cellbench broker with certs/out)
 #
 # Both join `all` only when arm-none-eabi-gcc is installed.
 
@@ -30,9 +32,11 @@ $(QEMU_ELF): $(QEMU_BOARD_OBJS) $(FW_M4_LIB) $(QEMU_LDSCRIPT)
 	$(FW_M4_CC) $(FW_M4_FLAGS) -nostartfiles --specs=nano.specs -T $(QEMU_LDSCRIPT) \
 		-Wl,--gc-sections -Wl,-Map=$(@:.elf=.map) -o $@ $(QEMU_BOARD_OBJS) $(FW_M4_LIB) -lc -lgcc
 
-$(QEMU_TEST): firmware_core/boards/tests/test_qemu_boot.sh $(QEMU_ELF) $(BUILD)/bin/sim7600
+$(QEMU_TEST): firmware_core/boards/tests/test_qemu_boot.sh $(QEMU_ELF) $(BUILD)/bin/sim7600 \
+		$(BUILD)/bin/cellbench
 	@mkdir -p $(dir $@)
 	sed -e 's|@QEMU_ELF@|$(abspath $(QEMU_ELF))|' -e 's|@SIM7600@|$(abspath $(BUILD)/bin/sim7600)|' \
+		-e 's|@CELLBENCH@|$(abspath $(BUILD)/bin/cellbench)|' -e 's|@CERTS@|$(abspath certs/out)|' \
 		$< > $@ && chmod +x $@
 
 -include $(shell find $(BUILD)/qemu -name '*.d' 2>/dev/null)
