@@ -13,7 +13,7 @@
 #include "fw_port.h"
 
 /* Blobs the RAM storage keeps, and the largest one. */
-#define BOARD_PERSIST_SLOTS 4u
+#define BOARD_PERSIST_SLOTS 2u
 #define BOARD_PERSIST_BLOB_MAX 4096u
 
 /* One stored blob. */
