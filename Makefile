@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 60
 
 DEB_PACKAGES := build-essential pkg-config openssl libssl-dev mosquitto mosquitto-clients \
 	libmosquitto-dev mosquitto-dev libcmocka-dev libjansson-dev libjwt-dev socat clang \
-	libclang-rt-14-dev gcc-arm-none-eabi libnewlib-arm-none-eabi docker-compose
+	libclang-rt-14-dev gcc-arm-none-eabi libnewlib-arm-none-eabi docker-compose qemu-system-arm
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS ?= -O2 -g
@@ -46,6 +46,7 @@ all: $(PROGRAMS) $(SIM_TESTS) $(BENCHES)
 include firmware_core/firmware.mk
 include harness/harness.mk
 include firmware_core/crypto/crypto.mk
+include firmware_core/boards/boards.mk
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \

@@ -1,0 +1,42 @@
+# boards.mk - firmware images for boards; included from the top Makefile.
+#
+#   make firmware-qemu   build/qemu/cellbench-bus.elf (+ .map): the core
+#                        (build/fw-m4/libfwcore.a) with the mps2-an386 board port,
+#                        for qemu-system-arm -M mps2-an386
+#   build/tests/fw/test_qemu_boot   boots that image in QEMU against build/bin/sim7600
+#                        (bring-up alone, without a SIM, and the aws bus application
+#                        against build/bin/cellbench broker with certs/out)
+#
+# Both join `all` only when arm-none-eabi-gcc is installed.
+
+QEMU_BOARD_DIR := firmware_core/boards/mps2-an386
+QEMU_BOARD_SRCS := $(wildcard $(QEMU_BOARD_DIR)/*.c)
+QEMU_BOARD_OBJS := $(QEMU_BOARD_SRCS:firmware_core/boards/%.c=$(BUILD)/qemu/obj/%.o)
+QEMU_LDSCRIPT := $(QEMU_BOARD_DIR)/mps2_an386.ld
+QEMU_ELF := $(BUILD)/qemu/cellbench-bus.elf
+QEMU_TEST := $(BUILD)/tests/fw/test_qemu_boot
+
+.PHONY: firmware-qemu
+firmware-qemu: $(QEMU_ELF)
+
+ifneq ($(shell command -v $(FW_M4_CC) 2>/dev/null),)
+all: $(QEMU_ELF) $(QEMU_TEST)
+endif
+
+$(BUILD)/qemu/obj/%.o: firmware_core/boards/%.c
+	@mkdir -p $(dir $@)
+	$(FW_M4_CC) $(FW_M4_FLAGS) -g $(FW_INC) -I$(QEMU_BOARD_DIR) -MMD -MP -c $< -o $@
+
+$(QEMU_ELF): $(QEMU_BOARD_OBJS) $(FW_M4_LIB) $(QEMU_LDSCRIPT)
+	@mkdir -p $(dir $@)
+	$(FW_M4_CC) $(FW_M4_FLAGS) -nostartfiles --specs=nano.specs -T $(QEMU_LDSCRIPT) \
+		-Wl,--gc-sections -Wl,-Map=$(@:.elf=.map) -o $@ $(QEMU_BOARD_OBJS) $(FW_M4_LIB) -lc -lgcc
+
+$(QEMU_TEST): firmware_core/boards/tests/test_qemu_boot.sh $(QEMU_ELF) $(BUILD)/bin/sim7600 \
+		$(BUILD)/bin/cellbench
+	@mkdir -p $(dir $@)
+	sed -e 's|@QEMU_ELF@|$(abspath $(QEMU_ELF))|' -e 's|@SIM7600@|$(abspath $(BUILD)/bin/sim7600)|' \
+		-e 's|@CELLBENCH@|$(abspath $(BUILD)/bin/cellbench)|' -e 's|@CERTS@|$(abspath certs/out)|' \
+		$< > $@ && chmod +x $@
+
+-include $(shell find $(BUILD)/qemu -name '*.d' 2>/dev/null)
