@@ -33,136 +33,28 @@
 
 #include <cmocka.h>
 
+#include "live.h"
 #include "vclock.h"
 
 #define GUARD_MS 60000
 
 static char bin_dir[4096];
 
-struct child {
-    pid_t pid;
-    int out;                 /* stdout and stderr of the child */
-    char seen[65536];        /* everything read so far */
-    size_t len;
-};
-
-static struct child children[4];
-
-static int64_t real_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
-static void spawn(struct child *c, char *const argv[])
-{
-    int p[2];
-    assert_int_equal(pipe(p), 0);
-    c->len = 0;
-    c->pid = fork();
-    assert_true(c->pid >= 0);
-    if (c->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        dup2(p[1], 1);
-        dup2(p[1], 2);
-        close(p[0]);
-        close(p[1]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    c->out = p[0];
-    fcntl(c->out, F_SETFL, O_NONBLOCK);
-}
-
-/* Read the child's output until needle shows up; false after the guard. */
-static bool wait_for(struct child *c, const char *needle, int64_t guard_ms)
-{
-    int64_t end = real_ms() + guard_ms;
-    while (real_ms() < end) {
-        struct pollfd pfd = {c->out, POLLIN, 0};
-        ssize_t n;
-        c->seen[c->len] = '\0';
-        if (strstr(c->seen, needle) != NULL)
-            return true;
-        if (poll(&pfd, 1, 100) <= 0)
-            continue;
-        n = read(c->out, c->seen + c->len, sizeof(c->seen) - 1 - c->len);
-        if (n <= 0 && !(n < 0 && errno == EAGAIN))
-            return false; /* the child ended */
-        if (n > 0)
-            c->len += (size_t)n;
-    }
-    c->seen[c->len] = '\0';
-    return strstr(c->seen, needle) != NULL;
-}
+static struct live_child children[4];
 
 static int stop_children(void **state)
 {
-    size_t i;
     (void)state;
-    for (i = 0; i < 4; i++) {
-        if (children[i].pid > 0) {
-            kill(children[i].pid, SIGTERM);
-            waitpid(children[i].pid, NULL, 0);
-            close(children[i].out);
-            children[i].pid = 0;
-        }
-    }
+    live_stop_children(children, sizeof(children) / sizeof(children[0]));
     return 0;
 }
 
-/* Send one control verb to the simulator and return its reply line. */
-static void control(const char *path, const char *verb, char *reply, size_t cap)
-{
-    struct sockaddr_un a;
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    size_t got = 0;
-    int64_t end = real_ms() + 5000;
-    memset(&a, 0, sizeof(a));
-    a.sun_family = AF_UNIX;
-    assert_true(strlen(path) < sizeof(a.sun_path));
-    memcpy(a.sun_path, path, strlen(path) + 1);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(write(fd, verb, strlen(verb)), (ssize_t)strlen(verb));
-    while (got + 1 < cap && real_ms() < end) {
-        struct pollfd pfd = {fd, POLLIN, 0};
-        ssize_t n;
-        if (poll(&pfd, 1, 100) <= 0)
-            continue;
-        n = read(fd, reply + got, cap - 1 - got);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-        if (memchr(reply, '\n', got) != NULL)
-            break;
-    }
-    reply[got] = '\0';
-    close(fd);
-}
-
 /* Like wait_for, but only output after offset from counts. */
-static bool wait_after(struct child *c, size_t from, const char *needle, int64_t guard_ms)
+static bool wait_after(struct live_child *c, size_t from, const char *needle, int64_t guard_ms)
 {
-    int64_t end = real_ms() + guard_ms;
-    while (real_ms() < end) {
-        wait_for(c, "\x01never", 100);
+    int64_t end = live_real_ms() + guard_ms;
+    while (live_real_ms() < end) {
+        live_wait_for(c, "\x01never", 100);
         if (strstr(c->seen + from, needle) != NULL)
             return true;
     }
@@ -202,9 +94,9 @@ static void run_case(const struct cloud_case *cc)
     snprintf(link, sizeof(link), "%s/modem", dir);
     snprintf(ctl, sizeof(ctl), "%s/modem.ctl", dir);
     snprintf(uart_log, sizeof(uart_log), "%s/uart.log", dir);
-    snprintf(port, sizeof(port), "%d", free_port());
+    snprintf(port, sizeof(port), "%d", live_free_port());
     do
-        snprintf(admin, sizeof(admin), "%d", free_port());
+        snprintf(admin, sizeof(admin), "%d", live_free_port());
     while (strcmp(admin, port) == 0);
     snprintf(broker_addr, sizeof(broker_addr), "localhost:%s", port);
     clock_gettime(CLOCK_REALTIME, &now);
@@ -216,15 +108,15 @@ static void run_case(const struct cloud_case *cc)
         char *argv[] = {prog[0], "broker", "--profile", (char *)cc->profile, "--port", port,
                         "--admin-port", admin, "--registry", (char *)cc->registry, "--dir", broker_dir,
                         "--clock", clock_path, "--certs", "certs/out", NULL};
-        spawn(&children[0], argv);
-        assert_true(wait_for(&children[0], "ready", GUARD_MS));
+        live_spawn(&children[0], argv);
+        assert_true(live_wait_for(&children[0], "ready", GUARD_MS));
     }
     snprintf(prog[1], sizeof(prog[1]), "%s/sim7600", bin_dir);
     {
         char *argv[] = {prog[1], "--link", link, "--control", ctl, "--clock", clock_path,
                         "--log", uart_log, NULL};
-        spawn(&children[1], argv);
-        assert_true(wait_for(&children[1], "/dev/", GUARD_MS));
+        live_spawn(&children[1], argv);
+        assert_true(live_wait_for(&children[1], "/dev/", GUARD_MS));
     }
     snprintf(pw, sizeof(pw), "%s/admin-password", broker_dir);
     f = fopen(pw, "r");
@@ -238,8 +130,8 @@ static void run_case(const struct cloud_case *cc)
         char *argv[] = {"/usr/bin/stdbuf", "-oL", "/usr/bin/mosquitto_sub", "-d", "-v", "-h",
                         "127.0.0.1", "-p", admin, "-u", "cloud", "-P", pw, "-t",
                         (char *)cc->events, "-t", presence, "-q", "1", NULL};
-        spawn(&children[2], argv);
-        if (!wait_for(&children[2], "SUBACK", GUARD_MS))
+        live_spawn(&children[2], argv);
+        if (!live_wait_for(&children[2], "SUBACK", GUARD_MS))
             fail_msg("subscriber not subscribed:\n%s", children[2].seen);
     }
     snprintf(prog[2], sizeof(prog[2]), "%s/fwcore", bin_dir);
@@ -248,30 +140,30 @@ static void run_case(const struct cloud_case *cc)
                         "--certs", "certs/out", "--broker", broker_addr, "--clock", clock_path,
                         /* the project and region of certs/out/registry-gcp.json */
                         "--gcp-project", "bench-project", "--gcp-region", "europe-west1", NULL};
-        spawn(&children[3], argv);
-        if (!wait_for(&children[3], "device: online", GUARD_MS))
+        live_spawn(&children[3], argv);
+        if (!live_wait_for(&children[3], "device: online", GUARD_MS))
         {
-            wait_for(&children[0], "\x01never", 500);
+            live_wait_for(&children[0], "\x01never", 500);
             fail_msg("fwcore not online:\n%s\nbroker said:\n%s", children[3].seen,
                      children[0].seen);
         }
     }
-    if (cc->presence != NULL && !wait_for(&children[2], cc->presence, GUARD_MS))
+    if (cc->presence != NULL && !live_wait_for(&children[2], cc->presence, GUARD_MS))
         fail_msg("no presence event; subscriber saw:\n%s", children[2].seen);
-    if (!wait_for(&children[2], "\"type\":\"online\"", GUARD_MS))
+    if (!live_wait_for(&children[2], "\"type\":\"online\"", GUARD_MS))
         fail_msg("no online event; subscriber saw:\n%s\nfwcore said:\n%s", children[2].seen,
                  children[3].seen);
     assert_non_null(strstr(children[2].seen, "\"bus\":\"bus-1\""));
     /* packet id 1 went to the SUBSCRIBE, so the event is 2 */
-    assert_true(wait_for(&children[3], "info app: online event 2 ok", GUARD_MS));
-    if (!wait_for(&children[3], "info app: event 2 acknowledged", GUARD_MS))
+    assert_true(live_wait_for(&children[3], "info app: online event 2 ok", GUARD_MS));
+    if (!live_wait_for(&children[3], "info app: event 2 acknowledged", GUARD_MS))
         fail_msg("online event not acknowledged; fwcore said:\n%s", children[3].seen);
     /* the server side drops the connection: the device backs off and
      * comes back with a new TLS session and another online event */
     {
         char reply[256];
         size_t from = children[3].len, sub_from = children[2].len;
-        control(ctl, "drop tcp 0\n", reply, sizeof(reply));
+        live_control(ctl, "drop tcp 0\n", reply, sizeof(reply));
         if (strncmp(reply, "ok drop tcp 1", 13) != 0)
             fail_msg("control answered: %s", reply);
         if (!wait_after(&children[3], from, "info device: online", GUARD_MS))
@@ -285,7 +177,7 @@ static void run_case(const struct cloud_case *cc)
     {
         char reply[256];
         size_t from = children[3].len, sub_from = children[2].len;
-        control(ctl, "reset\n", reply, sizeof(reply));
+        live_control(ctl, "reset\n", reply, sizeof(reply));
         if (strncmp(reply, "ok", 2) != 0)
             fail_msg("control answered: %s", reply);
         if (!wait_after(&children[3], from, "info device: online", GUARD_MS))

@@ -166,10 +166,17 @@ static int make(const char *dir, const char *file, const struct route_waypoint *
     return rc;
 }
 
+static const char usage[] = "usage: gen-city-loop DIR\n"
+                            "  writes city-loop.gpx, sample.gpx and sample.nmea into DIR\n";
+
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: gen-city-loop DIR\n");
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (argc != 2 || argv[1][0] == '-') {
+        fputs(usage, stderr);
         return 2;
     }
     if (make(argv[1], "city-loop.gpx", city_loop, sizeof(city_loop) / sizeof(city_loop[0]), 0) != 0 ||
