@@ -1,6 +1,8 @@
 /* cloud_app — the run's cloud application on the admin listener (cloud_app.h). */
 #include "cloud_app.h"
 
+#include "pubsub.h"
+
 #include <mosquitto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +66,8 @@ static int append(struct cloud_app *app, const struct mosquitto_message *m)
     ((char *)c->payload)[m->payloadlen] = '\0';
     c->len = (size_t)m->payloadlen;
     c->json = json_loadb(c->payload, c->len, JSON_DECODE_ANY, NULL);
+    if (c->json && strncmp(c->topic, PUBSUB_PREFIX, strlen(PUBSUB_PREFIX)) == 0)
+        pubsub_decode_envelope(c->json); /* data.* predicates see the event; binary data stays base64 */
     char id[128];
     const char *sender = message_sender(c, id, sizeof id);
     c->sender = sender ? strdup(sender) : NULL;

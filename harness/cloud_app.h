@@ -77,7 +77,9 @@ int cloud_app_publish(struct cloud_app *app, const char *topic, const void *payl
 
 /**
  * The log as verdict records: *out (freed by the caller with free()) gets
- * one record per message; Pub/Sub messages (`pubsub/T`) carry pubsub T;
+ * one record per message; Pub/Sub messages (`pubsub/T`) carry pubsub T
+ * and their data decoded (pubsub.h: JSON data parsed, base64 kept in
+ * "data_base64");
  * the sender is the publishing device when the cloud can tell (Pub/Sub
  * attributes, GCP and AWS event topics, else the payload's "bus" field).
  * The records point into the app, valid until cloud_app_stop. Returns the count.
