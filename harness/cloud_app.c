@@ -1,6 +1,8 @@
 /* cloud_app — the run's cloud application on the admin listener (cloud_app.h). */
 #include "cloud_app.h"
 
+#include "pubsub.h"
+
 #include <mosquitto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,9 @@
 
 #define PRESENCE_PREFIX "$aws/events/presence/"
 #define PUBSUB_PREFIX "pubsub/"
+#define DEPOT_ARRIVALS_TOPIC "depot-arrivals"
+#define GCP_COMMAND_SEND "cloud/gcp/devices/"
+#define GCP_COMMAND_REPLY "cloud/gcp/reply/devices/"
 #define GCP_DEVICE_LIST "cloud/gcp/list-devices"
 #define GCP_DEVICE_LIST_REPLY "cloud/gcp/reply/list-devices"
 
@@ -41,6 +46,63 @@ static const char *message_sender(const struct cloud_message *c, char *buf, size
     return json_string_value(json_object_get(c->json, "bus"));
 }
 
+static int append(struct cloud_app *app, const struct mosquitto_message *m);
+
+/* Remember a relay until the broker answers; returns 0 or -1. */
+static int relay_pending(struct cloud_app *app, const char *device, const char *payload)
+{
+    if (app->relay_count == app->relay_cap) {
+        size_t cap = app->relay_cap * 2 + 4;
+        struct cloud_relay *grown = realloc(app->relays, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        app->relays = grown;
+        app->relay_cap = cap;
+    }
+    struct cloud_relay *r = &app->relays[app->relay_count];
+    r->device = strdup(device);
+    r->payload = strdup(payload);
+    if (!r->device || !r->payload) {
+        free(r->device);
+        free(r->payload);
+        return -1;
+    }
+    app->relay_count++;
+    return 0;
+}
+
+/*
+ * The broker's reply to a relay (`cloud/gcp/reply/devices/D/commands/send/
+ * depot-arrivals`): the oldest relay to D is settled; when delivered it is
+ * recorded as the message the depot received.
+ */
+static void relay_settled(struct cloud_app *app, const struct cloud_message *c)
+{
+    const char *tail = "/commands/send/" DEPOT_ARRIVALS_TOPIC;
+    size_t plen = strlen(GCP_COMMAND_REPLY), tlen = strlen(tail), len = strlen(c->topic);
+    if (strncmp(c->topic, GCP_COMMAND_REPLY, plen) != 0 || len <= plen + tlen || strcmp(c->topic + len - tlen, tail) != 0)
+        return;
+    const char *device = c->topic + plen;
+    size_t dlen = len - plen - tlen;
+    size_t i = 0;
+    while (i < app->relay_count && (strlen(app->relays[i].device) != dlen || strncmp(app->relays[i].device, device, dlen) != 0))
+        i++;
+    if (i == app->relay_count)
+        return;
+    struct cloud_relay r = app->relays[i];
+    memmove(&app->relays[i], &app->relays[i + 1], (app->relay_count - i - 1) * sizeof r);
+    app->relay_count--;
+    char topic[320];
+    snprintf(topic, sizeof topic, "/devices/%s/commands/" DEPOT_ARRIVALS_TOPIC, r.device);
+    struct mosquitto_message delivered = { .topic = topic, .payload = r.payload, .payloadlen = (int)strlen(r.payload) };
+    if (!json_is_true(json_object_get(c->json, "ok")) || append(app, &delivered) < 0) {
+        app->relays_failed++;
+        fprintf(stderr, "cellbench: cloud app: depot arrival not delivered to %s: %s\n", r.device, (const char *)c->payload);
+    }
+    free(r.device);
+    free(r.payload);
+}
+
 static int append(struct cloud_app *app, const struct mosquitto_message *m)
 {
     if (app->count == app->cap) {
@@ -64,6 +126,8 @@ static int append(struct cloud_app *app, const struct mosquitto_message *m)
     ((char *)c->payload)[m->payloadlen] = '\0';
     c->len = (size_t)m->payloadlen;
     c->json = json_loadb(c->payload, c->len, JSON_DECODE_ANY, NULL);
+    if (c->json && strncmp(c->topic, PUBSUB_PREFIX, strlen(PUBSUB_PREFIX)) == 0)
+        pubsub_decode_envelope(c->json); /* data.* predicates see the event; binary data stays base64 */
     char id[128];
     const char *sender = message_sender(c, id, sizeof id);
     c->sender = sender ? strdup(sender) : NULL;
@@ -75,12 +139,41 @@ static int append(struct cloud_app *app, const struct mosquitto_message *m)
     return 0;
 }
 
+/* A depot arrival on the depot-arrivals Pub/Sub topic goes on to its depot as a command. */
+static void relay_depot_arrival(struct cloud_app *app, const struct cloud_message *c)
+{
+    if (strcmp(c->topic, PUBSUB_PREFIX DEPOT_ARRIVALS_TOPIC) != 0 || !c->sender)
+        return;
+    const json_t *data = json_object_get(c->json, "data");
+    const char *depot = json_string_value(json_object_get(data, "depot"));
+    const char *type = json_string_value(json_object_get(data, "type"));
+    if (!depot || !type || strcmp(type, "depot_arrival") != 0)
+        return;
+    json_t *command = json_deep_copy(data);
+    char *text = NULL;
+    if (command && json_object_set_new(command, "bus", json_string(c->sender)) == 0)
+        text = json_dumps(command, JSON_COMPACT);
+    json_decref(command);
+    char topic[256];
+    int len = snprintf(topic, sizeof topic, GCP_COMMAND_SEND "%s/commands/send/" DEPOT_ARRIVALS_TOPIC, depot);
+    if (!text || len < 0 || (size_t)len >= sizeof topic || strpbrk(depot, "/+#") ||
+        relay_pending(app, depot, text) < 0 || cloud_app_publish(app, topic, text, strlen(text), false) < 0) {
+        app->relays_failed++;
+        fprintf(stderr, "cellbench: cloud app: depot arrival of %s not relayed to %s\n", c->sender, depot);
+    }
+    free(text);
+}
+
 static void on_message(struct mosquitto *mosq, void *ctx, const struct mosquitto_message *m)
 {
     (void)mosq;
     struct cloud_app *app = ctx;
     if (append(app, m) < 0)
         fprintf(stderr, "cellbench: cloud app: out of memory, message on %s not recorded\n", m->topic);
+    else if (app->relay_depot_arrivals && app->messages[app->count - 1].json) {
+        relay_depot_arrival(app, &app->messages[app->count - 1]);
+        relay_settled(app, &app->messages[app->count - 1]);
+    }
 }
 
 static void on_connect(struct mosquitto *mosq, void *ctx, int rc)
@@ -268,6 +361,11 @@ int cloud_app_poll_devices(struct cloud_app *app)
     return cloud_app_publish(app, GCP_DEVICE_LIST, "", 0, false);
 }
 
+void cloud_app_relay_depot_arrivals(struct cloud_app *app)
+{
+    app->relay_depot_arrivals = true;
+}
+
 void cloud_app_stop(struct cloud_app *app)
 {
     if (app->mosq) {
@@ -282,6 +380,11 @@ void cloud_app_stop(struct cloud_app *app)
         json_decref(app->messages[i].json);
     }
     free(app->messages);
+    for (size_t i = 0; i < app->relay_count; i++) {
+        free(app->relays[i].device);
+        free(app->relays[i].payload);
+    }
+    free(app->relays);
     if (app->log)
         fclose(app->log);
     memset(app, 0, sizeof *app);

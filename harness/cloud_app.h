@@ -37,6 +37,12 @@ struct cloud_message {
     char *sender;     /* the publishing device when the cloud can tell, else NULL */
 };
 
+/** A relayed command awaiting the broker's reply. */
+struct cloud_relay {
+    char *device;  /* the depot it was sent to */
+    char *payload; /* the command, NUL-terminated */
+};
+
 /** The cloud application of one run. */
 struct cloud_app {
     struct mosquitto *mosq;
@@ -45,6 +51,10 @@ struct cloud_app {
     bool connected;
     FILE *log;             /* one line per message received, or NULL */
     size_t subscribed_count; /* SUBACKs received */
+    bool relay_depot_arrivals; /* gcp: relay pubsub/depot-arrivals to the depot (see cloud_app_relay_depot_arrivals) */
+    unsigned relays_failed;    /* relays not published or refused by the broker */
+    struct cloud_relay *relays; /* relays sent, awaiting the broker's reply */
+    size_t relay_count, relay_cap;
     struct cloud_message *messages;
     size_t count, cap;
 };
@@ -77,7 +87,9 @@ int cloud_app_publish(struct cloud_app *app, const char *topic, const void *payl
 
 /**
  * The log as verdict records: *out (freed by the caller with free()) gets
- * one record per message; Pub/Sub messages (`pubsub/T`) carry pubsub T;
+ * one record per message; Pub/Sub messages (`pubsub/T`) carry pubsub T
+ * and their data decoded (pubsub.h: JSON data parsed, base64 kept in
+ * "data_base64");
  * the sender is the publishing device when the cloud can tell (Pub/Sub
  * attributes, GCP and AWS event topics, else the payload's "bus" field).
  * The records point into the app, valid until cloud_app_stop. Returns the count.
@@ -97,6 +109,19 @@ size_t cloud_app_conn_events(const struct cloud_app *app, struct scenario_conn_e
  * recorded like any message. Returns 0 or -1.
  */
 int cloud_app_poll_devices(struct cloud_app *app);
+
+/**
+ * GCP: from now on, relay every depot arrival seen on the Pub/Sub topic
+ * depot-arrivals (data {"type":"depot_arrival","depot":D,...}) to depot D
+ * as a command: the event's data plus "bus" (the sending device), sent with
+ * cloud/gcp/devices/D/commands/send/depot-arrivals, so the depot unit
+ * receives it on /devices/D/commands/depot-arrivals. The broker delivers
+ * commands to the device alone (the admin `#` subscription never sees
+ * them), so when it answers {"ok":true} (delivered to a connected,
+ * subscribed depot) the command is recorded as a message on that topic;
+ * a refusal is counted in relays_failed and reported on stderr.
+ */
+void cloud_app_relay_depot_arrivals(struct cloud_app *app);
 
 /** Disconnect and release everything (the struct is left empty). */
 void cloud_app_stop(struct cloud_app *app);

@@ -1138,6 +1138,8 @@ static int start_everything(struct run *r)
         cloud_app_start(&r->cloud, r->admin_port, "cloud", password, r->clock, r->start_ns, log, READY_GUARD_MS) < 0)
         return -1;
     r->cloud_up = true;
+    if (r->sc.profile == SCENARIO_PROFILE_GCP) /* events/depot-arrived -> Pub/Sub -> the depot unit */
+        cloud_app_relay_depot_arrivals(&r->cloud);
     send_gnss(r, 0.0);
     int64_t rate = r->opts->rate_micro ? r->opts->rate_micro : (int64_t)llround(r->sc.rate * VCLOCK_RATE_ONE);
     vclock_set(r->clock, r->start_ns, rate); /* trip time 0 */
