@@ -557,11 +557,17 @@ int main(int argc, char **argv)
     while (!stop_requested) {
         /* a depot unit needs no GNSS: the device alone */
         enum fw_device_state st = a.depot ? fw_device_poll(&a.dev) : fw_bus_app_poll(&a.bus);
+        uint32_t deadline = 0;
+        bool timed;
         if (st != last) {
             fprintf(stderr, "%s info device: %s\n", a.opt.device, fw_device_state_str(st));
             last = st;
         }
-        fw_linux_port_wait(&a.port, 10);
+        /* sleep until modem input or the core's next deadline in virtual
+         * time (at any clock rate), at most 10 ms of real time */
+        timed = a.depot ? fw_device_next_deadline_ms(&a.dev, &deadline)
+                        : fw_bus_app_next_deadline_ms(&a.bus, &deadline);
+        fw_linux_port_wait_until(&a.port, timed, deadline, 10);
     }
     fw_linux_port_close(&a.port);
     if (a.opt.inputs != NULL)
