@@ -161,6 +161,15 @@ void fw_at_read_raw(struct fw_at *at, size_t n, fw_at_raw_fn sink, void *ctx);
 /* Abandon the command in progress (its status becomes FW_AT_TIMEOUT). */
 void fw_at_cancel(struct fw_at *at);
 
+/* Earliest port-clock time (ms) at which fw_at_poll() has timed work to do
+ * (the running command's timeout, an abandoned raw read), into *deadline_ms.
+ * Returns false when nothing is timed (only modem input can move it on). */
+bool fw_at_next_deadline_ms(const struct fw_at *at, uint32_t *deadline_ms);
+
+/* Keep the earlier of *deadline_ms (valid when *has is true) and candidate,
+ * on the wrapping port clock; sets *has. For the next-deadline queries. */
+void fw_deadline_keep_earliest(bool *has, uint32_t *deadline_ms, uint32_t candidate);
+
 /* Outcome of the last finished command (status FW_AT_IN_PROGRESS/IDLE if none). */
 const struct fw_at_result *fw_at_result(const struct fw_at *at);
 

@@ -161,6 +161,12 @@ void fw_bus_app_on_message(struct fw_bus_app *app, const char *topic, size_t top
 /* Advance the device and the application; returns the device's state. */
 enum fw_device_state fw_bus_app_poll(struct fw_bus_app *app);
 
+/* Earliest port-clock time (ms) at which fw_bus_app_poll() has timed work
+ * (the next AT+CGPSINFO poll while the device is idle, and everything
+ * fw_device_next_deadline_ms() reports), into *deadline_ms. Returns false
+ * when nothing is timed (only modem input can move it on). */
+bool fw_bus_app_next_deadline_ms(const struct fw_bus_app *app, uint32_t *deadline_ms);
+
 /* The configuration in force, or NULL before the first valid one. */
 const struct fw_bus_config *fw_bus_app_config(const struct fw_bus_app *app);
 

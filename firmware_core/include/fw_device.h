@@ -86,6 +86,14 @@ enum fw_device_state fw_device_poll(struct fw_device *d);
  * the device until that command has finished). */
 bool fw_device_idle(const struct fw_device *d);
 
+/* Earliest port-clock time (ms) at which fw_device_poll() has timed work
+ * (the end of a back-off pause, a setup retry, an AT command's timeout),
+ * into *deadline_ms, so the caller may sleep until then or until modem
+ * input. Returns false when nothing is timed. The JWT renewal is not
+ * included: it is checked on every poll, minutes before expiry, so a
+ * caller's bounded idle wait reaches it. */
+bool fw_device_next_deadline_ms(const struct fw_device *d, uint32_t *deadline_ms);
+
 /* Length of the last back-off pause, in ms (for logs and tests). */
 uint32_t fw_device_last_backoff(const struct fw_device *d);
 

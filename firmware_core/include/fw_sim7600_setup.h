@@ -76,6 +76,11 @@ enum fw_sim7600_setup_status fw_sim7600_setup_start(struct fw_sim7600_setup *s,
                                                     struct fw_sim7600 *d,
                                                     const struct fw_sim7600_setup_params *p);
 
+/* Earliest port-clock time (ms) the setup has timed work (a pause between
+ * retries, the running command's timeout), into *deadline_ms. Returns false
+ * when nothing is timed. */
+bool fw_sim7600_setup_next_deadline_ms(const struct fw_sim7600_setup *s, uint32_t *deadline_ms);
+
 /* Advance the setup. */
 enum fw_sim7600_setup_status fw_sim7600_setup_poll(struct fw_sim7600_setup *s);
 

@@ -339,7 +339,9 @@ static int mcu_setup_modem(struct app *a)
     sp.ssl_ctx = -1;
     st = fw_sim7600_setup_start(&a->setup, &a->modem, &sp);
     while (st == FW_SIM7600_SETUP_BUSY && !stop_requested) {
-        fw_linux_port_wait(&a->port, 10);
+        uint32_t deadline = 0;
+        bool timed = fw_sim7600_setup_next_deadline_ms(&a->setup, &deadline);
+        fw_linux_port_wait_until(&a->port, timed, deadline, 10);
         st = fw_sim7600_setup_poll(&a->setup);
     }
     if (st != FW_SIM7600_SETUP_OK) {
@@ -459,6 +461,19 @@ static uint32_t mcu_backoff_ms(struct app *a, unsigned tries)
     return base + (uint32_t)(((uint32_t)r[0] << 8 | r[1]) % (base / 4 + 1));
 }
 
+/* The MCU-TLS loop's idle wait: until modem input, an AT command's timeout
+ * or the end of a back-off pause (retry_at, when waiting), in virtual time;
+ * at most 10 ms of real time (the session's own timers are reached through
+ * that bound). */
+static void mcu_idle_wait(struct app *a, bool waiting, uint32_t retry_at)
+{
+    uint32_t deadline = 0;
+    bool timed = fw_at_next_deadline_ms(fw_sim7600_at(&a->modem), &deadline);
+    if (waiting)
+        fw_deadline_keep_earliest(&timed, &deadline, retry_at);
+    fw_linux_port_wait_until(&a->port, timed, deadline, 10);
+}
+
 /* --stack aws-mcu-tls / gcp-mcu-tls: the MCU runs TLS and MQTT over the
  * modem's raw TCP socket; after a loss it backs off and connects again
  * (with a fresh JWT on GCP). Not done yet: JWT renewal while connected,
@@ -520,7 +535,7 @@ static int run_mcu_tls(struct app *a)
             if (rc == 0)
                 rc = mcu_start(a);
         }
-        fw_linux_port_wait(&a->port, 10);
+        mcu_idle_wait(a, waiting, retry_at);
     }
     fw_mcu_tls_stop(&a->mcu);
     fw_linux_port_close(&a->port);
@@ -557,11 +572,17 @@ int main(int argc, char **argv)
     while (!stop_requested) {
         /* a depot unit needs no GNSS: the device alone */
         enum fw_device_state st = a.depot ? fw_device_poll(&a.dev) : fw_bus_app_poll(&a.bus);
+        uint32_t deadline = 0;
+        bool timed;
         if (st != last) {
             fprintf(stderr, "%s info device: %s\n", a.opt.device, fw_device_state_str(st));
             last = st;
         }
-        fw_linux_port_wait(&a.port, 10);
+        /* sleep until modem input or the core's next deadline in virtual
+         * time (at any clock rate), at most 10 ms of real time */
+        timed = a.depot ? fw_device_next_deadline_ms(&a.dev, &deadline)
+                        : fw_bus_app_next_deadline_ms(&a.bus, &deadline);
+        fw_linux_port_wait_until(&a.port, timed, deadline, 10);
     }
     fw_linux_port_close(&a.port);
     if (a.opt.inputs != NULL)

@@ -497,6 +497,25 @@ static void fw_at__check_clocks(struct fw_at *at)
     }
 }
 
+void fw_deadline_keep_earliest(bool *has, uint32_t *deadline_ms, uint32_t candidate)
+{
+    if (!*has || (int32_t)(candidate - *deadline_ms) < 0)
+        *deadline_ms = candidate;
+    *has = true;
+}
+
+bool fw_at_next_deadline_ms(const struct fw_at *at, uint32_t *deadline_ms)
+{
+    bool has = false;
+    if (at == NULL || deadline_ms == NULL)
+        return false;
+    if (fw_at__pending(at))
+        fw_deadline_keep_earliest(&has, deadline_ms, at->started_ms + at->req.timeout_ms);
+    if (at->rx == FW_AT_RX_RAW)
+        fw_deadline_keep_earliest(&has, deadline_ms, at->last_rx_ms + FW_AT_RAW_IDLE_MS);
+    return has;
+}
+
 enum fw_at_status fw_at_poll(struct fw_at *at)
 {
     if (at == NULL)

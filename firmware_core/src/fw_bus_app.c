@@ -514,6 +514,17 @@ enum fw_device_state fw_bus_app_poll(struct fw_bus_app *app)
     return ds;
 }
 
+bool fw_bus_app_next_deadline_ms(const struct fw_bus_app *app, uint32_t *deadline_ms)
+{
+    bool has;
+    if (app == NULL || app->cfg.device == NULL || deadline_ms == NULL)
+        return false;
+    has = fw_device_next_deadline_ms(app->cfg.device, deadline_ms);
+    if (!app->at_busy && fw_device_idle(app->cfg.device))
+        fw_deadline_keep_earliest(&has, deadline_ms, app->next_poll_ms);
+    return has;
+}
+
 const struct fw_bus_config *fw_bus_app_config(const struct fw_bus_app *app)
 {
     return app != NULL && app->configured ? &app->config : NULL;

@@ -249,6 +249,20 @@ bool fw_device_idle(const struct fw_device *d)
     return d != NULL && d->state == FW_DEVICE_ONLINE && !d->publishing && !d->disconnecting;
 }
 
+bool fw_device_next_deadline_ms(const struct fw_device *d, uint32_t *deadline_ms)
+{
+    bool has;
+    if (d == NULL || d->cfg.modem == NULL || deadline_ms == NULL)
+        return false;
+    if (d->state == FW_DEVICE_SETUP)
+        has = fw_sim7600_setup_next_deadline_ms(&d->setup, deadline_ms);
+    else
+        has = fw_at_next_deadline_ms(fw_sim7600_at(d->cfg.modem), deadline_ms);
+    if (d->state == FW_DEVICE_BACKOFF)
+        fw_deadline_keep_earliest(&has, deadline_ms, d->resume_ms);
+    return has;
+}
+
 uint32_t fw_device_last_backoff(const struct fw_device *d)
 {
     return d->last_backoff_ms;

@@ -261,6 +261,17 @@ static void fw_sim7600_setup__retry(struct fw_sim7600_setup *s)
     s->resume_ms = now + pol->pause_ms;
 }
 
+bool fw_sim7600_setup_next_deadline_ms(const struct fw_sim7600_setup *s, uint32_t *deadline_ms)
+{
+    bool has;
+    if (s == NULL || s->modem == NULL || deadline_ms == NULL)
+        return false;
+    has = fw_at_next_deadline_ms(&s->modem->at, deadline_ms);
+    if (s->status == FW_SIM7600_SETUP_BUSY && s->pausing)
+        fw_deadline_keep_earliest(&has, deadline_ms, s->resume_ms);
+    return has;
+}
+
 enum fw_sim7600_setup_status fw_sim7600_setup_poll(struct fw_sim7600_setup *s)
 {
     enum fw_at_status st;

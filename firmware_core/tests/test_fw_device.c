@@ -183,6 +183,59 @@ static void test_online_loss_and_recovery(void **state)
     }
 }
 
+/* the next-deadline query: a running command's timeout during setup,
+ * nothing while online and idle, the end of the pause while backing off */
+static void test_next_deadline(void **state)
+{
+    static const struct exchange first[] = {
+        {"AT+CMQTTSTART\r", "\r\nOK\r\n\r\n+CMQTTSTART: 0\r\n"},
+        {"AT+CMQTTACCQ=0,\"bus-1\"\r", "\r\nOK\r\n"},
+        {"AT+CMQTTCONNECT=0,\"tcp://broker:1883\",60,1\r", "\r\nOK\r\n\r\n+CMQTTCONNECT: 0,0\r\n"},
+        {"AT+CMQTTSUB=0,19,1\r", "\r\n>"},
+        {"/bus/bus-1/commands", "\r\nOK\r\n\r\n+CMQTTSUB: 0,0\r\n"},
+        {"AT+CMQTTTOPIC=0,11\r", "\r\n>"},
+        {"/bus/events", "\r\nOK\r\n"},
+        {"AT+CMQTTPAYLOAD=0,2\r", "\r\n>"},
+        {"e1", "\r\nOK\r\n"},
+        {"AT+CMQTTPUB=0,1,60\r", "\r\nOK\r\n\r\n+CMQTTPUB: 0,0\r\n"},
+    };
+    struct rig r;
+    uint32_t deadline = 0;
+    unsigned spins;
+    (void)state;
+    assert_false(fw_device_next_deadline_ms(NULL, &deadline));
+    rig_init(&r, 0, NULL);
+    fw_device_poll(&r.dev); /* sends AT (the fake clock is near its wrap) */
+    assert_true(fake_port_expect_tx(&r.fake, "AT\r", 3));
+    assert_true(fw_device_next_deadline_ms(&r.dev, &deadline));
+    assert_true((int32_t)(deadline - r.fake.now) > 0);
+    assert_true((int32_t)(deadline - r.fake.now) <= (int32_t)FW_AT_DEFAULT_TIMEOUT_MS);
+    /* the deadline is when the command times out: one ms before, still running */
+    fake_port_advance(&r.fake, deadline - r.fake.now - 1);
+    fw_device_poll(&r.dev);
+    assert_int_equal(fw_at_stats(fw_sim7600_at(&r.modem))->timeouts, 0);
+    fake_port_advance(&r.fake, 1);
+    fw_device_poll(&r.dev);
+    assert_int_equal(fw_at_stats(fw_sim7600_at(&r.modem))->timeouts, 1);
+
+    rig_init(&r, 0, NULL);
+    play(&r, setup_ex, 5, first, 10);
+    assert_false(fw_device_next_deadline_ms(&r.dev, &deadline)); /* only input moves it on */
+    fake_port_push_str(&r.fake, "\r\n+CMQTTCONNLOST: 0,1\r\n");
+    for (spins = 0; spins < 1000u && r.dev.state == FW_DEVICE_ONLINE; spins++)
+        fw_device_poll(&r.dev);
+    assert_int_equal(r.dev.state, FW_DEVICE_BACKOFF);
+    assert_true(fw_device_next_deadline_ms(&r.dev, &deadline));
+    assert_int_equal(deadline - r.fake.now, fw_device_last_backoff(&r.dev));
+    /* the device acts exactly at the deadline */
+    fake_port_advance(&r.fake, deadline - r.fake.now - 1);
+    fw_device_poll(&r.dev);
+    assert_int_equal(r.fake.tx_len, r.fake.tx_checked);
+    fake_port_advance(&r.fake, 1);
+    fw_device_poll(&r.dev);
+    assert_true(r.fake.tx_len > r.fake.tx_checked);
+}
+
 /* failures in a row back off longer each time, up to the cap */
 static void test_backoff_grows_and_reboot_needs_setup(void **state)
 {
@@ -303,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_online_loss_and_recovery),
         cmocka_unit_test(test_backoff_grows_and_reboot_needs_setup),
         cmocka_unit_test(test_gcp_jwt_renewal),
+        cmocka_unit_test(test_next_deadline),
     };
     return cmocka_run_group_tests_name("fw_device", tests, NULL, NULL);
 }

@@ -266,9 +266,50 @@ void fw_linux_port_close(struct fw_linux_port *p)
     p->clock = NULL;
 }
 
-void fw_linux_port_wait(struct fw_linux_port *p, int timeout_ms)
+/* Real ns until the port clock reaches deadline_ms: 0 when reached, -1
+ * while the virtual clock is frozen. */
+static int64_t linux_real_ns_until(struct fw_linux_port *p, uint32_t deadline_ms)
+{
+    int64_t now_ns, now_ms;
+    int32_t ahead_ms;
+    if (p->clock == NULL) {
+        ahead_ms = (int32_t)(deadline_ms - linux_now_ms(p));
+        return ahead_ms <= 0 ? 0 : (int64_t)ahead_ms * VCLOCK_NS_PER_MS;
+    }
+    now_ns = vclock_now_ns(p->clock);
+    now_ms = now_ns / VCLOCK_NS_PER_MS;
+    ahead_ms = (int32_t)(deadline_ms - (uint32_t)now_ms);
+    if (ahead_ms <= 0)
+        return 0;
+    return vclock_real_ns_until(p->clock, (now_ms + ahead_ms) * VCLOCK_NS_PER_MS);
+}
+
+/* Wait up to timeout_ns for UART input. */
+static void linux_wait_ns(struct fw_linux_port *p, int64_t timeout_ns)
 {
     struct pollfd pfd = {p->fd, POLLIN, 0};
-    if (poll(&pfd, 1, timeout_ms) > 0 && (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0)
-        usleep((useconds_t)timeout_ms * 1000u); /* nobody on the other end: do not spin */
+    struct timespec ts;
+    ts.tv_sec = (time_t)(timeout_ns / VCLOCK_NS_PER_S);
+    ts.tv_nsec = (long)(timeout_ns % VCLOCK_NS_PER_S);
+    if (ppoll(&pfd, 1, &ts, NULL) > 0 && (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0)
+        nanosleep(&ts, NULL); /* nobody on the other end: do not spin */
+}
+
+void fw_linux_port_wait(struct fw_linux_port *p, int timeout_ms)
+{
+    fw_linux_port_wait_until(p, false, 0, timeout_ms);
+}
+
+void fw_linux_port_wait_until(struct fw_linux_port *p, bool has_deadline, uint32_t deadline_ms,
+                              int max_ms)
+{
+    int64_t timeout_ns = max_ms > 0 ? (int64_t)max_ms * VCLOCK_NS_PER_MS : 0;
+    if (has_deadline) {
+        int64_t until_ns = linux_real_ns_until(p, deadline_ms);
+        if (until_ns < 0)
+            until_ns = VCLOCK_NS_PER_MS; /* frozen clock: look again soon */
+        if (until_ns < timeout_ns)
+            timeout_ns = until_ns;
+    }
+    linux_wait_ns(p, timeout_ns);
 }

@@ -9,6 +9,8 @@
 #ifndef FW_PORT_LINUX_H
 #define FW_PORT_LINUX_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "fw_port.h"
@@ -46,5 +48,14 @@ void fw_linux_port_close(struct fw_linux_port *p);
 /* Wait until the UART has input or timeout_ms of real time passed (the main
  * loop's idle wait; the core itself never waits). */
 void fw_linux_port_wait(struct fw_linux_port *p, int timeout_ms);
+
+/* Like fw_linux_port_wait(), but when has_deadline is set also return once
+ * the port clock reaches deadline_ms (the core's next deadline, e.g. from
+ * fw_bus_app_next_deadline_ms()). On the virtual clock the deadline is
+ * converted to real time at the clock's current rate, so the core wakes in
+ * time at any rate; while the clock is frozen the wait is at most 1 ms so a
+ * thaw is noticed soon. Never longer than max_ms of real time. */
+void fw_linux_port_wait_until(struct fw_linux_port *p, bool has_deadline, uint32_t deadline_ms,
+                              int max_ms);
 
 #endif /* FW_PORT_LINUX_H */
