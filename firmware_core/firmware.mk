@@ -34,8 +34,8 @@ FW_M4_FLAGS := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -f
 FW_M4_OBJS := $(FW_CORE_SRCS:firmware_core/%.c=$(BUILD)/fw-m4/%.o)
 FW_M4_LIB := $(BUILD)/fw-m4/libfwcore.a
 
-FW_BENCH_SRCS := $(wildcard firmware_core/bench/bench_*.c)
-FW_BENCHES := $(FW_BENCH_SRCS:firmware_core/bench/%.c=$(BUILD)/bench/%)
+FW_BENCH_SRCS := $(wildcard firmware_core/ports/linux/bench/bench_*.c)
+FW_BENCHES := $(FW_BENCH_SRCS:firmware_core/ports/linux/bench/%.c=$(BUILD)/bench/%)
 
 FW_FUZZ_SRCS := $(wildcard firmware_core/fuzz/fuzz_*.c)
 FW_FUZZERS := $(FW_FUZZ_SRCS:firmware_core/fuzz/%.c=$(BUILD)/fuzz/%)
@@ -58,7 +58,7 @@ $(BUILD)/obj/firmware_core/ports/%.o: firmware_core/ports/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(FW_INC) $(FW_PORT_INC) -c $< -o $@
 
-$(BUILD)/obj/firmware_core/programs/%.o: firmware_core/programs/%.c
+$(BUILD)/obj/firmware_core/ports/linux/programs/%.o: firmware_core/ports/linux/programs/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(FW_INC) $(FW_PORT_INC) -c $< -o $@
 
@@ -66,7 +66,7 @@ $(FW_PORT_LIB): $(FW_PORT_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(FW_PROGRAM): $(BUILD)/obj/firmware_core/programs/fwcore.o $(FW_PORT_LIB) $(FW_LIB) $(FW_VCLOCK_OBJ)
+$(FW_PROGRAM): $(BUILD)/obj/firmware_core/ports/linux/programs/fwcore.o $(FW_PORT_LIB) $(FW_LIB) $(FW_VCLOCK_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS_NET)
 
@@ -74,11 +74,11 @@ $(FW_LIB): $(FW_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/obj/firmware_core/bench/%.o: firmware_core/bench/%.c
+$(BUILD)/obj/firmware_core/ports/linux/bench/%.o: firmware_core/ports/linux/bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(FW_INC) -c $< -o $@
 
-$(BUILD)/bench/bench_fw_%: $(BUILD)/obj/firmware_core/bench/bench_fw_%.o $(FW_LIB)
+$(BUILD)/bench/bench_fw_%: $(BUILD)/obj/firmware_core/ports/linux/bench/bench_fw_%.o $(FW_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(FW_TEST_LIBS)
 
