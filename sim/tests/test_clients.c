@@ -1110,7 +1110,7 @@ static void run_pubsubclient(struct tg *t, const struct simtest_server *broker)
     /* the EnviroDIY fork's connected check: ten consecutive CIPOPEN? lines, mux 0 with a ',' */
     assert_true(envirodiy_get_connected(t, 0));
     assert_false(t->sock_connected[1]);
-    t->sock_connected[0] = true;
+    t->sock_connected[0] = true; /* back to the upstream client's own state for mux 0 */
     assert_true(TG_SENT(t, "\r\n>"));
     assert_true(TG_SENT(t, "\r\n+CIPSEND: 0,27,27\r\n"));
     assert_true(TG_SENT(t, "\r\n+CIPRXGET: 1,0\r\n"));
