@@ -860,40 +860,34 @@ static bool prompt_qos_arg(struct mqtt_client *c, const struct sim_at_cmd *cmd, 
     return true;
 }
 
-static enum sim_at_status cmd_will_msg(struct sim_modem *m, const struct sim_at_cmd *cmd)
+/* AT+<name>=<client>,<len>,<qos>: a prompt for len bytes (at most max) that also carries a QoS. */
+static enum sim_at_status prompt_with_qos(struct sim_modem *m, const struct sim_at_cmd *cmd, const char *name,
+                                          int max, sim_prompt_fn data_fn)
 {
     if (cmd->kind == SIM_AT_TEST) {
-        sim_info(m, "+CMQTTWILLMSG: (0-1),(1-%d),(0-2)", MQTT_WILL_MSG_MAX);
+        sim_info(m, "%s: (0-1),(1-%d),(0-2)", name, max);
         return SIM_AT_OK;
     }
     long len;
     enum sim_at_status st;
-    struct mqtt_client *c = prompt_client(m, cmd, "+CMQTTWILLMSG", 3, 3, MQTT_WILL_MSG_MAX, &len, &st);
+    struct mqtt_client *c = prompt_client(m, cmd, name, 3, 3, max, &len, &st);
     if (c == NULL) {
         return st;
     }
     if (!prompt_qos_arg(c, cmd, 2)) {
-        return fail(m, "+CMQTTWILLMSG", c->index, MQTT_INVALID_PARAMETER);
+        return fail(m, name, c->index, MQTT_INVALID_PARAMETER);
     }
-    return sim_prompt(m, (size_t)len, will_msg_data, c);
+    return sim_prompt(m, (size_t)len, data_fn, c);
+}
+
+static enum sim_at_status cmd_will_msg(struct sim_modem *m, const struct sim_at_cmd *cmd)
+{
+    return prompt_with_qos(m, cmd, "+CMQTTWILLMSG", MQTT_WILL_MSG_MAX, will_msg_data);
 }
 
 static enum sim_at_status cmd_subtopic(struct sim_modem *m, const struct sim_at_cmd *cmd)
 {
-    if (cmd->kind == SIM_AT_TEST) {
-        sim_info(m, "+CMQTTSUBTOPIC: (0-1),(1-%d),(0-2)", MQTT_TOPIC_MAX);
-        return SIM_AT_OK;
-    }
-    long len;
-    enum sim_at_status st;
-    struct mqtt_client *c = prompt_client(m, cmd, "+CMQTTSUBTOPIC", 3, 3, MQTT_TOPIC_MAX, &len, &st);
-    if (c == NULL) {
-        return st;
-    }
-    if (!prompt_qos_arg(c, cmd, 2)) {
-        return fail(m, "+CMQTTSUBTOPIC", c->index, MQTT_INVALID_PARAMETER);
-    }
-    return sim_prompt(m, (size_t)len, subtopic_data, c);
+    return prompt_with_qos(m, cmd, "+CMQTTSUBTOPIC", MQTT_TOPIC_MAX, subtopic_data);
 }
 
 static enum sim_at_status cmd_unsubtopic(struct sim_modem *m, const struct sim_at_cmd *cmd)
