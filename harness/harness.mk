@@ -4,7 +4,7 @@
 # trace generator, and the CMocka tests under build/tests/harness/.
 # Included from the top Makefile after its `all:` rule.
 
-HARNESS_LIB_SRCS := harness/scenario.c harness/route.c harness/expect.c harness/billing.c harness/report.c \
+HARNESS_LIB_SRCS := harness/readfile.c harness/scenario.c harness/route.c harness/expect.c harness/billing.c harness/report.c \
 	harness/pubsub.c
 HARNESS_LIB_OBJS := $(HARNESS_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 HARNESS_LIB := $(BUILD)/lib/libharness.a

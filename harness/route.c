@@ -1,5 +1,6 @@
 /* route — GPS traces: GPX/NMEA/waypoints to a 1 Hz route (see route.h). */
 #include "route.h"
+#include "readfile.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -839,37 +840,18 @@ int route_parse_nmea(const char *text, size_t len, struct route *out, struct rou
 
 /* ---- files ---- */
 
+/* Read a trace file; errors say why in err. */
 static char *read_file(const char *path, size_t *len, struct route_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        route_fail(err, 0, "cannot open: %s", strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16;
-    size_t n = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while (buf != NULL && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            char *grown = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
-            if (grown == NULL) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = grown;
-            cap *= 2;
+    char *text = harness_read_file(path, (size_t)64 << 20, len);
+    if (text == NULL) {
+        if (errno == EFBIG || errno == ENOMEM) {
+            route_fail(err, 0, "file too large (at most 64 MB)");
+        } else {
+            route_fail(err, 0, "cannot open: %s", strerror(errno));
         }
     }
-    fclose(f);
-    if (buf == NULL) {
-        route_fail(err, 0, "file too large (at most 64 MB)");
-        return NULL;
-    }
-    *len = n;
-    return buf;
+    return text;
 }
 
 int route_load_file(const char *path, enum route_format format, double default_speed_kmh, struct route *out,

@@ -1,5 +1,6 @@
 /* scenario — load and check bus-trip scenario files (see scenario.h). */
 #include "scenario.h"
+#include "readfile.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -1633,36 +1634,6 @@ int scenario_load_text(const char *text, size_t len, const char *name, const cha
     return load_root(&l, root, out);
 }
 
-/* Read a whole file (at most 16 MB) into a new buffer. */
-static char *read_text(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return NULL;
-    }
-    size_t cap = 1 << 16;
-    size_t n = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while (buf != NULL && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            char *grown = cap < (16u << 20) ? realloc(buf, cap * 2) : NULL;
-            if (grown == NULL) {
-                free(buf);
-                errno = EFBIG;
-                buf = NULL;
-                break;
-            }
-            buf = grown;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
 static char *directory_of(const char *path)
 {
     char *dir = strdup(path);
@@ -1683,7 +1654,7 @@ int scenario_load(const char *path, struct scenario *out, struct scenario_error 
     struct loader l = { path, ".", out, err, NULL, 0 };
     memset(out, 0, sizeof(*out));
     size_t len = 0;
-    char *text = read_text(path, &len);
+    char *text = harness_read_file(path, (size_t)16 << 20, &len);
     if (text == NULL) {
         json_error_t jerr = { 0 };
         jerr.line = -1;
