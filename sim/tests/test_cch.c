@@ -119,19 +119,13 @@ static void info_first_order(void **state)
 
 /* ------------------------------------------------------------- real sessions */
 
-static void at_ok(struct simtest_driver *d, const char *line)
-{
-    simtest_send(d, line);
-    assert_true(simtest_expect(d, "\r\nOK\r\n", GUARD_MS));
-}
-
 /* A driver with echo off, the given CCHSET and a started service. */
 static void start_service(struct simtest_driver *d, const char *cchset)
 {
     simtest_driver_init(d, NULL);
-    at_ok(d, "ATE0\r");
-    at_ok(d, cchset);
-    at_ok(d, "AT+CCHSTART\r");
+    simtest_at_ok(d, "ATE0\r");
+    simtest_at_ok(d, cchset);
+    simtest_at_ok(d, "AT+CCHSTART\r");
     assert_true(simtest_expect(d, "+CCHSTART: 0\r\n", GUARD_MS));
 }
 
@@ -139,26 +133,26 @@ static void start_service(struct simtest_driver *d, const char *cchset)
 static void configure_context(struct simtest_driver *d, int authmode, const char *device_dir)
 {
     simtest_download_cert(d, "ca.pem", "ca.pem");
-    at_ok(d, "AT+CSSLCFG=\"cacert\",0,\"ca.pem\"\r");
+    simtest_at_ok(d, "AT+CSSLCFG=\"cacert\",0,\"ca.pem\"\r");
     if (device_dir != NULL) {
         char path[128];
         snprintf(path, sizeof(path), "%s/cert.pem", device_dir);
         simtest_download_cert(d, "dev.pem", path);
         snprintf(path, sizeof(path), "%s/key.pem", device_dir);
         simtest_download_cert(d, "dev-key.pem", path);
-        at_ok(d, "AT+CSSLCFG=\"clientcert\",0,\"dev.pem\"\r");
-        at_ok(d, "AT+CSSLCFG=\"clientkey\",0,\"dev-key.pem\"\r");
+        simtest_at_ok(d, "AT+CSSLCFG=\"clientcert\",0,\"dev.pem\"\r");
+        simtest_at_ok(d, "AT+CSSLCFG=\"clientkey\",0,\"dev-key.pem\"\r");
     }
     char line[64];
     snprintf(line, sizeof(line), "AT+CSSLCFG=\"authmode\",0,%d\r", authmode);
-    at_ok(d, line);
+    simtest_at_ok(d, line);
 }
 
 static void open_session(struct simtest_driver *d, int session, const char *host, int port, int type, int expect_err)
 {
     char line[160];
     snprintf(line, sizeof(line), "AT+CCHOPEN=%d,\"%s\",%d,%d\r", session, host, port, type);
-    at_ok(d, line);
+    simtest_at_ok(d, line);
     snprintf(line, sizeof(line), "+CCHOPEN: %d,%d\r\n", session, expect_err);
     assert_true(simtest_expect(d, line, GUARD_MS));
 }
@@ -174,15 +168,6 @@ static void send_data(struct simtest_driver *d, int session, const char *data)
 }
 
 /* Take exactly len raw bytes of output (binary-safe). */
-static void take_bytes(struct simtest_driver *d, size_t len, char *out)
-{
-    for (int round = 0; round < GUARD_MS / 10 && sim_buf_used(&d->seen) < len; round++) {
-        simtest_pump(d, 10);
-    }
-    assert_true(sim_buf_used(&d->seen) >= len);
-    sim_buf_take(&d->seen, out, len);
-}
-
 static void server_auth_push_mode_with_sni(void **state)
 {
     (void)state;
@@ -192,7 +177,7 @@ static void server_auth_push_mode_with_sni(void **state)
     struct simtest_driver d;
     start_service(&d, "AT+CCHSET=1,0\r");
     configure_context(&d, 1, NULL);
-    at_ok(&d, "AT+CSSLCFG=\"enableSNI\",0,1\r");
+    simtest_at_ok(&d, "AT+CSSLCFG=\"enableSNI\",0,1\r");
     assert_string_equal(simtest_control(&d, "host iot.example.test 127.0.0.1"), "ok host iot.example.test 127.0.0.1");
 
     open_session(&d, 0, "iot.example.test", srv.port, 2, 0);
@@ -219,7 +204,7 @@ static void server_auth_push_mode_with_sni(void **state)
     assert_true(simtest_expect(&d, "\r\n+CCHRECV: 0,4\r\n\r\nERROR\r\n", GUARD_MS));
 
     /* without SNI the server sees no name */
-    at_ok(&d, "AT+CSSLCFG=\"enableSNI\",0,0\r");
+    simtest_at_ok(&d, "AT+CSSLCFG=\"enableSNI\",0,0\r");
     open_session(&d, 0, "iot.example.test", srv.port, 2, 0);
     assert_true(simtest_tls_echo_wait_handshakes(&srv, 2, GUARD_MS));
     simtest_tls_echo_sni(&srv, sni, sizeof(sni));
@@ -239,7 +224,7 @@ static void mutual_auth_manual_receive(void **state)
     struct simtest_driver d;
     start_service(&d, "AT+CCHSET=0,1\r");
     configure_context(&d, 2, "devices/bus-1");
-    at_ok(&d, "AT+CCHSSLCFG=1,0\r");
+    simtest_at_ok(&d, "AT+CCHSSLCFG=1,0\r");
     open_session(&d, 1, "127.0.0.1", srv.port, 2, 0);
     assert_true(simtest_tls_echo_wait_handshakes(&srv, 1, GUARD_MS));
     char subject[256];
@@ -278,7 +263,7 @@ static void mutual_auth_manual_receive(void **state)
         assert_true(simtest_expect_capture(&d, "\r\n", GUARD_MS, header, sizeof(header)));
         size_t n = (size_t)strtoul(header, NULL, 10);
         assert_true(n > 0 && n <= 2048);
-        take_bytes(&d, n, frame);
+        simtest_take_bytes(&d, n, frame);
         for (size_t i = 0; i < n; i++) {
             assert_int_equal(frame[i], 'a' + (int)((total + i) % 26));
         }
@@ -309,7 +294,7 @@ static void expect_open_result(const struct simtest_tls_options *opts, int authm
     start_service(&d, "AT+CCHSET=0,0\r");
     configure_context(&d, authmode, device_dir);
     if (check_time) {
-        at_ok(&d, "AT+CSSLCFG=\"ignorelocaltime\",0,0\r");
+        simtest_at_ok(&d, "AT+CSSLCFG=\"ignorelocaltime\",0,0\r");
     }
     open_session(&d, 0, "127.0.0.1", srv.port, 2, expect_err);
     /* a failed open frees the session: it can be opened again */
@@ -353,8 +338,8 @@ static void missing_files_refused_and_dropped(void **state)
     struct simtest_driver d;
     start_service(&d, "AT+CCHSET=0,0\r");
     /* authmode 1 without a CA file in the store: "not set certificates" */
-    at_ok(&d, "AT+CSSLCFG=\"authmode\",0,1\r");
-    at_ok(&d, "AT+CSSLCFG=\"cacert\",0,\"absent.pem\"\r");
+    simtest_at_ok(&d, "AT+CSSLCFG=\"authmode\",0,1\r");
+    simtest_at_ok(&d, "AT+CSSLCFG=\"cacert\",0,\"absent.pem\"\r");
     open_session(&d, 0, "127.0.0.1", srv.port, 2, 19);
     /* nobody listening: connect error */
     open_session(&d, 0, "127.0.0.1", simtest_free_port(), 1, 14);
@@ -365,7 +350,7 @@ static void missing_files_refused_and_dropped(void **state)
     assert_true(simtest_expect(&d, "\r\nOK\r\n\r\n+CCHCLOSE: 0,0\r\n", GUARD_MS));
     /* a name the host resolves */
     open_session(&d, 0, "localhost", srv.port, 1, 0);
-    at_ok(&d, "AT+CCHCLOSE=0\r");
+    simtest_at_ok(&d, "AT+CCHCLOSE=0\r");
 
     /* plain TCP (client_type 1) to the echo server, then the control hook drops it */
     open_session(&d, 1, "127.0.0.1", srv.port, 1, 0);
@@ -445,12 +430,12 @@ static void handshake_timeout_on_virtual_clock(void **state)
     assert_non_null(cfg.clock);
     struct simtest_driver d;
     simtest_driver_init(&d, &cfg);
-    at_ok(&d, "ATE0\r");
-    at_ok(&d, "AT+CCHSTART\r");
-    at_ok(&d, "AT+CSSLCFG=\"negotiatetime\",0,10\r");
+    simtest_at_ok(&d, "ATE0\r");
+    simtest_at_ok(&d, "AT+CCHSTART\r");
+    simtest_at_ok(&d, "AT+CSSLCFG=\"negotiatetime\",0,10\r");
     char line[64];
     snprintf(line, sizeof(line), "AT+CCHOPEN=0,\"127.0.0.1\",%d\r", port);
-    at_ok(&d, line);
+    simtest_at_ok(&d, line);
     for (int i = 0; i < 20; i++) {
         simtest_pump(&d, 5);
     }
@@ -480,11 +465,11 @@ static void sslversion_is_honoured(void **state)
     assert_true(simtest_tls_echo_wait_handshakes(&srv, 1, GUARD_MS));
     simtest_tls_echo_version(&srv, version, sizeof(version));
     assert_string_equal(version, "TLSv1.2");
-    at_ok(&d, "AT+CCHCLOSE=0\r");
+    simtest_at_ok(&d, "AT+CCHCLOSE=0\r");
     /* the server (OpenSSL 3 defaults) refuses TLS 1.0 */
-    at_ok(&d, "AT+CSSLCFG=\"sslversion\",0,1\r");
+    simtest_at_ok(&d, "AT+CSSLCFG=\"sslversion\",0,1\r");
     open_session(&d, 0, "127.0.0.1", srv.port, 2, 15);
-    at_ok(&d, "AT+CSSLCFG=\"sslversion\",0,3\r");
+    simtest_at_ok(&d, "AT+CSSLCFG=\"sslversion\",0,3\r");
     open_session(&d, 0, "127.0.0.1", srv.port, 2, 0);
     assert_true(simtest_tls_echo_wait_handshakes(&srv, 2, GUARD_MS));
     simtest_tls_echo_version(&srv, version, sizeof(version));

@@ -84,35 +84,20 @@ static void network_state(void **state)
 
 /* ------------------------------------------------------------- real requests */
 
-static void at_ok(struct simtest_driver *d, const char *line)
-{
-    simtest_send(d, line);
-    assert_true(simtest_expect(d, "\r\nOK\r\n", GUARD_MS));
-}
-
 static void set_url(struct simtest_driver *d, const char *scheme, int port, const char *path)
 {
     char line[256];
     snprintf(line, sizeof(line), "AT+HTTPPARA=\"URL\",\"%s://127.0.0.1:%d%s\"\r", scheme, port, path);
-    at_ok(d, line);
+    simtest_at_ok(d, line);
 }
 
 /* Run a GET and expect the +HTTPACTION line "0,<status>,<len>". */
 static void get(struct simtest_driver *d, const char *expect)
 {
-    at_ok(d, "AT+HTTPACTION=0\r");
+    simtest_at_ok(d, "AT+HTTPACTION=0\r");
     char line[64];
     snprintf(line, sizeof(line), "\r\n+HTTPACTION: %s\r\n", expect);
     assert_true(simtest_expect(d, line, GUARD_MS));
-}
-
-static void take_bytes(struct simtest_driver *d, size_t len, char *out)
-{
-    for (int round = 0; round < GUARD_MS / 10 && sim_buf_used(&d->seen) < len; round++) {
-        simtest_pump(d, 10);
-    }
-    assert_true(sim_buf_used(&d->seen) >= len);
-    sim_buf_take(&d->seen, out, len);
 }
 
 /* AT+HTTPREAD=<offset>,<size>: check the frames hold the a-z pattern from offset; returns bytes read. */
@@ -134,7 +119,7 @@ static size_t read_pattern(struct simtest_driver *d, size_t offset, size_t size)
         assert_memory_equal(header, "DATA,", 5);
         size_t n = (size_t)strtoul(header + 5, NULL, 10);
         assert_true(n > 0 && n <= sizeof(frame));
-        take_bytes(d, n, frame);
+        simtest_take_bytes(d, n, frame);
         for (size_t i = 0; i < n; i++) {
             assert_int_equal(frame[i], 'a' + (int)((offset + got + i) % 26));
         }
@@ -145,8 +130,8 @@ static size_t read_pattern(struct simtest_driver *d, size_t offset, size_t size)
 static void start_http(struct simtest_driver *d, const struct sim_config *cfg)
 {
     simtest_driver_init(d, cfg);
-    at_ok(d, "ATE0\r");
-    at_ok(d, "AT+HTTPINIT\r");
+    simtest_at_ok(d, "ATE0\r");
+    simtest_at_ok(d, "AT+HTTPINIT\r");
 }
 
 static void get_with_content_length_and_404(void **state)
@@ -156,7 +141,7 @@ static void get_with_content_length_and_404(void **state)
     assert_int_equal(simtest_http_start(&srv, NULL), 0);
     struct simtest_driver d;
     start_http(&d, NULL);
-    at_ok(&d, "AT+HTTPPARA=\"USERDATA\",\"Authorization: Bearer t0k3n\\r\\nX-Device: bus-1\"\r");
+    simtest_at_ok(&d, "AT+HTTPPARA=\"USERDATA\",\"Authorization: Bearer t0k3n\\r\\nX-Device: bus-1\"\r");
     set_url(&d, "http", srv.port, "/hello");
     get(&d, "0,200,11");
     char request[2048];
@@ -203,9 +188,9 @@ static void get_with_content_length_and_404(void **state)
 
     /* HEAD: headers only */
     set_url(&d, "http", srv.port, "/hello");
-    at_ok(&d, "AT+HTTPACTION=2\r");
+    simtest_at_ok(&d, "AT+HTTPACTION=2\r");
     assert_true(simtest_expect(&d, "\r\n+HTTPACTION: 2,200,0\r\n", GUARD_MS));
-    at_ok(&d, "AT+HTTPTERM\r");
+    simtest_at_ok(&d, "AT+HTTPTERM\r");
     simtest_driver_fini(&d);
     simtest_http_stop(&srv);
 }
@@ -233,7 +218,7 @@ static void chunked_eof_and_big_bodies(void **state)
     /* 64 KB response cache unless READMODE=1 */
     set_url(&d, "http", srv.port, "/big/70000");
     get(&d, "0,602,0");
-    at_ok(&d, "AT+HTTPPARA=\"READMODE\",1\r");
+    simtest_at_ok(&d, "AT+HTTPPARA=\"READMODE\",1\r");
     get(&d, "0,200,70000");
     for (total = 0; total < 70000;) {
         total += read_pattern(&d, total, 30000);
@@ -245,7 +230,7 @@ static void chunked_eof_and_big_bodies(void **state)
     /* refused and unresolvable */
     set_url(&d, "http", simtest_free_port(), "/");
     get(&d, "0,714,0");
-    at_ok(&d, "AT+HTTPPARA=\"URL\",\"http://no-such-host.invalid/\"\r");
+    simtest_at_ok(&d, "AT+HTTPPARA=\"URL\",\"http://no-such-host.invalid/\"\r");
     get(&d, "0,713,0");
     const char *stats = simtest_control(&d, "stats");
     assert_non_null(strstr(stats, "\"http_actions\":7"));
@@ -265,9 +250,9 @@ static void https_with_server_verification(void **state)
     struct simtest_driver d;
     start_http(&d, NULL);
     /* SSL context 1 verifies the server with ca.pem */
-    at_ok(&d, "AT+CSSLCFG=\"authmode\",1,1\r");
-    at_ok(&d, "AT+CSSLCFG=\"cacert\",1,\"ca.pem\"\r");
-    at_ok(&d, "AT+HTTPPARA=\"SSLCFG\",1\r");
+    simtest_at_ok(&d, "AT+CSSLCFG=\"authmode\",1,1\r");
+    simtest_at_ok(&d, "AT+CSSLCFG=\"cacert\",1,\"ca.pem\"\r");
+    simtest_at_ok(&d, "AT+HTTPPARA=\"SSLCFG\",1\r");
     set_url(&d, "https", srv.port, "/chunked/3000");
     get(&d, "0,719,0"); /* ca.pem is not in the store yet */
 
@@ -294,9 +279,9 @@ static void receive_timeout_on_virtual_clock(void **state)
     assert_non_null(cfg.clock);
     struct simtest_driver d;
     start_http(&d, &cfg);
-    at_ok(&d, "AT+HTTPPARA=\"RECVTO\",2\r");
+    simtest_at_ok(&d, "AT+HTTPPARA=\"RECVTO\",2\r");
     set_url(&d, "http", srv.port, "/stall");
-    at_ok(&d, "AT+HTTPACTION=0\r");
+    simtest_at_ok(&d, "AT+HTTPACTION=0\r");
     /* one action at a time; nothing to read while it runs */
     simtest_send(&d, "AT+HTTPACTION=0\r");
     assert_true(simtest_expect(&d, "\r\nERROR\r\n", GUARD_MS));
@@ -334,14 +319,14 @@ static void network_loss_ends_the_action(void **state)
     struct simtest_driver d;
     start_http(&d, NULL);
     set_url(&d, "http", srv.port, "/stall");
-    at_ok(&d, "AT+HTTPACTION=0\r");
+    simtest_at_ok(&d, "AT+HTTPACTION=0\r");
     for (int i = 0; i < GUARD_MS / 10 && atomic_load(&srv.requests) == 0; i++) {
         simtest_pump(&d, 10);
     }
     simtest_control(&d, "net down");
     assert_true(simtest_expect(&d, "\r\n+HTTP_NONET_EVENT\r\n\r\n+HTTPACTION: 0,717,0\r\n", GUARD_MS));
     /* the service stays initialised: a new action fails the same way until the network returns */
-    at_ok(&d, "AT+HTTPACTION=0\r");
+    simtest_at_ok(&d, "AT+HTTPACTION=0\r");
     assert_true(simtest_expect(&d, "\r\n+HTTPACTION: 0,717,0\r\n", GUARD_MS));
     simtest_control(&d, "net up");
     set_url(&d, "http", srv.port, "/hello");

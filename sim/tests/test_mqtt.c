@@ -256,12 +256,6 @@ struct fixture {
     char server[64];
 };
 
-static void at_ok(struct simtest_driver *d, const char *cmd)
-{
-    simtest_send(d, cmd);
-    assert_true(simtest_expect(d, "\r\nOK\r\n", GUARD_MS));
-}
-
 static void at_expect(struct simtest_driver *d, const char *cmd, const char *needle)
 {
     simtest_send(d, cmd);
@@ -305,7 +299,7 @@ static int setup(void **state)
     assert_int_equal(simtest_mosquitto_start(&f->broker, NULL), 0);
     snprintf(f->server, sizeof(f->server), "tcp://127.0.0.1:%d", f->broker.port);
     simtest_driver_init(&f->d, NULL);
-    at_ok(&f->d, "ATE0\r");
+    simtest_at_ok(&f->d, "ATE0\r");
     assert_int_equal(mqtt_peer_start(&f->peer, "peer", "127.0.0.1", f->broker.port), 0);
     *state = f;
     return 0;
@@ -326,7 +320,7 @@ static void connect_client(struct fixture *f, bool with_will)
 {
     char cmd[160];
     at_expect(&f->d, "AT+CMQTTSTART\r", "+CMQTTSTART: 0\r\n");
-    at_ok(&f->d, "AT+CMQTTACCQ=0,\"bus-1\"\r");
+    simtest_at_ok(&f->d, "AT+CMQTTACCQ=0,\"bus-1\"\r");
     if (with_will) {
         at_prompt(&f->d, "AT+CMQTTWILLTOPIC=0,10\r", "will/bus-1", 10);
         at_prompt(&f->d, "AT+CMQTTWILLMSG=0,7,1\r", "offline", 7);
@@ -433,7 +427,7 @@ static void will_message_on_drop(void **state)
     struct fixture *f = *state;
     assert_true(mqtt_peer_subscribe(&f->peer, "will/bus-1", 1, &f->d));
     at_expect(&f->d, "AT+CMQTTSTART\r", "+CMQTTSTART: 0\r\n");
-    at_ok(&f->d, "AT+CMQTTACCQ=0,\"bus-1\"\r");
+    simtest_at_ok(&f->d, "AT+CMQTTACCQ=0,\"bus-1\"\r");
     at_prompt(&f->d, "AT+CMQTTWILLTOPIC=0,10\r", "will/bus-1", 10);
     at_prompt(&f->d, "AT+CMQTTWILLMSG=0,7,1\r", "offline", 7);
     char cmd[160];
@@ -460,7 +454,7 @@ static void disconnect_release_stop(void **state)
     at_expect(&f->d, "AT+CMQTTDISC=0,120\r", "\r\nOK\r\n");
     assert_true(simtest_expect(&f->d, "\r\n+CMQTTDISC: 0,0\r\n", GUARD_MS));
     at_expect(&f->d, "AT+CMQTTDISC?\r", "\r\n+CMQTTDISC: 0,1\r\n+CMQTTDISC: 1,1\r\n\r\nOK\r\n");
-    at_ok(&f->d, "AT+CMQTTREL=0\r");
+    simtest_at_ok(&f->d, "AT+CMQTTREL=0\r");
     at_expect(&f->d, "AT+CMQTTSTOP\r", "\r\n+CMQTTSTOP: 0\r\n");
     /* a clean DISCONNECT sends no will */
     for (int i = 0; i < 20; i++) {
@@ -505,7 +499,7 @@ static void creset_while_connected(void **state)
     at_expect(&f->d, "AT+CRESET\r",
               "\r\nOK\r\n\r\n+CMQTTCONNLOST: 0,3\r\n\r\n+CMQTTNONET\r\n\r\nRDY\r\n\r\n+CPIN: READY\r\n");
     assert_true(simtest_expect(&f->d, "PB DONE\r\n", GUARD_MS));
-    at_ok(&f->d, "ATE0\r");
+    simtest_at_ok(&f->d, "ATE0\r");
     connect_client(f, false);
 }
 
@@ -515,7 +509,7 @@ static void info_first_connect_and_publish(void **state)
     simtest_control(&f->d, "order info-first");
     assert_true(mqtt_peer_subscribe(&f->peer, "bus/#", 1, &f->d));
     at_expect(&f->d, "AT+CMQTTSTART\r", "\r\n+CMQTTSTART: 0\r\n\r\nOK\r\n");
-    at_ok(&f->d, "AT+CMQTTACCQ=0,\"bus-1\"\r");
+    simtest_at_ok(&f->d, "AT+CMQTTACCQ=0,\"bus-1\"\r");
     char cmd[160];
     snprintf(cmd, sizeof(cmd), "AT+CMQTTCONNECT=0,\"%s\",60,1\r", f->server);
     at_expect(&f->d, cmd, "\r\n+CMQTTCONNECT: 0,0\r\n\r\nOK\r\n");
@@ -531,7 +525,7 @@ static void connect_refused_and_alias(void **state)
 {
     struct fixture *f = *state;
     at_expect(&f->d, "AT+CMQTTSTART\r", "+CMQTTSTART: 0\r\n");
-    at_ok(&f->d, "AT+CMQTTACCQ=0,\"bus-1\"\r");
+    simtest_at_ok(&f->d, "AT+CMQTTACCQ=0,\"bus-1\"\r");
     char cmd[160];
     snprintf(cmd, sizeof(cmd), "AT+CMQTTCONNECT=0,\"tcp://127.0.0.1:%d\",60,1\r", simtest_free_port());
     at_expect(&f->d, cmd, "\r\nOK\r\n");
@@ -548,7 +542,7 @@ static void two_clients_retained_qos2_and_long_topic(void **state)
     struct fixture *f = *state;
     char cmd[160];
     connect_client(f, false);
-    at_ok(&f->d, "AT+CMQTTACCQ=1,\"bus-2\"\r");
+    simtest_at_ok(&f->d, "AT+CMQTTACCQ=1,\"bus-2\"\r");
     snprintf(cmd, sizeof(cmd), "AT+CMQTTCONNECT=1,\"%s\",60,1\r", f->server);
     at_expect(&f->d, cmd, "\r\n+CMQTTCONNECT: 1,0\r\n");
 

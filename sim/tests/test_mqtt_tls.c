@@ -53,12 +53,6 @@ static void start_broker(struct fixture *f, const char *server_cert, const char 
     assert_int_equal(simtest_wait_port(f->tls_port, GUARD_MS), 0);
 }
 
-static void at_ok(struct simtest_driver *d, const char *cmd)
-{
-    simtest_send(d, cmd);
-    assert_true(simtest_expect(d, "\r\nOK\r\n", GUARD_MS));
-}
-
 /* SSL context 0 for mutual TLS with the given client certificate directory (e.g. "devices/bus-1"). */
 static void configure_client(struct fixture *f, const char *ca, const char *cert_dir)
 {
@@ -68,11 +62,11 @@ static void configure_client(struct fixture *f, const char *ca, const char *cert
     simtest_download_cert(&f->d, "cert.pem", path);
     snprintf(path, sizeof(path), "%s/key.pem", cert_dir);
     simtest_download_cert(&f->d, "key.pem", path);
-    at_ok(&f->d, "AT+CSSLCFG=\"sslversion\",0,4\r");
-    at_ok(&f->d, "AT+CSSLCFG=\"authmode\",0,2\r");
-    at_ok(&f->d, "AT+CSSLCFG=\"cacert\",0,\"ca.pem\"\r");
-    at_ok(&f->d, "AT+CSSLCFG=\"clientcert\",0,\"cert.pem\"\r");
-    at_ok(&f->d, "AT+CSSLCFG=\"clientkey\",0,\"key.pem\"\r");
+    simtest_at_ok(&f->d, "AT+CSSLCFG=\"sslversion\",0,4\r");
+    simtest_at_ok(&f->d, "AT+CSSLCFG=\"authmode\",0,2\r");
+    simtest_at_ok(&f->d, "AT+CSSLCFG=\"cacert\",0,\"ca.pem\"\r");
+    simtest_at_ok(&f->d, "AT+CSSLCFG=\"clientcert\",0,\"cert.pem\"\r");
+    simtest_at_ok(&f->d, "AT+CSSLCFG=\"clientkey\",0,\"key.pem\"\r");
 }
 
 /* START, ACCQ as an SSL client, SSL context 0, CONNECT; expect +CMQTTCONNECT: 0,<err>. */
@@ -82,8 +76,8 @@ static void connect_expect(struct fixture *f, int err)
     char want[64];
     simtest_send(&f->d, "AT+CMQTTSTART\r");
     assert_true(simtest_expect(&f->d, "+CMQTTSTART: 0\r\n", GUARD_MS));
-    at_ok(&f->d, "AT+CMQTTACCQ=0,\"bus-1\",1\r");
-    at_ok(&f->d, "AT+CMQTTSSLCFG=0,0\r");
+    simtest_at_ok(&f->d, "AT+CMQTTACCQ=0,\"bus-1\",1\r");
+    simtest_at_ok(&f->d, "AT+CMQTTSSLCFG=0,0\r");
     snprintf(cmd, sizeof(cmd), "AT+CMQTTCONNECT=0,\"tcp://127.0.0.1:%d\",60,1\r", f->tls_port);
     simtest_send(&f->d, cmd);
     assert_true(simtest_expect(&f->d, "\r\nOK\r\n", GUARD_MS));
@@ -97,7 +91,7 @@ static int setup_good(void **state)
     assert_non_null(f);
     start_broker(f, "server.pem", "server.key");
     simtest_driver_init(&f->d, NULL);
-    at_ok(&f->d, "ATE0\r");
+    simtest_at_ok(&f->d, "ATE0\r");
     assert_int_equal(mqtt_peer_start(&f->peer, "peer", "127.0.0.1", f->broker.port), 0);
     *state = f;
     return 0;
@@ -109,7 +103,7 @@ static int setup_expired_server(void **state)
     assert_non_null(f);
     start_broker(f, "bad/expired-server/server.pem", "bad/expired-server/server.key");
     simtest_driver_init(&f->d, NULL);
-    at_ok(&f->d, "ATE0\r");
+    simtest_at_ok(&f->d, "ATE0\r");
     assert_int_equal(mqtt_peer_start(&f->peer, "peer", "127.0.0.1", f->broker.port), 0);
     *state = f;
     return 0;
@@ -195,7 +189,7 @@ static void no_client_certificate_sent(void **state)
 {
     struct fixture *f = *state;
     configure_client(f, "ca.pem", "devices/bus-1");
-    at_ok(&f->d, "AT+CSSLCFG=\"authmode\",0,1\r");
+    simtest_at_ok(&f->d, "AT+CSSLCFG=\"authmode\",0,1\r");
     connect_expect(f, 32);
 }
 
@@ -211,7 +205,7 @@ static void missing_client_key_is_33(void **state)
 {
     struct fixture *f = *state;
     configure_client(f, "ca.pem", "devices/bus-1");
-    at_ok(&f->d, "AT+CSSLCFG=\"clientkey\",0,\"none.pem\"\r");
+    simtest_at_ok(&f->d, "AT+CSSLCFG=\"clientkey\",0,\"none.pem\"\r");
     connect_expect(f, 33);
 }
 
@@ -223,11 +217,11 @@ static void expired_server_certificate(void **state)
     connect_expect(f, 0);
     simtest_send(&f->d, "AT+CMQTTDISC=0,60\r");
     assert_true(simtest_expect(&f->d, "\r\n+CMQTTDISC: 0,0\r\n", GUARD_MS));
-    at_ok(&f->d, "AT+CMQTTREL=0\r");
+    simtest_at_ok(&f->d, "AT+CMQTTREL=0\r");
     simtest_send(&f->d, "AT+CMQTTSTOP\r");
     assert_true(simtest_expect(&f->d, "\r\n+CMQTTSTOP: 0\r\n", GUARD_MS));
 
-    at_ok(&f->d, "AT+CSSLCFG=\"ignorelocaltime\",0,0\r");
+    simtest_at_ok(&f->d, "AT+CSSLCFG=\"ignorelocaltime\",0,0\r");
     connect_expect(f, 34);
 }
 

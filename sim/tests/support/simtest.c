@@ -383,3 +383,18 @@ void simtest_download_cert(struct simtest_driver *d, const char *store_name, con
     assert_true(simtest_expect(d, "\r\nOK\r\n", 10000));
     free(data);
 }
+
+void simtest_at_ok(struct simtest_driver *d, const char *line)
+{
+    simtest_send(d, line);
+    assert_true(simtest_expect(d, "\r\nOK\r\n", 30000));
+}
+
+void simtest_take_bytes(struct simtest_driver *d, size_t len, char *out)
+{
+    for (int round = 0; round < 3000 && sim_buf_used(&d->seen) < len; round++) {
+        simtest_pump(d, 10);
+    }
+    assert_true(sim_buf_used(&d->seen) >= len);
+    sim_buf_take(&d->seen, out, len);
+}

@@ -90,6 +90,12 @@ char *simtest_read_file(const char *path, size_t *len);
  */
 void simtest_download_cert(struct simtest_driver *d, const char *store_name, const char *cert_path);
 
+/** Send a command line and expect its "\r\n"OK"\r\n" (30 s hang guard). */
+void simtest_at_ok(struct simtest_driver *d, const char *line);
+
+/** Pump until len bytes of output wait, then move exactly len of them into out (30 s hang guard). */
+void simtest_take_bytes(struct simtest_driver *d, size_t len, char *out);
+
 /** A running server process started by a helper below. */
 struct simtest_server {
     pid_t pid;
