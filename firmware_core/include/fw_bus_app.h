@@ -144,7 +144,8 @@ struct fw_bus_app {
     bool pic_query_pending;          /* a picture command waits for the running picture */
     char pic_query_id[48];
     char event[FW_BUS_APP_EVENT_MAX];
-    uint8_t pic_raw[FW_BUS_APP_PICTURE_CHUNK];
+    /* a chunk event; its raw bytes are read into the tail and encoded in
+     * place (base64 output never overtakes its input), so no second buffer */
     char pic_event[FW_BUS_APP_PICTURE_EVENT_MAX];
     char arrival_topic[260];
     struct fw_bus_app_stats stats;

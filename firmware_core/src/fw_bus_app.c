@@ -211,16 +211,32 @@ static void fw_bus_app__picture_query(struct fw_bus_app *app, const char *id)
         fw_bus_app__error_event(app, "picture unavailable", "no camera frame");
 }
 
+/* Bytes of the chunk being sent. */
+static size_t fw_bus_app__chunk_len(const struct fw_bus_app *app)
+{
+    uint32_t left = app->pic.size - app->pic.offset;
+    return left < FW_BUS_APP_PICTURE_CHUNK ? left : FW_BUS_APP_PICTURE_CHUNK;
+}
+
+/* Where the chunk's raw bytes wait: the tail of the event buffer, so the
+ * event is written around them (the header needs at most
+ * FW_BUS_PICTURE_OVERHEAD bytes, base64 4 per 3, so writing never reaches
+ * bytes not yet encoded). */
+static uint8_t *fw_bus_app__chunk_raw(struct fw_bus_app *app)
+{
+    return (uint8_t *)app->pic_event + sizeof(app->pic_event) - fw_bus_app__chunk_len(app);
+}
+
 /* Fill the raw chunk from the frozen frame; true when it is complete. */
 static bool fw_bus_app__picture_fill(struct fw_bus_app *app)
 {
     const struct fw_port *port = fw_bus_app__port(app);
     struct fw_bus_app_picture *pic = &app->pic;
-    uint32_t left = pic->size - pic->offset;
-    size_t want = left < FW_BUS_APP_PICTURE_CHUNK ? left : FW_BUS_APP_PICTURE_CHUNK;
+    size_t want = fw_bus_app__chunk_len(app);
+    uint8_t *raw = fw_bus_app__chunk_raw(app);
     while (pic->filled < want) {
         int32_t n = port->camera_read(port->ctx, pic->offset + (uint32_t)pic->filled,
-                                      app->pic_raw + pic->filled, want - pic->filled);
+                                      raw + pic->filled, want - pic->filled);
         if (n < 0) {
             pic->active = false;
             fw_bus_app__error_event(app, "picture aborted", "camera read failed");
@@ -245,7 +261,7 @@ static void fw_bus_app__picture_step(struct fw_bus_app *app)
     id = fw_bus_app__identity(app, true);
     st = fw_bus_event_picture_chunk(&id, pic->number, pic->reason,
                                     pic->has_request ? pic->request : NULL, pic->index,
-                                    pic->count, app->pic_raw, pic->filled, pic->ts,
+                                    pic->count, fw_bus_app__chunk_raw(app), pic->filled, pic->ts,
                                     app->pic_event, sizeof(app->pic_event), &len);
     if (st != FW_BUS_OK ||
         fw_queue_push(app->cfg.device->cfg.queue, FW_QUEUE_HIGH, app->cfg.events_topic,
