@@ -138,6 +138,7 @@ struct fw_bus_app {
     uint32_t next_poll_ms;
     uint32_t last_location_ms, last_speed_ms;
     uint32_t losses_seen;
+    uint32_t at_timeouts;            /* our AT commands unanswered in a row */
     uint32_t seq;                    /* last sequence number on the events topic */
     bool depot_known, at_depot;      /* inside the depot radius at the last fix */
     struct fw_bus_app_picture pic;

@@ -94,6 +94,16 @@ bool fw_device_idle(const struct fw_device *d);
  * caller's bounded idle wait reaches it. */
 bool fw_device_next_deadline_ms(const struct fw_device *d, uint32_t *deadline_ms);
 
+/* The application's own AT commands got no answer (FW_DEVICE_SILENT_LIMIT
+ * timeouts in a row): the modem may be hung while the session looks
+ * alive. Starts over from the modem setup, whose sync pulses the modem's
+ * reset line (port modem_reset) when the modem answers nothing. */
+void fw_device_modem_silent(struct fw_device *d);
+
+/* Timeouts in a row of an application's AT commands that mean the modem is
+ * hung (see fw_device_modem_silent()). */
+#define FW_DEVICE_SILENT_LIMIT 3u
+
 /* Length of the last back-off pause, in ms (for logs and tests). */
 uint32_t fw_device_last_backoff(const struct fw_device *d);
 

@@ -440,10 +440,26 @@ static void fw_bus_app__on_fix(struct fw_bus_app *app, uint32_t now)
     }
 }
 
+/* Count our commands the modem left unanswered; enough in a row and the
+ * device starts over (the modem may be hung, see fw_device_modem_silent). */
+static void fw_bus_app__count_silence(struct fw_bus_app *app, enum fw_at_status st)
+{
+    if (st != FW_AT_TIMEOUT) {
+        app->at_timeouts = 0;
+        return;
+    }
+    if (++app->at_timeouts >= FW_DEVICE_SILENT_LIMIT) {
+        app->at_timeouts = 0;
+        fw_bus_app__log(app, FW_LOG_WARN, "modem not answering", NULL);
+        fw_device_modem_silent(app->cfg.device);
+    }
+}
+
 static void fw_bus_app__finish(struct fw_bus_app *app, enum fw_at_status st)
 {
     uint32_t now = fw_bus_app__now(app);
     app->at_busy = false;
+    fw_bus_app__count_silence(app, st);
     if (app->at_is_cgps) {
         /* ERROR means the receiver is already on (the modem refuses a switch
          * to the state it is in); a timeout is retried after a poll period */

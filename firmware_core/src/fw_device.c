@@ -263,6 +263,14 @@ bool fw_device_next_deadline_ms(const struct fw_device *d, uint32_t *deadline_ms
     return has;
 }
 
+void fw_device_modem_silent(struct fw_device *d)
+{
+    if (d == NULL || d->state != FW_DEVICE_ONLINE)
+        return;
+    d->need_setup = true;
+    fw_device__lost(d, "modem not answering");
+}
+
 uint32_t fw_device_last_backoff(const struct fw_device *d)
 {
     return d->last_backoff_ms;

@@ -18,6 +18,7 @@
 #include "fw_port_linux.h"
 #include "fw_port_linux_tls.h"
 #include "fw_sim7600_setup.h"
+#include "fw_reset_line_linux.h"
 
 #define FILE_MAX 10240
 
@@ -25,6 +26,7 @@ struct options {
     const char *uart, *stack, *device, *role, *certs, *broker, *state, *inputs, *clock;
     const char *project, *region, *registry;
     const char *registration, *route; /* identification event */
+    const char *reset_line;           /* the simulator's control socket */
     int verbose;
 };
 
@@ -92,6 +94,8 @@ static void usage(FILE *out)
             "  --registration R   vehicle registration: an identification event first\n"
             "  --route N          route number until a configuration names one\n"
             "  --clock PATH       shared virtual clock file (default: host clocks)\n"
+            "  --reset-line PATH  the modem's reset line: the simulator's control socket,\n"
+            "                     pulsed (verb reset) when the modem answers nothing\n"
             "  --gcp-project P, --gcp-region R, --gcp-registry G   GCP identity\n"
             "                     (defaults cellbench, local, buses)\n"
             "  --verbose          also log debug events\n"
@@ -106,7 +110,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"certs", 1, 0, 'c'}, {"broker", 1, 0, 'b'}, {"state", 1, 0, 'S'}, {"inputs", 1, 0, 'i'},
         {"clock", 1, 0, 'k'}, {"gcp-project", 1, 0, 'P'}, {"gcp-region", 1, 0, 'R'},
         {"gcp-registry", 1, 0, 'G'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'},
-        {"registration", 1, 0, 'I'}, {"route", 1, 0, 'N'}, {0, 0, 0, 0}};
+        {"registration", 1, 0, 'I'}, {"route", 1, 0, 'N'}, {"reset-line", 1, 0, 'L'}, {0, 0, 0, 0}};
     int ch;
     memset(o, 0, sizeof(*o));
     o->role = "bus";
@@ -127,6 +131,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         case 'I': o->registration = optarg; break;
         case 'N': o->route = optarg; break;
         case 'k': o->clock = optarg; break;
+        case 'L': o->reset_line = optarg; break;
         case 'P': o->project = optarg; break;
         case 'R': o->region = optarg; break;
         case 'G': o->registry = optarg; break;
@@ -272,7 +277,7 @@ static int start(struct app *a)
         return 2;
     rc = fw_linux_port_open(&a->port, a->opt.device, a->opt.uart, a->opt.clock, key, a->opt.state);
     free(key);
-    if (rc != 0)
+    if (rc != 0 || (a->opt.reset_line && fw_linux_port_use_reset_line(&a->port, a->opt.reset_line) != 0))
         return 1;
     a->port.verbose = a->opt.verbose;
     memset(&mcfg, 0, sizeof(mcfg));
@@ -490,7 +495,8 @@ static int run_mcu_tls(struct app *a)
     a->gcp = strncmp(a->opt.stack, "gcp-", 4) == 0;
     snprintf(key, sizeof(key), "%s/devices/%s/es256-private.pem", a->opt.certs, a->opt.device);
     if (fw_linux_port_open(&a->port, a->opt.device, a->opt.uart, a->opt.clock,
-                           a->gcp ? key : NULL, NULL) != 0)
+                           a->gcp ? key : NULL, NULL) != 0 ||
+        (a->opt.reset_line && fw_linux_port_use_reset_line(&a->port, a->opt.reset_line) != 0))
         return 1;
     a->port.verbose = a->opt.verbose;
     memset(&mcfg, 0, sizeof(mcfg));
