@@ -16,7 +16,8 @@
  * GCP's JWT is renewed before expiry by a clean DISCONNECT and a new
  * connection with a fresh token (no loss counted); the bus application's
  * identification and location events reach the broker, its configuration
- * and commands arrive through the modem's message callback, and its
+ * (an empty one, as GCP sends while none is set, ignored without an error
+ * event) and commands arrive through the modem's message callback, and its
  * AT+CGPSINFO runs only between TCP operations; the UART never carries
  * MQTT in plain text. Main flows at UART read sizes 1, 7, 64 and whole.
  */
@@ -809,11 +810,18 @@ static void test_bus_app_events_over_mcu_tls(void **state)
         assert_non_null(strstr(r.b.published[1], "/bus/events {\"type\":\"location\""));
         assert_non_null(strstr(r.b.published[1], "\"lat\":31.222388"));
         assert_true(r.cgpsinfo >= 1);
+        /* an empty configuration (GCP's while none is set) is no error */
+        before = r.b.n_published;
+        server_publish(&r, "/bus/bus-1/configuration", "");
+        RUN_UNTIL(&r, r.messages == 1, 40000u);
+        assert_null(fw_bus_app_config(&r.app));
+        assert_int_equal(fw_bus_app_stats(&r.app)->errors, 0);
         /* the cloud configures the bus, then asks where it is */
         server_publish(&r, "/bus/bus-1/configuration", config);
         RUN_UNTIL(&r, fw_bus_app_config(&r.app) != NULL, 40000u);
         assert_string_equal(fw_bus_app_config(&r.app)->route, "42");
-        assert_int_equal(r.messages, 1);
+        assert_int_equal(r.messages, 2);
+        assert_int_equal(r.b.n_published, before); /* neither gave an event */
         before = r.b.n_published;
         server_publish(&r, "/bus/bus-1/commands", "{\"cmd\":\"location\",\"id\":\"q1\"}");
         RUN_UNTIL(&r, r.b.n_published > before && online_and_drained(&r), 40000u);
