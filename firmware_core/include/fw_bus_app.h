@@ -14,8 +14,10 @@
  * a timestamp (port wall clock, else the fix's UTC time).
  *
  * The application shares the AT engine with fw_device: it sends its own
- * commands only while the device is online and idle (on MCU TLS: between
- * two TCP operations), and does not poll the device while one of them runs.
+ * commands only while fw_device_idle() allows it (online between the
+ * device's own commands, on MCU TLS between two TCP operations, or pausing
+ * in a back-off, so GNSS is read and events are queued while offline), and
+ * does not poll the device while one of them runs.
  * Incoming messages reach fw_bus_app_on_message() through the fw_sim7600
  * message callback on either transport.
  *

@@ -126,11 +126,12 @@ bool fw_device_start(struct fw_device *d, const struct fw_device_config *cfg);
 /* Advance the lifecycle; returns its state. */
 enum fw_device_state fw_device_poll(struct fw_device *d);
 
-/* Whether the device is online with no AT command of its own running (MCU
- * TLS: between two TCP operations; a publish awaiting its PUBACK does not
- * count), so
- * the application may use the AT engine for one command (and must not poll
- * the device until that command has finished). */
+/* Whether the device runs no AT command of its own now: online and between
+ * its operations (MCU TLS: between two TCP operations; a publish awaiting
+ * its PUBACK does not count), or pausing in a back-off. The application
+ * may then use the AT engine for one command (so GNSS keeps being read
+ * while offline) and must not poll the device until that command has
+ * finished. */
 bool fw_device_idle(const struct fw_device *d);
 
 /* Earliest port-clock time (ms) at which fw_device_poll() has timed work

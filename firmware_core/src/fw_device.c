@@ -436,6 +436,8 @@ enum fw_device_state fw_device_poll(struct fw_device *d)
 
 bool fw_device_idle(const struct fw_device *d)
 {
+    if (d != NULL && d->state == FW_DEVICE_BACKOFF)
+        return true; /* only reading URCs while the pause runs */
     if (d == NULL || d->state != FW_DEVICE_ONLINE || d->disconnecting)
         return false;
     if (fw_device__mcu(d))

@@ -18,7 +18,8 @@
  * identification and location events reach the broker, its configuration
  * (an empty one, as GCP sends while none is set, ignored without an error
  * event) and commands arrive through the modem's message callback, and its
- * AT+CGPSINFO runs only between TCP operations; the UART never carries
+ * AT+CGPSINFO runs only between TCP operations and goes on during back-off
+ * pauses (the location events of that time arrive later); the UART never carries
  * MQTT in plain text. Main flows at UART read sizes 1, 7, 64 and whole.
  */
 #include <setjmp.h>
@@ -831,6 +832,56 @@ static void test_bus_app_events_over_mcu_tls(void **state)
     }
 }
 
+/* offline, GNSS keeps being read during the back-off pauses: the location
+ * events of that time are queued and arrive after reconnecting, in order */
+static void test_bus_app_reads_gnss_while_offline(void **state)
+{
+    static struct rig r;
+    struct fw_bus_app_config acfg;
+    unsigned polls, i, located, seq;
+    (void)state;
+    rig_init(&r, 7, false, NULL);
+    memset(&acfg, 0, sizeof(acfg));
+    acfg.device = &r.dev;
+    acfg.bus_id = "bus-1";
+    acfg.events_topic = "/bus/events";
+    acfg.config_topic = "/bus/bus-1/configuration";
+    acfg.default_report_s = 5;
+    assert_true(fw_bus_app_init(&r.app, &acfg));
+    r.with_app = true;
+    RUN_UNTIL(&r, r.b.n_published >= 1, 80000u);
+    /* the socket dies and the broker stays out of reach */
+    r.refuse_open = true;
+    modem_drop(&r);
+    RUN_UNTIL(&r, fw_device_stats(&r.dev)->losses == 1, 40000u);
+    polls = r.cgpsinfo;
+    located = fw_bus_app_stats(&r.app)->locations;
+    for (i = 0; i < 4000u; i++) /* 20 s offline */
+        run_once(&r);
+    assert_true(r.dev.state != FW_DEVICE_ONLINE);
+    assert_true(r.cgpsinfo > polls + 5);
+    assert_true(fw_bus_app_stats(&r.app)->locations >= located + 2);
+    assert_true(fw_queue_count(&r.queue) >= 2);
+    /* back: everything queued offline arrives */
+    located = fw_bus_app_stats(&r.app)->locations;
+    r.refuse_open = false;
+    RUN_UNTIL(&r, online_and_drained(&r), 80000u);
+    assert_true(r.b.n_published >= located);
+    /* every sequence number once, in order (a repeat only as QoS 1 allows) */
+    for (i = 0, seq = 0; i < r.b.n_published; i++) {
+        const char *at = strstr(r.b.published[i], "\"seq\":");
+        unsigned n;
+        assert_non_null(strstr(r.b.published[i], "\"type\":\"location\""));
+        assert_non_null(at);
+        n = (unsigned)strtoul(at + 6, NULL, 10);
+        if (n != seq && n != seq + 1)
+            fail_msg("event %u has seq %u after %u", i, n, seq);
+        seq = n;
+    }
+    assert_int_equal(seq, fw_bus_app_stats(&r.app)->locations);
+    rig_free(&r);
+}
+
 /* a topic longer than the modem's topic buffer is dropped and counted */
 static void test_oversized_topic_dropped(void **state)
 {
@@ -885,6 +936,7 @@ int main(void)
         cmocka_unit_test(test_modem_restart_is_a_loss),
         cmocka_unit_test(test_gcp_jwt_renewed_before_expiry),
         cmocka_unit_test(test_bus_app_events_over_mcu_tls),
+        cmocka_unit_test(test_bus_app_reads_gnss_while_offline),
         cmocka_unit_test(test_oversized_topic_dropped),
         cmocka_unit_test(test_bad_mcu_config_refused),
     };
