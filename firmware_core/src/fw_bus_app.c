@@ -402,10 +402,14 @@ void fw_bus_app_on_message(struct fw_bus_app *app, const char *topic, size_t top
     if (app == NULL || topic == NULL || (payload == NULL && payload_len > 0))
         return;
     if (topic_len == strlen(app->cfg.config_topic) &&
-        memcmp(topic, app->cfg.config_topic, topic_len) == 0)
-        fw_bus_app__configure(app, json, payload_len);
-    else
+        memcmp(topic, app->cfg.config_topic, topic_len) == 0) {
+        /* GCP sends the current configuration on every subscribe, an empty
+         * one while none is set: nothing to apply, nothing to complain about */
+        if (payload_len > 0)
+            fw_bus_app__configure(app, json, payload_len);
+    } else {
         fw_bus_app__command(app, json, payload_len);
+    }
 }
 
 static bool fw_bus_app__elapsed(uint32_t now, uint32_t since, uint32_t period)
