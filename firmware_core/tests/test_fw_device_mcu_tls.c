@@ -48,6 +48,7 @@ struct broker {
     size_t in_len;
     bool withhold_puback;
     bool withhold_pingresp;
+    bool close_on_disconnect;     /* close the socket right after DISCONNECT */
     unsigned connects, subscribes, filters, pings, disconnects;
     char client_id[128];
     char username[64];
@@ -85,7 +86,9 @@ struct rig {
     bool net_open;
     bool rx_notified;             /* +CIPRXGET: 1,0 sent, not yet drained */
     bool refuse_open;             /* AT+CIPOPEN fails */
+    bool close_pending;           /* the broker closes the socket */
     unsigned opens, closes, setups, cgpsinfo;
+    unsigned transport_failures;  /* "mcutls failed" warnings logged */
     /* what the modem's message callback got */
     char message[160];
     unsigned messages;
@@ -225,7 +228,11 @@ static void broker_step(struct rig *r)
             if (!r->b.withhold_pingresp)
                 server_send(r, "\xd0\x00", 2);
             break;
-        case 0xe0: r->b.disconnects++; break;
+        case 0xe0:
+            r->b.disconnects++;
+            if (r->b.close_on_disconnect)
+                r->close_pending = true;
+            break;
         default: break; /* PUBACK for the broker's own publishes */
         }
         memmove(r->b.in, r->b.in + hdr + len, r->b.in_len - hdr - len);
@@ -437,6 +444,14 @@ static void on_message(void *ctx, int client, const char *topic, size_t topic_le
         fw_bus_app_on_message(&r->app, topic, topic_len, payload, payload_len);
 }
 
+static void count_log(void *ctx, enum fw_log_level level, const char *module, const char *event,
+                      const char *detail, size_t detail_len)
+{
+    struct rig *r = ctx;
+    if (strcmp(module, "mcutls") == 0 && strcmp(event, "failed") == 0)
+        r->transport_failures++;
+}
+
 static int32_t fixed_signer(void *ctx, enum fw_sign_alg alg, const uint8_t *msg, size_t len,
                             uint8_t *sig, size_t cap, size_t *sig_len)
 {
@@ -509,6 +524,7 @@ static void rig_init(struct rig *r, size_t chunk, bool gcp, const char *first_ev
     memset(r, 0, sizeof(*r));
     fake_port_init(&r->fake, chunk, 8);
     r->fake.signer = fixed_signer;
+    r->fake.port.log = count_log;
     r->fake.port.tls_open = hook_open;
     r->fake.port.tls_feed_ciphertext = hook_feed;
     r->fake.port.tls_take_ciphertext = hook_take;
@@ -553,6 +569,10 @@ static enum fw_device_state run_once(struct rig *r)
 {
     modem_step(r);
     server_step(r);
+    if (r->close_pending) {
+        r->close_pending = false;
+        modem_drop(r);
+    }
     fake_port_advance(&r->fake, 5);
     return r->with_app ? fw_bus_app_poll(&r->app) : fw_device_poll(&r->dev);
 }
@@ -747,6 +767,7 @@ static void test_gcp_jwt_renewed_before_expiry(void **state)
         uint64_t exp = 0;
         unsigned i;
         rig_init(&r, chunks[c], true, "e1");
+        r.b.close_on_disconnect = c == 0; /* as GCP does; else the device closes */
         assert_int_equal(fw_jwt_build(&r.fake.port, &gcp_jwt, token1, sizeof(token1), &len, &exp),
                          FW_JWT_OK);
         RUN_UNTIL(&r, online_and_drained(&r), 40000u);
@@ -779,6 +800,7 @@ static void test_gcp_jwt_renewed_before_expiry(void **state)
         assert_int_equal(fw_device_stats(&r.dev)->losses, 0);
         assert_int_equal(fw_device_stats(&r.dev)->connects, 2);
         assert_int_equal(r.setups, 1); /* a renewal needs no modem setup */
+        assert_int_equal(r.transport_failures, 0); /* a clean end, not a failure */
         rig_free(&r);
     }
 }
