@@ -11,7 +11,8 @@
  * Checked: an event leaves the queue only on its PUBACK; one not
  * acknowledged before the socket closes, and those queued meanwhile, are
  * published again in order after the back-off, a new modem setup and a new
- * TLS session; an overdue PUBACK and an unanswered PINGREQ are losses;
+ * TLS session; an overdue PUBACK, an unanswered PINGREQ, a damaged TLS
+ * record and a modem restart are losses;
  * failures in a row back off longer each time (with jitter, up to the cap);
  * GCP's JWT is renewed before expiry by a clean DISCONNECT and a new
  * connection with a fresh token (no loss counted); the bus application's
@@ -86,6 +87,7 @@ struct rig {
     bool net_open;
     bool rx_notified;             /* +CIPRXGET: 1,0 sent, not yet drained */
     bool refuse_open;             /* AT+CIPOPEN fails */
+    bool corrupt_rx;              /* flip a bit in the next bytes received */
     bool close_pending;           /* the broker closes the socket */
     unsigned opens, closes, setups, cgpsinfo;
     unsigned transport_failures;  /* "mcutls failed" warnings logged */
@@ -328,6 +330,10 @@ static void answer_receive(struct rig *r, size_t cap)
         r->rx_notified = false;
         fake_port_push_str(&r->fake, "\r\n+IP ERROR: No data\r\n\r\nERROR\r\n");
         return;
+    }
+    if (r->corrupt_rx) { /* a TLS record damaged on its way: its MAC fails */
+        data[n - 1] ^= 0x01;
+        r->corrupt_rx = false;
     }
     waiting = BIO_ctrl_pending(r->sout);
     if (waiting == 0)
@@ -703,6 +709,30 @@ static void test_overdue_puback_and_ping_are_losses(void **state)
     rig_free(&r);
 }
 
+/* a damaged TLS record is a loss: the socket is closed, the device backs
+ * off and comes back with a new TLS session */
+static void test_tls_error_is_a_loss(void **state)
+{
+    static struct rig r;
+    unsigned closes;
+    (void)state;
+    rig_init(&r, 64, false, "e1");
+    RUN_UNTIL(&r, online_and_drained(&r), 40000u);
+    closes = r.closes;
+    r.corrupt_rx = true;
+    server_send(&r, "\xd0\x00", 2); /* a PINGRESP, damaged */
+    RUN_UNTIL(&r, r.dev.state == FW_DEVICE_BACKOFF, 40000u);
+    assert_int_equal(fw_mcu_tls_failure(&r.mcu), FW_MCU_TLS_FAIL_TLS);
+    assert_int_equal(r.closes, closes + 1);
+    assert_int_equal(r.transport_failures, 1);
+    assert_true(fw_device_last_backoff(&r.dev) >= 500 && fw_device_last_backoff(&r.dev) <= 1000);
+    push_event(&r, "e2");
+    RUN_UNTIL(&r, online_and_drained(&r), 80000u);
+    assert_int_equal(r.b.connects, 2);
+    assert_string_equal(r.b.published[r.b.n_published - 1], "/bus/events e2");
+    rig_free(&r);
+}
+
 /* failed attempts back off longer each time up to the cap, each starting
  * with a modem setup; a success resets the pause */
 static void test_backoff_grows_then_resets(void **state)
@@ -955,6 +985,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_queue_kept_until_puback_and_republished),
         cmocka_unit_test(test_overdue_puback_and_ping_are_losses),
+        cmocka_unit_test(test_tls_error_is_a_loss),
         cmocka_unit_test(test_backoff_grows_then_resets),
         cmocka_unit_test(test_modem_restart_is_a_loss),
         cmocka_unit_test(test_gcp_jwt_renewed_before_expiry),
