@@ -278,6 +278,14 @@ static int setup_mcu_transport(struct app *a, struct fw_device_config *cfg, bool
              a->opt.device);
     snprintf(a->tls_files[2], sizeof(a->tls_files[2]), "%s/devices/%s/key.pem", a->opt.certs,
              a->opt.device);
+    for (int i = 0; i < (gcp ? 1 : 3); i++) { /* GCP: server-only TLS, no device certificate */
+        FILE *f = fopen(a->tls_files[i], "rb");
+        if (f == NULL) {
+            fprintf(stderr, "fwcore: cannot read %s: %s\n", a->tls_files[i], strerror(errno));
+            return -1;
+        }
+        fclose(f);
+    }
     a->tls.files[FW_LINUX_TLS_CA] = a->tls_files[0];
     a->tls.files[FW_LINUX_TLS_CERT] = a->tls_files[1];
     a->tls.files[FW_LINUX_TLS_KEY] = a->tls_files[2];
