@@ -162,7 +162,7 @@ void fw_bus_app_on_message(struct fw_bus_app *app, const char *topic, size_t top
 enum fw_device_state fw_bus_app_poll(struct fw_bus_app *app);
 
 /* Earliest port-clock time (ms) at which fw_bus_app_poll() has timed work
- * (the next AT+CGPSINFO poll while the device is idle, and everything
+ * (the next AT+CGPSINFO poll while the device is idle or backing off, and everything
  * fw_device_next_deadline_ms() reports), into *deadline_ms. Returns false
  * when nothing is timed (only modem input can move it on). */
 bool fw_bus_app_next_deadline_ms(const struct fw_bus_app *app, uint32_t *deadline_ms);

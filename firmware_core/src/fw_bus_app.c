@@ -482,6 +482,15 @@ static void fw_bus_app__send(struct fw_bus_app *app, const char *cmd, bool is_cg
         app->next_poll_ms = fw_bus_app__now(app) + app->cfg.gnss_poll_ms;
 }
 
+/* Whether the application may use the AT engine for one command: the device
+ * is online with nothing of its own running, or is waiting out a backoff
+ * (offline, no command running). Reading the receiver offline keeps events
+ * stamped and queued while the network is down. */
+static bool fw_bus_app__at_free(const struct fw_device *dev)
+{
+    return fw_device_idle(dev) || dev->state == FW_DEVICE_BACKOFF;
+}
+
 enum fw_device_state fw_bus_app_poll(struct fw_bus_app *app)
 {
     struct fw_device *dev;
@@ -503,7 +512,7 @@ enum fw_device_state fw_bus_app_poll(struct fw_bus_app *app)
         app->losses_seen = losses;
         app->gps_on = false; /* the modem may have rebooted meanwhile */
     }
-    if (!fw_device_idle(dev))
+    if (!fw_bus_app__at_free(dev))
         return ds;
     if ((int32_t)(fw_bus_app__now(app) - app->next_poll_ms) < 0)
         return ds;
@@ -520,7 +529,7 @@ bool fw_bus_app_next_deadline_ms(const struct fw_bus_app *app, uint32_t *deadlin
     if (app == NULL || app->cfg.device == NULL || deadline_ms == NULL)
         return false;
     has = fw_device_next_deadline_ms(app->cfg.device, deadline_ms);
-    if (!app->at_busy && fw_device_idle(app->cfg.device))
+    if (!app->at_busy && fw_bus_app__at_free(app->cfg.device))
         fw_deadline_keep_earliest(&has, deadline_ms, app->next_poll_ms);
     return has;
 }
