@@ -26,6 +26,7 @@ struct options {
     const char *project, *region, *registry;
     const char *registration, *route; /* identification event */
     int verbose;
+    int test_publish; /* --test-publish: the bus app's "publish" test hook */
 };
 
 struct app {
@@ -94,6 +95,8 @@ static void usage(FILE *out)
             "  --clock PATH       shared virtual clock file (default: host clocks)\n"
             "  --gcp-project P, --gcp-region R, --gcp-registry G   GCP identity\n"
             "                     (defaults cellbench, local, buses)\n"
+            "  --test-publish     accept the cloud's \"publish\" command (a test hook that\n"
+            "                     makes the bus publish on a given topic; never in a fleet)\n"
             "  --verbose          also log debug events\n"
             "  --help             this text\n"
             "exit status: 0 stopped by a signal, 1 runtime failure, 2 bad arguments\n");
@@ -106,7 +109,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"certs", 1, 0, 'c'}, {"broker", 1, 0, 'b'}, {"state", 1, 0, 'S'}, {"inputs", 1, 0, 'i'},
         {"clock", 1, 0, 'k'}, {"gcp-project", 1, 0, 'P'}, {"gcp-region", 1, 0, 'R'},
         {"gcp-registry", 1, 0, 'G'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'},
-        {"registration", 1, 0, 'I'}, {"route", 1, 0, 'N'}, {0, 0, 0, 0}};
+        {"registration", 1, 0, 'I'}, {"route", 1, 0, 'N'}, {"test-publish", 0, 0, 'T'},
+        {0, 0, 0, 0}};
     int ch;
     memset(o, 0, sizeof(*o));
     o->role = "bus";
@@ -131,6 +135,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         case 'R': o->region = optarg; break;
         case 'G': o->registry = optarg; break;
         case 'v': o->verbose = 1; break;
+        case 'T': o->test_publish = 1; break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }
@@ -310,6 +315,7 @@ static int start(struct app *a)
     bcfg.registration = a->opt.registration;
     bcfg.route = a->opt.route;
     bcfg.config_topic = a->topics[0];
+    bcfg.test_publish = a->opt.test_publish != 0;
     a->depot = strcmp(a->opt.role, "depot") == 0;
     return fw_bus_app_init(&a->bus, &bcfg) ? 0 : 2;
 }
