@@ -342,6 +342,8 @@ static void fw_bus_app__configure(struct fw_bus_app *app, const char *json, size
 {
     struct fw_bus_config next;
     char reason[96];
+    if (len == 0)
+        return; /* GCP's version 1 of a device never configured: no configuration yet */
     if (len > FW_BUS_APP_JSON_MAX) {
         fw_bus_app__error_event(app, "configuration rejected", "document too large");
         return;
