@@ -48,6 +48,7 @@
 struct verdict {
     char word[8];
     char label[200];
+    char why[240]; /* the reason after the label, "" for PASS */
 };
 
 /* What one `cellbench run` printed and how long it took. */
@@ -80,6 +81,7 @@ static void take_line(struct outcome *o, const char *line)
             struct verdict *v = &o->v[o->n++];
             snprintf(v->word, sizeof v->word, "%.*s", w == 2 ? 7 : 4, words[w]);
             snprintf(v->label, sizeof v->label, "%.*s", (int)len, label);
+            snprintf(v->why, sizeof v->why, "%.*s", end ? (int)strcspn(end + 2, "\n") : 0, end ? end + 2 : "");
         }
         o->passed += w == 0;
         o->failed += w == 1;
@@ -186,6 +188,15 @@ static unsigned print_side_by_side(const struct outcome *slow, const struct outc
     return diff;
 }
 
+/* Print the entries of o that did not pass, with their reasons. */
+static void print_unmet(const struct outcome *o)
+{
+    for (size_t i = 0; i < o->n; i++) {
+        if (strcmp(o->v[i].word, "PASS") != 0)
+            printf("    %-7s %s: %s\n", o->v[i].word, o->v[i].label, o->v[i].why);
+    }
+}
+
 static int parse_rates(const char *text, double *rates)
 {
     int n = 0;
@@ -240,6 +251,7 @@ static double sweep(const char *path, const double *rates, int nrates, int repea
         double wall = median(walls, (size_t)repeat);
         printf("  %8g %9.2fs %9.0fx %8u %6u %7u %5d/%d\n", rates[r], wall, trip / wall, last.passed, last.failed,
                last.not_run, met, repeat);
+        print_unmet(&last);
         fflush(stdout);
         if (met == repeat)
             best = rates[r];
