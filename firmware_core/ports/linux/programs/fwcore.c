@@ -21,6 +21,8 @@
 
 #define FILE_MAX 10240
 
+#define BUS_BACKOFF_MAX_MS 60000u /* longest pause between connection attempts */
+
 struct options {
     const char *uart, *stack, *device, *role, *certs, *broker, *state, *inputs, *clock;
     const char *project, *region, *registry;
@@ -305,6 +307,10 @@ static int start(struct app *a)
     cfg.mqtt.clean_session = true;
     cfg.queue = &a->queue;
     cfg.publish_qos = 1;
+    /* a bus reporting every 30 s retries at least once a minute: with the
+     * default cap (5 min) a bus could stay offline minutes after the network
+     * returned, since nothing tells the firmware that data works again */
+    cfg.backoff_max_ms = BUS_BACKOFF_MAX_MS;
     if (!fw_device_start(&a->dev, &cfg))
         return 2;
     memset(&bcfg, 0, sizeof(bcfg));
