@@ -29,8 +29,10 @@
  * Driver inputs are lines appended to RUNDIR/<id>-inputs, the file fwcore
  * reads with --inputs ("<behaviour> <picture-file>"; a synthetic picture of
  * picture_bytes is written to RUNDIR/<id>-picture-<entry>.bin first).
- * Not executed yet (reported as NOT RUN, and the run then fails): the
- * "publish" command, "broker rotate-cert" and expect_ack.
+ * The "publish" command (args topic, payload) is fwcore's test hook: the
+ * firmware of a device the timeline sends it to starts with --test-publish.
+ * Not executed yet (reported as NOT RUN, and the run then fails):
+ * "broker rotate-cert" and expect_ack.
  * --junit FILE writes a test case per verdict line (a failure carries the
  * reason, the run directory and the tail of the device's UART capture).
  * --report DIR writes DIR/<scenario>.html for every scenario, also when its
@@ -232,7 +234,7 @@ static const char *not_executed(const struct scenario *s, const struct scenario_
     case SCENARIO_ACTION_READ_STATE:
         return NULL;
     case SCENARIO_ACTION_COMMAND:
-        return strcmp(a->u.command.name, "publish") == 0 ? "the firmware has no publish command yet" : NULL;
+        return NULL;
     case SCENARIO_ACTION_DRIVER:
         return NULL;
     case SCENARIO_ACTION_EXPECT_ACK:
@@ -412,6 +414,18 @@ static void inputs_path(const struct run *r, size_t d, char *buf, size_t cap)
     snprintf(buf, cap, "%s/%s-inputs", r->dir, r->sc.devices[d].id);
 }
 
+/* Whether the timeline sends device d the "publish" command (fwcore's test hook, off otherwise). */
+static bool uses_publish_hook(const struct scenario *s, size_t d)
+{
+    for (size_t i = 0; i < s->action_count; i++) {
+        const struct scenario_action *a = &s->actions[i];
+        if (a->kind == SCENARIO_ACTION_COMMAND && strcmp(a->u.command.name, "publish") == 0 &&
+            (a->device < 0 || (size_t)a->device == d))
+            return true;
+    }
+    return false;
+}
+
 static int start_firmware(struct run *r, size_t d)
 {
     const struct scenario_device *dev = &r->sc.devices[d];
@@ -442,6 +456,8 @@ static int start_firmware(struct run *r, size_t d)
         argv[n++] = "--route";
         argv[n++] = (char *)dev->route_number;
     }
+    if (uses_publish_hook(&r->sc, d))
+        argv[n++] = "--test-publish";
     return orch_spawn(&r->orch, name, argv) < 0 ? -1 : 0;
 }
 
@@ -629,6 +645,26 @@ static void expand_depot(const struct run *r, json_t *config)
     }
 }
 
+/*
+ * The "publish" command (fwcore --test-publish): {"cmd":"publish","id",
+ * "topic","payload"} from the entry's args; NULL when they lack a topic.
+ */
+static char *publish_command(const struct scenario_action *a)
+{
+    const json_t *topic = json_object_get(a->u.command.args, "topic");
+    const json_t *payload = json_object_get(a->u.command.args, "payload");
+    char id[64];
+    snprintf(id, sizeof id, "timeline-%zu", a->index);
+    json_t *cmd = json_is_string(topic) ? json_pack("{s:s, s:s, s:s}", "cmd", "publish", "id", id, "topic",
+                                                    json_string_value(topic))
+                                        : NULL;
+    if (cmd && payload)
+        json_object_set(cmd, "payload", (json_t *)payload);
+    char *text = cmd ? json_dumps(cmd, JSON_COMPACT) : NULL;
+    json_decref(cmd);
+    return text;
+}
+
 /* The payload of a config, command or read_state; freed by the caller. */
 static char *cloud_payload(const struct run *r, const struct scenario_action *a)
 {
@@ -642,6 +678,8 @@ static char *cloud_payload(const struct run *r, const struct scenario_action *a)
     }
     if (a->kind == SCENARIO_ACTION_READ_STATE)
         return strdup("{}");
+    if (strcmp(a->u.command.name, "publish") == 0)
+        return publish_command(a);
     char buf[128];
     snprintf(buf, sizeof buf, "{\"cmd\":\"%s\",\"id\":\"timeline-%zu\"}",
              strcmp(a->u.command.name, "query_picture") == 0 ? "picture" : "location", a->index);
@@ -653,7 +691,7 @@ static void run_cloud_action(struct run *r, const struct scenario_action *a)
 {
     char *payload = cloud_payload(r, a);
     if (!payload)
-        abort_run(r, "%s", "a configuration could not be prepared");
+        abort_run(r, "%s", "a configuration or command could not be prepared");
     for (size_t d = 0; d < r->sc.device_count && payload; d++) {
         if ((a->device >= 0 && (size_t)a->device != d) || (a->device < 0 && r->sc.devices[d].role != SCENARIO_ROLE_BUS))
             continue;

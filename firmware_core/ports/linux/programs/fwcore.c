@@ -25,12 +25,15 @@
 
 #define FILE_MAX 10240
 
+#define BUS_BACKOFF_MAX_MS 60000u /* longest pause between connection attempts */
+
 struct options {
     const char *uart, *stack, *device, *role, *certs, *broker, *state, *inputs, *clock;
     const char *project, *region, *registry;
     const char *registration, *route; /* identification event */
     const char *reset_line;           /* the simulator's control socket */
     int verbose;
+    int test_publish; /* --test-publish: the bus app's "publish" test hook */
 };
 
 struct app {
@@ -98,6 +101,8 @@ static void usage(FILE *out)
             "                     pulsed (verb reset) when the modem answers nothing\n"
             "  --gcp-project P, --gcp-region R, --gcp-registry G   GCP identity\n"
             "                     (defaults cellbench, local, buses)\n"
+            "  --test-publish     accept the cloud's \"publish\" command (a test hook that\n"
+            "                     makes the bus publish on a given topic; never in a fleet)\n"
             "  --verbose          also log debug events\n"
             "  --help             this text\n"
             "exit status: 0 stopped by a signal, 1 runtime failure, 2 bad arguments\n");
@@ -110,7 +115,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"certs", 1, 0, 'c'}, {"broker", 1, 0, 'b'}, {"state", 1, 0, 'S'}, {"inputs", 1, 0, 'i'},
         {"clock", 1, 0, 'k'}, {"gcp-project", 1, 0, 'P'}, {"gcp-region", 1, 0, 'R'},
         {"gcp-registry", 1, 0, 'G'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'},
-        {"registration", 1, 0, 'I'}, {"route", 1, 0, 'N'}, {"reset-line", 1, 0, 'L'}, {0, 0, 0, 0}};
+        {"registration", 1, 0, 'I'}, {"route", 1, 0, 'N'}, {"reset-line", 1, 0, 'L'},
+        {"test-publish", 0, 0, 'T'}, {0, 0, 0, 0}};
     int ch;
     memset(o, 0, sizeof(*o));
     o->role = "bus";
@@ -136,6 +142,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         case 'R': o->region = optarg; break;
         case 'G': o->registry = optarg; break;
         case 'v': o->verbose = 1; break;
+        case 'T': o->test_publish = 1; break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }
@@ -374,6 +381,10 @@ static int start(struct app *a)
     cfg.mqtt.clean_session = true;
     cfg.queue = &a->queue;
     cfg.publish_qos = 1;
+    /* a bus reporting every 30 s retries at least once a minute: with the
+     * default cap (5 min) a bus could stay offline minutes after the network
+     * returned, since nothing tells the firmware that data works again */
+    cfg.backoff_max_ms = BUS_BACKOFF_MAX_MS;
     if (!fw_device_start(&a->dev, &cfg))
         return 2;
     memset(&bcfg, 0, sizeof(bcfg));
@@ -384,6 +395,7 @@ static int start(struct app *a)
     bcfg.registration = a->opt.registration;
     bcfg.route = a->opt.route;
     bcfg.config_topic = a->topics[0];
+    bcfg.test_publish = a->opt.test_publish != 0;
     a->depot = strcmp(a->opt.role, "depot") == 0;
     return fw_bus_app_init(&a->bus, &bcfg) ? 0 : 2;
 }
