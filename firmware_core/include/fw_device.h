@@ -32,6 +32,24 @@ enum fw_device_state {
     FW_DEVICE_BACKOFF           /* waiting before starting over */
 };
 
+struct fw_device_config;
+
+/* Optional hooks for a server endpoint and CA that change in the field
+ * (fw_rotation); any function pointer may be NULL. */
+struct fw_device_hooks {
+    void *ctx;
+    /* Before the first setup and before each later attempt: may replace
+     * cfg->mqtt.server and cfg->setup (their pointers must stay valid);
+     * returns true when they changed, so the modem is set up again first. */
+    bool (*prepare)(void *ctx, struct fw_device_config *cfg);
+    /* Polled while online and idle: true drops the session (a clean
+     * disconnect) and starts over at once, through prepare. */
+    bool (*restart_due)(void *ctx);
+    /* The outcome of each connection attempt: true when the broker
+     * accepted it, false when the connect step failed. */
+    void (*connect_result)(void *ctx, bool accepted);
+};
+
 /* Everything the lifecycle needs; pointers stay valid while it runs. */
 struct fw_device_config {
     struct fw_sim7600 *modem;
@@ -47,6 +65,7 @@ struct fw_device_config {
     char *jwt_buf;                       /* token storage (at least 257 bytes) */
     size_t jwt_cap;
     uint32_t jwt_margin_s;               /* renew this long before expiry; 0 = 300 */
+    const struct fw_device_hooks *hooks; /* NULL: fixed server and certificates */
 };
 
 /* Counters. */
@@ -66,6 +85,7 @@ struct fw_device {
     bool need_setup;
     bool publishing;
     bool disconnecting;
+    bool restarting;                     /* disconnecting for hooks->restart_due */
     size_t sub_index;
     unsigned attempt;
     uint32_t resume_ms;
