@@ -17,6 +17,9 @@
  * endpoint change would: every device connection is dropped, and a device
  * gets back in only once it trusts the new CA (client certificates are still
  * verified with the first CA). Later restarts keep the rotated certificate.
+ * A stopped broker publishes no presence events, so for expect_connection
+ * every device connected when the runner stopped it counts as disconnected
+ * at that moment.
  * Cloud actions go through the broker's admin listener: config (aws: retained
  * on /bus/<id>/configuration; gcp: config/set), command (aws:
  * /bus/<id>/commands; gcp: commands/send/bus-commands), read_state (aws:
@@ -103,6 +106,8 @@ struct run {
     bool gnss_override[ORCH_MAX_CHILDREN]; /* a "gnss ..." fault took the receiver off the route */
     unsigned broker_restarts;
     bool cert_rotated;         /* the broker serves CERTS/rotated/server.pem */
+    double broker_stops[16];   /* trip times the runner stopped the broker (restart, rotate-cert) */
+    size_t broker_stop_count;
     int control[ORCH_MAX_CHILDREN]; /* control socket per device */
     struct cloud_app cloud;
     bool cloud_up;
@@ -369,6 +374,9 @@ static void restart_broker(struct run *r, bool rotate)
 {
     if (rotate)
         r->cert_rotated = true;
+    if (r->broker_stop_count < sizeof r->broker_stops / sizeof r->broker_stops[0])
+        r->broker_stops[r->broker_stop_count++] =
+            (double)(vclock_now_ns(r->clock) - r->start_ns) / (double)VCLOCK_NS_PER_S;
     char name[64], password[128];
     snprintf(name, sizeof name, "broker-restart-%u", ++r->broker_restarts);
     orch_stop_child(&r->orch, r->broker_child, STOP_GUARD_MS);
@@ -1072,12 +1080,56 @@ static void junit_suite(struct run *r, const struct tally *t)
     r->cases_text = NULL;
 }
 
+/* Whether device was last reported connected at or before t. */
+static bool connected_before(const struct scenario_conn_event *ev, size_t n, const char *device, double t)
+{
+    bool connected = false;
+    for (size_t i = 0; i < n; i++) {
+        if (ev[i].t_s <= t && strcmp(ev[i].device, device) == 0)
+            connected = ev[i].connected;
+    }
+    return connected;
+}
+
+/*
+ * A broker the runner stopped (restart, rotate-cert) ended every device
+ * connection at that moment, but a stopped broker publishes no presence
+ * event: add a disconnection for each device connected then, keeping the
+ * events in time order. Returns the new count.
+ */
+static size_t add_broker_stops(const struct run *r, struct scenario_conn_event **conn, size_t n)
+{
+    size_t extra = r->broker_stop_count * r->sc.device_count, total = n;
+    if (extra == 0)
+        return n;
+    struct scenario_conn_event *ev = realloc(*conn, (n + extra) * sizeof *ev);
+    if (!ev)
+        return n;
+    for (size_t s = 0; s < r->broker_stop_count; s++) {
+        for (size_t d = 0; d < r->sc.device_count; d++) {
+            const char *id = r->sc.devices[d].id;
+            if (connected_before(ev, n, id, r->broker_stops[s]))
+                ev[total++] = (struct scenario_conn_event){ r->broker_stops[s], id, false };
+        }
+    }
+    for (size_t i = 1; i < total; i++) { /* stable insertion sort by time */
+        struct scenario_conn_event e = ev[i];
+        size_t j = i;
+        for (; j > 0 && ev[j - 1].t_s > e.t_s; j--)
+            ev[j] = ev[j - 1];
+        ev[j] = e;
+    }
+    *conn = ev;
+    return total;
+}
+
 static void report(struct run *r, struct tally *t)
 {
     struct expect_record *log = NULL;
     struct scenario_conn_event *conn = NULL;
     size_t n = cloud_app_records(&r->cloud, &log);
     size_t nconn = cloud_app_conn_events(&r->cloud, &conn);
+    nconn = add_broker_stops(r, &conn, nconn);
     for (size_t i = 0; i < r->sc.action_count; i++) {
         const struct scenario_action *a = &r->sc.actions[i];
         char label[200], why[512] = "";
