@@ -138,9 +138,7 @@ struct fw_rotation {
     struct fw_rotation_pair offer;                 /* an offer being checked */
     struct fw_json_token tokens[FW_ROTATION_TOKENS];
     unsigned failures;
-    uint32_t gen;                                  /* bumped when the active pair changes */
-    uint32_t applied_gen;                          /* gen given to the device by prepare */
-    bool applied;
+    bool applied;                                  /* prepare gave server and ca_file */
     bool dropped_applied;                          /* the last setup deletes rec.dropped */
     char server[FW_ROTATION_ENDPOINT_MAX + 8];     /* "tcp://host:port" */
     char ca_file[FW_ROTATION_NAME_MAX];            /* the SSL context's cacert */

@@ -278,11 +278,10 @@ bool fw_rotation_init(struct fw_rotation *r, const struct fw_rotation_config *cf
 
 /* ---- offers ------------------------------------------------------------- */
 
-/* The active pair changed: the device starts over with it. */
+/* The active pair changed: the device starts over with it (restart_due). */
 static void fw_rotation__changed(struct fw_rotation *r)
 {
     r->failures = 0;
-    r->gen++;
     fw_rotation__save(r);
 }
 
@@ -436,9 +435,18 @@ static void fw_rotation__promote(struct fw_rotation *r)
     fw_rotation__save(r);
 }
 
+/* Whether the device was last given the active pair (same endpoint and
+ * CA file name; names follow contents). */
+static bool fw_rotation__applied_is_active(const struct fw_rotation *r)
+{
+    const struct fw_rotation_pair *a = fw_rotation_active(r);
+    return r->applied && strcmp(r->server + 6, a->endpoint) == 0 &&
+           strcmp(r->ca_file, a->ca_name) == 0;
+}
+
 void fw_rotation_connect_result(struct fw_rotation *r, bool accepted)
 {
-    if (r == NULL || (r->applied && r->applied_gen != r->gen))
+    if (r == NULL || (r->applied && !fw_rotation__applied_is_active(r)))
         return; /* an attempt with a pair no longer active */
     if (accepted) {
         r->failures = 0;
@@ -485,10 +493,14 @@ bool fw_rotation_has_pending(const struct fw_rotation *r)
 bool fw_rotation_host_port(const struct fw_rotation_pair *p, char *host, size_t cap,
                            uint16_t *port)
 {
-    const char *colon = strrchr(p->endpoint, ':');
-    size_t n = colon != NULL ? (size_t)(colon - p->endpoint) : 0;
+    const char *colon = NULL, *d;
+    size_t n;
     uint32_t v = 0;
-    const char *d;
+    for (d = p->endpoint; *d != '\0'; d++) {
+        if (*d == ':')
+            colon = d;
+    }
+    n = colon != NULL ? (size_t)(colon - p->endpoint) : 0;
     if (colon == NULL || n + 1 > cap)
         return false;
     memcpy(host, p->endpoint, n);
@@ -518,7 +530,7 @@ static bool fw_rotation__prepare(void *ctx, struct fw_device_config *cfg)
     const struct fw_rotation_pair *a = fw_rotation_active(r);
     const struct fw_rotation_pair *prev = fw_rotation_previous(r);
     struct fw_sim7600_setup_params *s = &cfg->setup;
-    bool changed = !r->applied || r->applied_gen != r->gen;
+    bool changed = !fw_rotation__applied_is_active(r);
     size_t n = r->cfg.setup.n_certs, removes = 0;
     memcpy(r->server, "tcp://", 6);
     memcpy(r->server + 6, a->endpoint, strlen(a->endpoint) + 1);
@@ -540,14 +552,13 @@ static bool fw_rotation__prepare(void *ctx, struct fw_device_config *cfg)
     s->cacert = r->ca_file;
     cfg->mqtt.server = r->server;
     r->applied = true;
-    r->applied_gen = r->gen;
     return changed;
 }
 
 static bool fw_rotation__restart_due(void *ctx)
 {
     const struct fw_rotation *r = ctx;
-    return r->applied && r->applied_gen != r->gen;
+    return r->applied && !fw_rotation__applied_is_active(r);
 }
 
 static void fw_rotation__connect_result(void *ctx, bool accepted)
