@@ -7,6 +7,9 @@
  * back off exponentially with jitter from the port's random source and
  * start over. Every event goes through the persistent offline queue, so
  * nothing is lost across a connection loss or a reboot.
+ * Optional hooks (struct fw_device_hooks, used by fw_rotation) may change
+ * the server and certificates between attempts, ask for a fresh start
+ * while online and learn each connect's outcome.
  *
  * Not covered yet: the MCU-TLS stacks (their session, TLS and socket parts
  * exist as fw_mqtt_session, the port and fw_sim7600_tcp, not the glue).
