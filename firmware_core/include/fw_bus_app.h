@@ -70,9 +70,10 @@
 #include "fw_cloud.h"
 #include "fw_device.h"
 
-/* Largest configuration or command document accepted. */
+/* Largest configuration or command document accepted (a configuration may
+ * carry a CA certificate in PEM for fw_rotation). */
 #ifndef FW_BUS_APP_JSON_MAX
-#define FW_BUS_APP_JSON_MAX 1024u
+#define FW_BUS_APP_JSON_MAX 4096u
 #endif
 
 /* Largest event the application writes. */
@@ -115,6 +116,11 @@ struct fw_bus_app_config {
     const char *registration;        /* vehicle registration; NULL: no identification event */
     const char *route;               /* route before a configuration names one; NULL = "" */
     bool test_publish;               /* accept the "publish" test hook (never in a fleet) */
+    /* Optional: asked about every configuration that parsed (fwcore:
+     * fw_rotation_config_hook for "endpoint" and "ca_cert"); false, with a
+     * reason in reason[cap], rejects the whole configuration. */
+    bool (*config_hook)(void *ctx, const char *json, size_t len, char *reason, size_t cap);
+    void *config_hook_ctx;
 };
 
 /* Counters. */

@@ -362,7 +362,9 @@ static void fw_bus_app__configure(struct fw_bus_app *app, const char *json, size
         fw_bus_app__error_event(app, "configuration rejected", "document too large");
         return;
     }
-    if (fw_bus_parse_config(json, len, &next, reason, sizeof(reason)) != FW_BUS_OK) {
+    if (fw_bus_parse_config(json, len, &next, reason, sizeof(reason)) != FW_BUS_OK ||
+        (app->cfg.config_hook != NULL &&
+         !app->cfg.config_hook(app->cfg.config_hook_ctx, json, len, reason, sizeof(reason)))) {
         fw_bus_app__error_event(app, "configuration rejected", reason);
         return;
     }

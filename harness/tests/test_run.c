@@ -446,6 +446,32 @@ static void test_broker_restart(void **state)
     assert_nothing_left(dir);
 }
 
+/* cert-rotation.json: the new CA and endpoint arrive by configuration while
+ * the broker still serves the old certificate (the device falls back), then
+ * "broker rotate-cert" restarts the broker with certs/out/rotated/: every
+ * device is disconnected and the bus comes back trusting the new CA. */
+static void test_cert_rotation_passes(void **state)
+{
+    struct fixture *f = *state;
+    char dir[600], file[700];
+    const char *args[] = { "run", "--keep", CELLBENCH_SOURCE_DIR "/scenarios/cert-rotation.json", NULL };
+    int rc = run_cellbench(f, args);
+    if (rc != 0)
+        show_output(f);
+    assert_int_equal(rc, 0);
+    assert_output_has(f, f->out, "PASS    00:02:40 $.timeline[3] expect_connection bus-1");
+    assert_output_has(f, f->out, "cert-rotation: 3 passed, 0 failed, 0 not run");
+    assert_true(find_run_dir(f, dir, sizeof dir));
+    snprintf(file, sizeof file, "%s/pids", dir);
+    assert_output_has(f, file, " broker-restart-1\n");
+    snprintf(file, sizeof file, "%s/broker/mosquitto.conf", dir);
+    assert_output_has(f, file, "/rotated/server.pem\n");
+    snprintf(file, sizeof file, "%s/fw-bus-1.log", dir);
+    assert_output_has(f, file, "rotation: falling back to the previous pair");
+    assert_output_has(f, file, "rotation: new pair confirmed");
+    assert_nothing_left(dir);
+}
+
 /* A device certs/out lacks gets a PKI of the run's own; the shared certs/out stays as it was. */
 static void test_unknown_device_gets_own_pki(void **state)
 {
@@ -617,6 +643,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_validate_and_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_demo_trip_passes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_smoke_passes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cert_rotation_passes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_and_not_run_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cloud_actions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_network_fault_seen, setup, teardown),

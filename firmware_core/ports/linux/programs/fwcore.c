@@ -20,6 +20,7 @@
 #include "fw_inputs_linux.h"
 #include "fw_port_linux.h"
 #include "fw_port_linux_tls.h"
+#include "fw_rotation.h"
 #include "fw_sim7600_setup.h"
 #include "fw_reset_line_linux.h"
 
@@ -44,6 +45,7 @@ struct app {
     struct fw_queue queue;
     struct fw_cloud_profile profile;
     struct fw_bus_app bus;
+    struct fw_rotation rot;         /* endpoint and CA from configurations (modem-TLS) */
     struct fw_linux_inputs inputs;  /* --inputs */
     bool depot;
     struct fw_sim7600_cert certs[3];
@@ -332,6 +334,30 @@ static int setup_mcu_transport(struct app *a, struct fw_device_config *cfg, bool
     return 0;
 }
 
+/* Server endpoint and CA rotation: --broker and ca.pem are the factory
+ * pair; a configuration's "endpoint" and "ca_cert" replace them (kept under
+ * --state), with fall-back to the previous pair (fw_rotation.h). */
+static int start_rotation(struct app *a, struct fw_device_config *cfg, bool gcp)
+{
+    struct fw_rotation_config rc;
+    memset(&rc, 0, sizeof(rc));
+    rc.port = &a->port.port;
+    rc.endpoint = a->opt.broker;
+    rc.ca_name = a->names[0];
+    rc.ca = a->certs[0].data;
+    rc.ca_len = a->certs[0].len;
+    rc.setup = cfg->setup;
+    rc.setup.certs = gcp ? NULL : a->certs + 1; /* the client certificate and key */
+    rc.setup.n_certs = gcp ? 0 : 2;
+    if (!fw_rotation_init(&a->rot, &rc)) {
+        fprintf(stderr, "fwcore: --broker %s or ca.pem (at most %u bytes) unusable\n", a->opt.broker,
+                FW_ROTATION_CA_MAX);
+        return -1;
+    }
+    cfg->hooks = fw_rotation_device_hooks(&a->rot);
+    return 0;
+}
+
 static int start(struct app *a)
 {
     struct fw_sim7600_config mcfg;
@@ -370,6 +396,10 @@ static int start(struct app *a)
     mcfg.ctx = a;
     if (fw_sim7600_init(&a->modem, &mcfg) != FW_AT_IDLE)
         return 1;
+    /* rotation re-provisions the modem's certificate store: the modem-TLS
+     * stacks only (the MCU-TLS stacks keep the factory pair for now) */
+    if (!a->mcu_stack && start_rotation(a, &cfg, gcp) != 0)
+        return 2;
     if (fw_queue_init(&a->queue, &a->port.port, 1, a->queue_buf, sizeof(a->queue_buf)) != FW_QUEUE_OK)
         fprintf(stderr, "%s warn app: stored offline queue unusable, starting empty\n", a->opt.device);
     snprintf(a->server, sizeof(a->server), "tcp://%s", a->opt.broker);
@@ -396,6 +426,8 @@ static int start(struct app *a)
     bcfg.route = a->opt.route;
     bcfg.config_topic = a->topics[0];
     bcfg.test_publish = a->opt.test_publish != 0;
+    bcfg.config_hook = fw_rotation_config_hook;
+    bcfg.config_hook_ctx = &a->rot;
     a->depot = strcmp(a->opt.role, "depot") == 0;
     return fw_bus_app_init(&a->bus, &bcfg) ? 0 : 2;
 }
