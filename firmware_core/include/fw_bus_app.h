@@ -7,7 +7,10 @@
  * (with location) when the speed rises above the configured threshold and
  * again every report interval while it stays above, and handles the
  * configuration and commands from the cloud (invalid or oversized JSON gives
- * an error event and the previous configuration stays). Every event carries
+ * an error event and the previous configuration stays). An accepted
+ * configuration is reported back on the profile's state topic (AWS shadow
+ * update, GCP device state; fw_bus_state.h), at most one report per two
+ * seconds (GCP closes a device that sends state more often than once a second). Every event carries
  * a timestamp (port wall clock, else the fix's UTC time).
  *
  * The application shares the AT engine with fw_device: it sends its own
@@ -149,6 +152,9 @@ struct fw_bus_app {
      * place (base64 output never overtakes its input), so no second buffer */
     char pic_event[FW_BUS_APP_PICTURE_EVENT_MAX];
     char arrival_topic[260];
+    bool state_pending;              /* a state report of the configuration is due */
+    bool state_sent;                 /* one was queued, at last_state_ms */
+    uint32_t last_state_ms;
     struct fw_bus_app_stats stats;
 };
 
