@@ -5,7 +5,7 @@
 # Included from the top Makefile after its `all:` rule.
 
 HARNESS_LIB_SRCS := harness/readfile.c harness/scenario.c harness/route.c harness/expect.c harness/billing.c harness/report.c \
-	harness/pubsub.c
+	harness/pubsub.c harness/acks.c
 HARNESS_LIB_OBJS := $(HARNESS_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 HARNESS_LIB := $(BUILD)/lib/libharness.a
 HARNESS_LDLIBS := -ljansson -lm
