@@ -1,21 +1,30 @@
 /*
- * fw_bus_app.h - the bus application's loop for the modem-TLS stacks, on top
- * of fw_device (connection, offline queue) and fw_bus (data and events):
+ * fw_bus_app.h - the bus application's loop for all four stacks, on top of
+ * fw_device (connection over the modem's MQTT client or the MCU-TLS
+ * transport, offline queue) and fw_bus (data and events):
  * switches the GNSS receiver on (AT+CGPS=1) once the device is online, polls
  * AT+CGPSINFO on the port clock, queues a location event every report
  * interval and when the cloud asks (command "location"), a speed event
  * (with location) when the speed rises above the configured threshold and
  * again every report interval while it stays above, and handles the
  * configuration and commands from the cloud (invalid or oversized JSON gives
- * an error event and the previous configuration stays). An accepted
- * configuration is reported back on the profile's state topic (AWS shadow
- * update, GCP device state; fw_bus_state.h), at most one report per two
- * seconds (GCP closes a device that sends state more often than once a second). Every event carries
+ * an error event and the previous configuration stays; an empty
+ * configuration, which GCP sends on subscribe while none is set, is
+ * ignored). Every event carries
  * a timestamp (port wall clock, else the fix's UTC time).
  *
  * The application shares the AT engine with fw_device: it sends its own
- * commands only while the device is online and idle, and does not poll the
- * device while one of them runs.
+ * commands only while fw_device_idle() allows it (online between the
+ * device's own commands, on MCU TLS between two TCP operations, or pausing
+ * in a back-off, so GNSS is read and events are queued while offline), and
+ * does not poll the device while one of them runs.
+ * Incoming messages reach fw_bus_app_on_message() through the fw_sim7600
+ * message callback on either transport.
+ *
+ * State report: an accepted configuration is reported back on the
+ * profile's state topic (AWS shadow update, GCP device state;
+ * fw_bus_state.h), at most one report per two seconds (GCP closes a device
+ * that sends state more often than once a second).
  *
  * Driver pictures: when the port's driver_event input reports phone,
  * drinking or drowsy, and when the cloud sends the "picture" command, the

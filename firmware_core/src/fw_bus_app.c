@@ -439,10 +439,14 @@ void fw_bus_app_on_message(struct fw_bus_app *app, const char *topic, size_t top
     if (app == NULL || topic == NULL || (payload == NULL && payload_len > 0))
         return;
     if (topic_len == strlen(app->cfg.config_topic) &&
-        memcmp(topic, app->cfg.config_topic, topic_len) == 0)
-        fw_bus_app__configure(app, json, payload_len);
-    else
+        memcmp(topic, app->cfg.config_topic, topic_len) == 0) {
+        /* GCP sends the current configuration on every subscribe, an empty
+         * one while none is set: nothing to apply, nothing to complain about */
+        if (payload_len > 0)
+            fw_bus_app__configure(app, json, payload_len);
+    } else {
         fw_bus_app__command(app, json, payload_len);
+    }
 }
 
 /* A new fix: speed above the threshold (on crossing, then every report

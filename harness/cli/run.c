@@ -247,9 +247,8 @@ static const char *not_executed(const struct scenario *s, const struct scenario_
 }
 
 /*
- * NULL when fwcore runs the stack, else why not. Every stack runs; on the
- * MCU-TLS stacks fwcore connects and publishes an "online" event but has no
- * bus application yet, so trip expectations there fail with their reasons.
+ * NULL when fwcore runs the stack, else why not. fwcore runs the device
+ * lifecycle and the bus application on all four stacks.
  */
 static const char *stack_missing(enum scenario_stack st)
 {
