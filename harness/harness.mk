@@ -92,6 +92,18 @@ $(HARNESS_COMPOSE_TEST): harness/tests/test_compose.sh
 	@mkdir -p $(dir $@)
 	sed -e 's|@SOURCE_DIR@|$(CURDIR)|' -e 's|@BUILD_DIR@|$(abspath $(BUILD))|' $< > $@ && chmod +x $@
 
+# test_ci_workflow: the sample GitHub Actions workflow is valid YAML and
+# every command it runs exists (build/tools/check-workflow, C with libyaml).
+CHECK_WORKFLOW := $(BUILD)/tools/check-workflow
+HARNESS_CI_TEST := $(BUILD)/tests/harness/test_ci_workflow
+all: $(CHECK_WORKFLOW) $(HARNESS_CI_TEST)
+$(CHECK_WORKFLOW): $(BUILD)/obj/harness/tests/check_workflow.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ -lyaml
+$(HARNESS_CI_TEST): harness/tests/test_ci_workflow.sh | $(CHECK_WORKFLOW)
+	@mkdir -p $(dir $@)
+	sed -e 's|@SOURCE_DIR@|$(CURDIR)|' -e 's|@BUILD_DIR@|$(abspath $(BUILD))|' $< > $@ && chmod +x $@
+
 # bench_run: time compression of `cellbench run` (trip time / wall time per
 # rate, and a rate-1 window compared verdict by verdict). `make bench` runs it.
 HARNESS_RUN_BENCH := $(BUILD)/bench/bench_run
