@@ -29,8 +29,10 @@
  * Driver inputs are lines appended to RUNDIR/<id>-inputs, the file fwcore
  * reads with --inputs ("<behaviour> <picture-file>"; a synthetic picture of
  * picture_bytes is written to RUNDIR/<id>-picture-<entry>.bin first).
+ * expect_ack is judged on the cloud log (acks.h; the gcp broker runs with
+ * --config-acks so it sees config PUBACKs).
  * Not executed yet (reported as NOT RUN, and the run then fails): the
- * "publish" command, "broker rotate-cert" and expect_ack.
+ * "publish" command and "broker rotate-cert".
  * --junit FILE writes a test case per verdict line (a failure carries the
  * reason, the run directory and the tail of the device's UART capture).
  * --report DIR writes DIR/<scenario>.html for every scenario, also when its
@@ -1333,7 +1335,7 @@ static void run_usage(FILE *out)
                  "  --keep      keep the run directory (logs, UART captures) even when everything passed\n"
                  "  --verbose   show the timeline as it is executed\n"
                  "exit status: 0 every expectation held, 1 some failed or were not run, 2 bad input\n"
-                 "not yet: the publish command, broker rotate-cert and expect_ack\n"
+                 "not yet: the publish command and broker rotate-cert\n"
                  "(reported as NOT RUN)\n");
 }
 
