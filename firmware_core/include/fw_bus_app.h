@@ -21,6 +21,11 @@
  * Incoming messages reach fw_bus_app_on_message() through the fw_sim7600
  * message callback on either transport.
  *
+ * State report: an accepted configuration is reported back on the
+ * profile's state topic (AWS shadow update, GCP device state;
+ * fw_bus_state.h), at most one report per two seconds (GCP closes a device
+ * that sends state more often than once a second).
+ *
  * Driver pictures: when the port's driver_event input reports phone,
  * drinking or drowsy, and when the cloud sends the "picture" command, the
  * camera's frame is frozen (port camera_capture) and read in pieces
@@ -186,6 +191,9 @@ struct fw_bus_app {
     bool test_pending;               /* a test publish may still head the queue */
     uint32_t test_sum;               /* checksum of its topic and payload */
 #endif
+    bool state_pending;              /* a state report of the configuration is due */
+    bool state_sent;                 /* one was queued, at last_state_ms */
+    uint32_t last_state_ms;
     struct fw_bus_app_stats stats;
 };
 

@@ -4,10 +4,12 @@
 #include <string.h>
 
 #include "fw_bus_app.h"
+#include "fw_bus_state.h"
 
 #define FW_BUS_APP_POLL_MS 1000u
 #define FW_BUS_APP_REPORT_S 30u
 #define FW_BUS_APP_CMD_TIMEOUT_MS 5000u
+#define FW_BUS_APP_STATE_GAP_MS 2000u /* GCP closes a device sending state more than once a second */
 
 static struct fw_at *fw_bus_app__at(const struct fw_bus_app *app)
 {
@@ -354,6 +356,39 @@ static void fw_bus_app__depot(struct fw_bus_app *app)
     }
 }
 
+static bool fw_bus_app__elapsed(uint32_t now, uint32_t since, uint32_t period)
+{
+    return (uint32_t)(now - since) >= period;
+}
+
+/* Queue the report of the applied configuration on the profile's state
+ * topic (fw_bus_state.h), at most one per FW_BUS_APP_STATE_GAP_MS; a later
+ * one waits in state_pending for the next poll. No profile: no report. */
+static void fw_bus_app__report_state(struct fw_bus_app *app)
+{
+    char topic[FW_BUS_STATE_TOPIC_MAX];
+    size_t topic_len = 0, len = 0;
+    uint32_t now = fw_bus_app__now(app);
+    const struct fw_cloud_profile *profile = app->cfg.profile;
+    if (!app->state_pending || profile == NULL || !app->configured)
+        return;
+    if (app->state_sent && !fw_bus_app__elapsed(now, app->last_state_ms, FW_BUS_APP_STATE_GAP_MS))
+        return;
+    app->state_pending = false;
+    app->state_sent = true;
+    app->last_state_ms = now;
+    if (fw_bus_state_topic(profile, topic, sizeof(topic), &topic_len) != FW_CLOUD_OK ||
+        fw_bus_state_report(profile->kind, &app->config, fw_bus_app__timestamp(app), app->event,
+                            sizeof(app->event), &len) != FW_BUS_OK ||
+        fw_queue_push(app->cfg.device->cfg.queue, FW_QUEUE_HIGH, topic, topic_len,
+                      (const uint8_t *)app->event, len) != FW_QUEUE_OK) {
+        app->stats.queue_failures++;
+        fw_bus_app__log(app, FW_LOG_WARN, "state report not queued", topic);
+        return;
+    }
+    fw_bus_app__log(app, FW_LOG_INFO, "state report", topic);
+}
+
 static void fw_bus_app__configure(struct fw_bus_app *app, const char *json, size_t len)
 {
     struct fw_bus_config next;
@@ -374,6 +409,8 @@ static void fw_bus_app__configure(struct fw_bus_app *app, const char *json, size
     app->configured = true;
     app->stats.configs++;
     fw_bus_app__log(app, FW_LOG_DEBUG, "configuration accepted", next.route);
+    app->state_pending = true;
+    fw_bus_app__report_state(app);
 }
 
 /* ---- the "publish" test hook (fw_bus_app.h) ------------------------------ */
@@ -530,11 +567,6 @@ void fw_bus_app_on_message(struct fw_bus_app *app, const char *topic, size_t top
     }
 }
 
-static bool fw_bus_app__elapsed(uint32_t now, uint32_t since, uint32_t period)
-{
-    return (uint32_t)(now - since) >= period;
-}
-
 /* A new fix: speed above the threshold (on crossing, then every report
  * interval), location when asked, else every report interval. */
 static void fw_bus_app__on_fix(struct fw_bus_app *app, uint32_t now)
@@ -651,6 +683,7 @@ enum fw_device_state fw_bus_app_poll(struct fw_bus_app *app)
         fw_bus_app__finish(app, st);
     }
     fw_bus_app__pictures(app);
+    fw_bus_app__report_state(app);
     ds = fw_device_poll(dev);
     losses = fw_device_stats(dev)->losses;
     if (losses != app->losses_seen) {

@@ -593,8 +593,18 @@ static void test_picture_camera_failure(void **state)
 
 /* far from the depot, then inside its radius: one arrival event on the
  * depot's topic; staying inside gives no second one */
+/* The state report of DEPOT_CONFIG (fw_bus_state.h), its members in the
+ * configuration's names; AWS wraps them in a shadow update. */
+#define DEPOT_STATE "\"speed_threshold_kmh\":50,\"report_interval_s\":60,\"route\":\"42\"," \
+                    "\"depot\":{\"name\":\"central\",\"lat\":31.222400,\"lon\":121.353900," \
+                    "\"radius_m\":100},\"ts\":1700000000"
+
+/* The configuration arrives before the device is online: its state report
+ * is the first thing published (on state_topic), then the location and the
+ * arrival. */
 static void arrival_run(const struct fw_cloud_profile *profile, const char *events_topic,
-                        const char *arrival_topic, const char *arrival)
+                        const char *arrival_topic, const char *arrival, const char *state_topic,
+                        const char *state)
 {
     size_t c;
     for (c = 0; c < 5; c++) {
@@ -607,6 +617,7 @@ static void arrival_run(const struct fw_cloud_profile *profile, const char *even
         message(&r, "/bus/bus-1/configuration", DEPOT_CONFIG, strlen(DEPOT_CONFIG));
         n = add_online(ex);
         ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
+        n = add_publish_to(&r, ex, n, state_topic, state);
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FAR_LINE};
         n = add_publish_to(&r, ex, n, events_topic, FAR_LOCATION(1));
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
@@ -621,7 +632,8 @@ static void arrival_run(const struct fw_cloud_profile *profile, const char *even
 static void test_depot_arrival(void **state)
 {
     static const struct fw_cloud_profile aws = {.kind = FW_CLOUD_AWS, .device_id = "bus-1"};
-    arrival_run(&aws, "/bus/events", "/depot/central/bus-arrived", ARRIVAL);
+    arrival_run(&aws, "/bus/events", "/depot/central/bus-arrived", ARRIVAL,
+                "$aws/things/bus-1/shadow/update", "{\"state\":{\"reported\":{" DEPOT_STATE "}}}");
 }
 
 /* GCP: the events/depot-arrived subfolder, numbered with the other events */
@@ -630,7 +642,7 @@ static void test_depot_arrival_gcp(void **state)
     static const struct fw_cloud_profile gcp = {.kind = FW_CLOUD_GCP, .device_id = "bus-1",
                                                 .project = "p", .region = "r", .registry = "g"};
     arrival_run(&gcp, "/devices/bus-1/events", "/devices/bus-1/events/depot-arrived",
-                ARRIVAL_SEQ(2));
+                ARRIVAL_SEQ(2), "/devices/bus-1/state", "{" DEPOT_STATE "}");
 }
 
 /* with a registration, the identification event (with the route given

@@ -40,6 +40,7 @@ struct broker_opts {
     char clock[PATH_MAX];
     const char *mosquitto;
     bool no_rate_limits; /* benchmarks: no per-connection rate limits */
+    bool config_acks;    /* gcp: debug log followed for config PUBACKs */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -65,7 +66,9 @@ static void usage(FILE *out)
             "  --server-certs DIR  server.pem and server.key from DIR instead (a rotated\n"
             "                  server certificate); client certificates still\n"
             "                  verified with --certs' ca.pem\n"
-            "  --no-rate-limits  aws: no 100 publishes/s and 1 CONNECT/s limits (benchmarks)\n");
+            "  --no-rate-limits  aws: no 100 publishes/s and 1 CONNECT/s limits (benchmarks)\n"
+            "  --config-acks   gcp: see config PUBACKs (deviceAckTime) through Mosquitto's\n"
+            "                  debug log (one log line per packet)\n");
 }
 
 /* Absolute form of path into out; false (with a message) when it does not exist. */
@@ -109,6 +112,7 @@ static int parse_opts(int argc, char **argv, struct broker_opts *o)
         { "certs", required_argument, NULL, 'C' },      { "plugin", required_argument, NULL, 'L' },
         { "mosquitto", required_argument, NULL, 'm' },  { "help", no_argument, NULL, 'h' },
         { "no-rate-limits", no_argument, NULL, 'R' }, { "server-certs", required_argument, NULL, 'S' },
+        { "config-acks", no_argument, NULL, 'A' },
         { NULL, 0, NULL, 0 },
     };
     const char *profile = NULL, *registry = NULL, *dir = NULL, *clock = NULL;
@@ -138,6 +142,7 @@ static int parse_opts(int argc, char **argv, struct broker_opts *o)
         case 'L': plugin = optarg; break;
         case 'm': o->mosquitto = optarg; break;
         case 'R': o->no_rate_limits = true; break;
+        case 'A': o->config_acks = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -228,6 +233,8 @@ static bool write_config(const struct broker_opts *o, const char *password, char
     fprintf(f, "user %s\n", pw ? pw->pw_name : "root");
     fprintf(f, "log_dest file %s/mosquitto.log\n", o->dir);
     fprintf(f, "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n");
+    if (o->config_acks && !aws) /* PUBACKs are invisible to plugins but logged at debug level */
+        fprintf(f, "log_type debug\n");
     fprintf(f, "connection_messages true\nmax_keepalive 1200\n");
     fprintf(f, "max_queued_messages 100000\n"); /* the cloud side must not lose events under load */
     fprintf(f, "set_tcp_nodelay true\n"); /* no Nagle delay: 40 ms real is minutes of trip at a high rate */
@@ -245,6 +252,8 @@ static bool write_config(const struct broker_opts *o, const char *password, char
         fprintf(f, "plugin_opt_clock %s\n", o->clock);
     if (o->no_rate_limits)
         fprintf(f, "plugin_opt_rate_limits off\n");
+    if (o->config_acks && !aws)
+        fprintf(f, "plugin_opt_config_ack_log %s/mosquitto.log\n", o->dir);
     return fclose(f) == 0;
 }
 

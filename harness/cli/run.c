@@ -39,7 +39,8 @@
  * picture_bytes is written to RUNDIR/<id>-picture-<entry>.bin first).
  * The "publish" command (args topic, payload) is fwcore's test hook: the
  * firmware of a device the timeline sends it to starts with --test-publish.
- * Not executed yet (reported as NOT RUN, and the run then fails): expect_ack.
+ * expect_ack is judged on the cloud log (acks.h; the gcp broker runs with
+ * --config-acks so it sees config PUBACKs).
  * --junit FILE writes a test case per verdict line (a failure carries the
  * reason, the run directory and the tail of the device's UART capture).
  * --report DIR writes DIR/<scenario>.html for every scenario, also when its
@@ -69,6 +70,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acks.h"
 #include "cloud_app.h"
 #include "orchestrate.h"
 #include "report.h"
@@ -121,6 +123,8 @@ struct run {
     int64_t jumped_ns;                 /* clock jumps executed so far (start_ns moved by them) */
     struct report_verdict *verdicts;   /* every verdict line, for --report */
     size_t verdict_count, verdict_cap;
+    struct ack_config *configs;        /* configurations sent, in order (expect_ack); config owned */
+    size_t config_count, config_cap;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -254,7 +258,7 @@ static const char *not_executed(const struct scenario *s, const struct scenario_
     case SCENARIO_ACTION_DRIVER:
         return NULL;
     case SCENARIO_ACTION_EXPECT_ACK:
-        return "acknowledgements are not observed yet";
+        return NULL;
     case SCENARIO_ACTION_EXPECT_UART:
         return NULL;
     }
@@ -352,7 +356,8 @@ static int start_broker(struct run *r, const char *name)
     snprintf(server_certs, sizeof server_certs, "%s%s", r->certs, r->cert_rotated ? "/rotated" : "");
     char *argv[] = { prog, "broker", "--profile", (char *)profile, "--port", port, "--admin-port", admin,
                      "--registry", registry, "--dir", dir, "--clock", clock, "--certs", r->certs,
-                     "--server-certs", server_certs, NULL };
+                     "--server-certs", server_certs,
+                     "--config-acks", NULL }; /* gcp: config PUBACKs for expect_ack (aws ignores it) */
     r->broker_child = orch_spawn(&r->orch, name, argv);
     return r->broker_child < 0 ? -1 : orch_wait_line(&r->orch, r->broker_child, "ready", NULL, 0, READY_GUARD_MS);
 }
@@ -715,6 +720,36 @@ static char *cloud_payload(const struct run *r, const struct scenario_action *a)
     return strdup(buf);
 }
 
+/* Remember a configuration sent to device d (for expect_ack's version numbers). */
+static void remember_config(struct run *r, const struct scenario_action *a, size_t d, const char *payload)
+{
+    if (r->config_count == r->config_cap) {
+        size_t cap = r->config_cap * 2 + 4;
+        struct ack_config *grown = realloc(r->configs, cap * sizeof *grown);
+        if (!grown) {
+            abort_run(r, "%s", "out of memory");
+            return;
+        }
+        r->configs = grown;
+        r->config_cap = cap;
+    }
+    json_t *config = json_loads(payload, 0, NULL);
+    if (!config) {
+        abort_run(r, "%s", "a configuration sent is not JSON");
+        return;
+    }
+    r->configs[r->config_count++] = (struct ack_config){ r->sc.devices[d].id, a->at_s, config, 0 };
+}
+
+static void free_configs(struct run *r)
+{
+    for (size_t i = 0; i < r->config_count; i++)
+        json_decref((json_t *)r->configs[i].config);
+    free(r->configs);
+    r->configs = NULL;
+    r->config_count = r->config_cap = 0;
+}
+
 /* config (aws: retained, so a bus that connects later fetches it), command, read_state. */
 static void run_cloud_action(struct run *r, const struct scenario_action *a)
 {
@@ -729,6 +764,8 @@ static void run_cloud_action(struct run *r, const struct scenario_action *a)
         bool retain = a->kind == SCENARIO_ACTION_CONFIG && r->sc.profile == SCENARIO_PROFILE_AWS;
         if (cloud_app_publish(&r->cloud, topic, payload, strlen(payload), retain) < 0)
             abort_run(r, "the cloud application cannot publish on %.200s", topic);
+        if (a->kind == SCENARIO_ACTION_CONFIG)
+            remember_config(r, a, d, payload);
     }
     free(payload);
 }
@@ -956,6 +993,57 @@ static bool check_read_state(const struct run *r, const struct scenario_action *
     return false;
 }
 
+/* The last acknowledgement of that kind by device among events, for a failure's reason. */
+static void last_ack_seen(const struct scenario_ack_event *events, size_t n, const char *device,
+                          enum scenario_ack what, char *buf, size_t cap)
+{
+    const struct scenario_ack_event *last = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (events[i].what == what && strcmp(events[i].device, device) == 0)
+            last = &events[i];
+    if (!last) {
+        snprintf(buf, cap, "; none seen in the whole run");
+        return;
+    }
+    char at[32];
+    scenario_format_time(last->t_s, at, sizeof at);
+    snprintf(buf, cap, "; the last one seen: version %ld at %s", last->version, at);
+}
+
+/*
+ * expect_ack: acknowledgements worked out from the cloud log (acks.h):
+ * config = the broker saw the device's PUBACK of that config (gcp), state =
+ * a device state reporting it (gcp), shadow = a shadow document whose
+ * reported state reports it (aws). Versions count the configurations sent.
+ */
+static bool check_ack(struct run *r, const struct scenario_action *a, const struct expect_record *log, size_t n,
+                      char *why, size_t cap)
+{
+    const char *id = r->sc.devices[a->device >= 0 ? (size_t)a->device : 0].id;
+    if (a->u.ack.what == SCENARIO_ACK_CONFIG && r->sc.profile != SCENARIO_PROFILE_GCP) {
+        snprintf(why, cap, "aws has no config versions to acknowledge; expect the shadow instead");
+        return false;
+    }
+    if (r->sc.profile == SCENARIO_PROFILE_GCP)
+        acks_gcp_versions(r->configs, r->config_count, log, n);
+    long latest = acks_latest(r->configs, r->config_count, id, a->at_s);
+    if (a->u.ack.version == 0 && latest == 0) {
+        snprintf(why, cap, "no configuration was sent to %s by then, so there is no latest version", id);
+        return false;
+    }
+    struct scenario_ack_event *events = NULL;
+    size_t count = acks_collect(r->sc.profile, r->configs, r->config_count, log, n, &events);
+    bool ok = scenario_check_ack(&r->sc, a, events, count, latest, why, cap);
+    if (!ok) {
+        char seen[96];
+        size_t used = strlen(why);
+        last_ack_seen(events, count, id, a->u.ack.what, seen, sizeof seen);
+        snprintf(why + used, cap > used ? cap - used : 0, "%s", seen);
+    }
+    free(events);
+    return ok;
+}
+
 static bool judge(struct run *r, const struct scenario_action *a, const struct expect_record *log, size_t n,
                   const struct scenario_conn_event *conn, size_t nconn, char *why, size_t cap)
 {
@@ -966,6 +1054,7 @@ static bool judge(struct run *r, const struct scenario_action *a, const struct e
     case SCENARIO_ACTION_EXPECT_CONNECTION:
         return scenario_check_connection(&r->sc, a, conn, nconn, why, cap);
     case SCENARIO_ACTION_READ_STATE: return check_read_state(r, a, log, n, why, cap);
+    case SCENARIO_ACTION_EXPECT_ACK: return check_ack(r, a, log, n, why, cap);
     case SCENARIO_ACTION_EXPECT_UART: return check_uart(r, a, why, cap);
     default: snprintf(why, cap, "not an expectation"); return false;
     }
@@ -1339,6 +1428,7 @@ static int run_scenario(const struct run_opts *o, const char *path)
     else
         remove_run_dir(r.dir);
     free_verdicts(&r);
+    free_configs(&r);
     scenario_free(&r.sc);
     return rc;
 }
@@ -1354,9 +1444,7 @@ static void run_usage(FILE *out)
                  "                (default aws=5120,gcp=1/1024)\n"
                  "  --keep      keep the run directory (logs, UART captures) even when everything passed\n"
                  "  --verbose   show the timeline as it is executed\n"
-                 "exit status: 0 every expectation held, 1 some failed or were not run, 2 bad input\n"
-                 "not yet: the publish command and expect_ack\n"
-                 "(reported as NOT RUN)\n");
+                 "exit status: 0 every expectation held, 1 some failed or were not run, 2 bad input\n");
 }
 
 static int parse_run_opts(int argc, char **argv, struct run_opts *o)

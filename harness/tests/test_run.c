@@ -284,15 +284,18 @@ static void test_cloud_actions(void **state)
                    "    \"endpoint\": \"mqtts://${broker.endpoint}\",\n"
                    "    \"depot\": { \"name\": \"north\", \"lat\": 50.5, \"lon\": 30.5, \"radius_m\": 100 } } },\n"
                    "{ \"at\": 20, \"command\": \"query_location\" },\n"
-                   "{ \"at\": 30, \"read_state\": { \"match\": { \"code\": 404 } } },\n"
+                   "{ \"at\": 30, \"read_state\": { \"match\": { \"state.reported.speed_threshold_kmh\": 70,\n"
+                   "    \"state.reported.route\": \"42\", \"state.reported.depot.name\": \"north\" } } },\n"
+                   "{ \"at\": 0, \"expect_ack\": { \"what\": \"shadow\", \"version\": 1, \"within\": 30 } },\n"
                    "{ \"at\": 0, \"device\": \"bus-1\",\n"
                    "  \"expect_message\": { \"topic\": \"$aws/events/presence/connected/+\", \"within\": 30 } }",
                    path, sizeof path);
     const char *args[] = { "run", "--rate", "20", "--keep", path, NULL };
     assert_int_equal(run_cellbench(f, args), 0);
-    assert_output_has(f, f->out, "PASS    00:00:30 $.timeline[2] read_state bus-1");
-    assert_output_has(f, f->out, "PASS    00:00:00 $.timeline[3] expect_message bus-1"); /* sender known */
-    assert_output_has(f, f->out, "cloud: 2 passed, 0 failed, 0 not run");
+    assert_output_has(f, f->out, "PASS    00:00:30 $.timeline[2] read_state bus-1"); /* the shadow the bus reported */
+    assert_output_has(f, f->out, "PASS    00:00:00 $.timeline[3] expect_ack bus-1");
+    assert_output_has(f, f->out, "PASS    00:00:00 $.timeline[4] expect_message bus-1"); /* sender known */
+    assert_output_has(f, f->out, "cloud: 3 passed, 0 failed, 0 not run");
     assert_true(find_run_dir(f, dir, sizeof dir));
     snprintf(file, sizeof file, "%s/fw-bus-1.log", dir);
     assert_output_has(f, file, "configuration accepted (route 42, depot north)");
@@ -301,6 +304,30 @@ static void test_cloud_actions(void **state)
     assert_output_has(f, file, " /bus/bus-1/commands {\"cmd\":\"location\",\"id\":\"timeline-1\"}");
     snprintf(file, sizeof file, "%s/bus-1-uart.log", dir);
     assert_output_has(f, file, "/bus/bus-1/commands\\r\\n+CMQTTRXPAYLOAD: 0,36");
+    assert_nothing_left(dir);
+}
+
+/* gcp acknowledgements through the whole bench: the config's PUBACK (seen by the broker) and the
+ * device state; a version never sent fails and names the last acknowledgement seen. */
+static void test_gcp_acks(void **state)
+{
+    struct fixture *f = *state;
+    char path[400];
+    write_profile_scenario(f, "gcp", "acks.json", "acks", 40,
+                           "{ \"at\": 0, \"config\": { \"speed_threshold_kmh\": 55 } },\n"
+                           "{ \"at\": 0, \"expect_ack\": { \"what\": \"config\", \"version\": 1, \"within\": 30 } },\n"
+                           "{ \"at\": 0, \"expect_ack\": { \"what\": \"state\", \"version\": \"latest\", \"within\": 30 } },\n"
+                           "{ \"at\": 0, \"expect_ack\": { \"what\": \"config\", \"version\": 2, \"within\": 30 } }",
+                           path, sizeof path);
+    const char *args[] = { "run", "--rate", "20", path, NULL };
+    assert_int_equal(run_cellbench(f, args), 1);
+    assert_output_has(f, f->out, "PASS    00:00:00 $.timeline[1] expect_ack bus-1");
+    assert_output_has(f, f->out, "PASS    00:00:00 $.timeline[2] expect_ack bus-1");
+    assert_output_has(f, f->out, "FAIL    00:00:00 $.timeline[3] expect_ack bus-1: bus-1 did not acknowledge config "
+                                 "version 2 between 00:00:00 and 00:00:30; the last one seen: version 1 at 00:00:");
+    assert_output_has(f, f->out, "acks: 2 passed, 1 failed, 0 not run");
+    char dir[600];
+    assert_true(find_run_dir(f, dir, sizeof dir));
     assert_nothing_left(dir);
 }
 
@@ -646,6 +673,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cert_rotation_passes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_and_not_run_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cloud_actions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gcp_acks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_network_fault_seen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broker_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_device_gets_own_pki, setup, teardown),
