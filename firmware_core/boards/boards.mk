@@ -12,6 +12,10 @@
 QEMU_BOARD_DIR := firmware_core/boards/mps2-an386
 QEMU_BOARD_SRCS := $(wildcard $(QEMU_BOARD_DIR)/*.c)
 QEMU_BOARD_OBJS := $(QEMU_BOARD_SRCS:firmware_core/boards/%.c=$(BUILD)/qemu/obj/%.o)
+# the signer and key parser (firmware_core/crypto) built with the image's hard-float flags
+BOARD_CRYPTO_SRCS := $(wildcard firmware_core/crypto/*.c)
+BOARD_CRYPTO_OBJS := $(BOARD_CRYPTO_SRCS:firmware_core/crypto/%.c=$(BUILD)/boards-crypto/%.o)
+QEMU_BOARD_OBJS += $(BOARD_CRYPTO_OBJS)
 QEMU_LDSCRIPT := $(QEMU_BOARD_DIR)/mps2_an386.ld
 QEMU_ELF := $(BUILD)/qemu/cellbench-bus.elf
 QEMU_TEST := $(BUILD)/tests/fw/test_qemu_boot
@@ -25,7 +29,11 @@ endif
 
 $(BUILD)/qemu/obj/%.o: firmware_core/boards/%.c
 	@mkdir -p $(dir $@)
-	$(FW_M4_CC) $(FW_M4_FLAGS) -g $(FW_INC) -I$(QEMU_BOARD_DIR) -MMD -MP -c $< -o $@
+	$(FW_M4_CC) $(FW_M4_FLAGS) -g $(FW_INC) -Ifirmware_core/crypto -I$(QEMU_BOARD_DIR) -MMD -MP -c $< -o $@
+
+$(BUILD)/boards-crypto/%.o: firmware_core/crypto/%.c
+	@mkdir -p $(dir $@)
+	$(FW_M4_CC) $(FW_M4_FLAGS) -g -MMD -MP -c $< -o $@
 
 $(QEMU_ELF): $(QEMU_BOARD_OBJS) $(FW_M4_LIB) $(QEMU_LDSCRIPT)
 	@mkdir -p $(dir $@)
@@ -39,4 +47,4 @@ $(QEMU_TEST): firmware_core/boards/tests/test_qemu_boot.sh $(QEMU_ELF) $(BUILD)/
 		-e 's|@CELLBENCH@|$(abspath $(BUILD)/bin/cellbench)|' -e 's|@CERTS@|$(abspath certs/out)|' \
 		$< > $@ && chmod +x $@
 
--include $(shell find $(BUILD)/qemu -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/qemu $(BUILD)/boards-crypto -name '*.d' 2>/dev/null)

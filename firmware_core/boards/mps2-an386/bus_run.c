@@ -37,6 +37,8 @@ struct bus_image {
     char topics[2][TOPIC_MAX];
     const char *subs[2];
     char events_topic[TOPIC_MAX];
+    struct fw_jwt_params jwt_params;
+    char jwt[FW_JWT_MODEM_PASSWORD_MAX + 1];
 };
 
 static struct bus_image bimg;
@@ -77,9 +79,44 @@ static bool load_cert(int i, const char *dir, const char *rel_a, const char *rel
     return true;
 }
 
-static bool load_credentials(const struct bus_run_args *a, struct fw_device_config *cfg)
+/* gcp-modem-tls: the CA for the modem's TLS, and the ES256 key into the port
+ * (its PEM read into the third file buffer and wiped once parsed). */
+static bool load_gcp_credentials(struct board_port *port, const struct bus_run_args *a,
+                                 struct fw_device_config *cfg)
 {
     char rel[PATH_MAX_LEN];
+    int rc;
+    if (!load_cert(0, a->certs, "/ca.pem", NULL, "ca.pem", NULL) ||
+        !join3(rel, sizeof(rel), "/devices/", a->device, "/es256-private.pem") ||
+        !load_cert(2, a->certs, rel, NULL, "es256", NULL))
+        return false;
+    rc = board_port_set_es256_key(port, bimg.files[2], bimg.certs[2].len);
+    memset(bimg.files[2], 0, CERT_FILE_MAX);
+    if (rc != 0)
+        return false;
+    cfg->setup.certs = bimg.certs;
+    cfg->setup.n_certs = 1;
+    cfg->setup.ssl_ctx = 0;
+    cfg->setup.cacert = bimg.names[0];
+    cfg->setup.sni = true;
+    cfg->mqtt.ssl_ctx = 0;
+    cfg->mqtt.username = "unused";
+    bimg.jwt_params.alg = FW_SIGN_ES256;
+    bimg.jwt_params.audience = a->project;
+    bimg.jwt_params.lifetime_s = 3600;
+    bimg.jwt_params.max_len = FW_JWT_MODEM_PASSWORD_MAX;
+    cfg->jwt = &bimg.jwt_params;
+    cfg->jwt_buf = bimg.jwt;
+    cfg->jwt_cap = sizeof(bimg.jwt);
+    return true;
+}
+
+static bool load_credentials(struct board_port *port, const struct bus_run_args *a,
+                             struct fw_device_config *cfg)
+{
+    char rel[PATH_MAX_LEN];
+    if (a->gcp)
+        return load_gcp_credentials(port, a, cfg);
     if (!load_cert(0, a->certs, "/ca.pem", NULL, "ca.pem", NULL) ||
         !join3(rel, sizeof(rel), "/devices/", a->device, "/cert.pem") ||
         !load_cert(1, a->certs, rel, NULL, a->device, "-cert.pem") ||
@@ -100,8 +137,11 @@ static bool load_credentials(const struct bus_run_args *a, struct fw_device_conf
 static bool setup_identity(const struct bus_run_args *a, struct fw_device_config *cfg)
 {
     size_t len;
-    bimg.profile.kind = FW_CLOUD_AWS;
+    bimg.profile.kind = a->gcp ? FW_CLOUD_GCP : FW_CLOUD_AWS;
     bimg.profile.device_id = a->device;
+    bimg.profile.project = a->project;
+    bimg.profile.region = a->region;
+    bimg.profile.registry = a->registry;
     if (fw_cloud_client_id(&bimg.profile, bimg.client_id, sizeof(bimg.client_id), &len) != FW_CLOUD_OK ||
         fw_cloud_topic(&bimg.profile, FW_TOPIC_CONFIG, NULL, bimg.topics[0], TOPIC_MAX, &len) != FW_CLOUD_OK ||
         fw_cloud_topic(&bimg.profile, FW_TOPIC_COMMANDS, NULL, bimg.topics[1], TOPIC_MAX, &len) != FW_CLOUD_OK ||
@@ -129,7 +169,7 @@ static bool start(struct board_port *port, const struct bus_run_args *a)
     struct fw_device_config cfg;
     struct fw_bus_app_config bcfg;
     memset(&cfg, 0, sizeof(cfg));
-    if (!setup_identity(a, &cfg) || !load_credentials(a, &cfg))
+    if (!setup_identity(a, &cfg) || !load_credentials(port, a, &cfg))
         return false;
     memset(&mcfg, 0, sizeof(mcfg));
     mcfg.port = &port->port;
@@ -168,12 +208,13 @@ static bool start(struct board_port *port, const struct bus_run_args *a)
 int bus_run(struct board_port *port, const struct bus_run_args *a)
 {
     enum fw_device_state last = FW_DEVICE_BACKOFF;
-    uint32_t started = board_ms();
+    const struct fw_port *fp = &port->port;
+    uint32_t started = fp->now_ms(fp->ctx);
     if (!start(port, a)) {
         semihost_write("bus: start-up failed\n");
         return 1;
     }
-    while (board_ms() - started < a->guard_ms) {
+    while (a->events == 0 || fp->now_ms(fp->ctx) - started < a->guard_ms) {
         enum fw_device_state st = fw_bus_app_poll(&bimg.bus);
         if (st != last) {
             semihost_write("bus: device ");
@@ -181,7 +222,8 @@ int bus_run(struct board_port *port, const struct bus_run_args *a)
             semihost_write("\n");
             last = st;
         }
-        if (fw_bus_app_stats(&bimg.bus)->locations >= a->events && fw_queue_count(&bimg.queue) == 0) {
+        if (a->events > 0 && fw_bus_app_stats(&bimg.bus)->locations >= a->events &&
+            fw_queue_count(&bimg.queue) == 0) {
             semihost_write("bus: location events published\n");
             return 0;
         }
