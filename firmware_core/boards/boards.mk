@@ -4,8 +4,9 @@
 #                        (build/fw-m4/libfwcore.a) with the mps2-an386 board port,
 #                        for qemu-system-arm -M mps2-an386
 #   build/tests/fw/test_qemu_boot   boots that image in QEMU against build/bin/sim7600
-#                        (bring-up alone, without a SIM, and the aws bus application
-#                        against build/bin/cellbench broker with certs/out)
+#                        (bring-up alone, without a SIM, ES256 signature, and the aws
+#                        and gcp bus applications against build/bin/cellbench broker)
+#   build/tests/fw/test_run_qemu    cellbench run --target qemu on smoke-aws / smoke-gcp
 #
 # Both join `all` only when arm-none-eabi-gcc is installed.
 
@@ -19,12 +20,13 @@ QEMU_BOARD_OBJS += $(BOARD_CRYPTO_OBJS)
 QEMU_LDSCRIPT := $(QEMU_BOARD_DIR)/mps2_an386.ld
 QEMU_ELF := $(BUILD)/qemu/cellbench-bus.elf
 QEMU_TEST := $(BUILD)/tests/fw/test_qemu_boot
+QEMU_RUN_TEST := $(BUILD)/tests/fw/test_run_qemu
 
 .PHONY: firmware-qemu
 firmware-qemu: $(QEMU_ELF)
 
 ifneq ($(shell command -v $(FW_M4_CC) 2>/dev/null),)
-all: $(QEMU_ELF) $(QEMU_TEST)
+all: $(QEMU_ELF) $(QEMU_TEST) $(QEMU_RUN_TEST)
 endif
 
 $(BUILD)/qemu/obj/%.o: firmware_core/boards/%.c
@@ -48,3 +50,9 @@ $(QEMU_TEST): firmware_core/boards/tests/test_qemu_boot.sh $(QEMU_ELF) $(BUILD)/
 		$< > $@ && chmod +x $@
 
 -include $(shell find $(BUILD)/qemu $(BUILD)/boards-crypto -name '*.d' 2>/dev/null)
+
+$(QEMU_RUN_TEST): firmware_core/boards/tests/test_run_qemu.sh $(QEMU_ELF) $(BUILD)/bin/sim7600 \
+		$(BUILD)/bin/cellbench
+	@mkdir -p $(dir $@)
+	sed -e 's|@CELLBENCH@|$(abspath $(BUILD)/bin/cellbench)|' -e 's|@SCENARIOS@|$(abspath scenarios)|' \
+		$< > $@ && chmod +x $@

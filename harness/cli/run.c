@@ -65,6 +65,7 @@
 #include "report.h"
 #include "route.h"
 #include "scenario.h"
+#include "target_qemu.h"
 #include "vclock.h"
 
 #define READY_GUARD_MS 20000 /* real-time hang guard for a process to come up */
@@ -75,6 +76,7 @@ struct run_opts {
     int64_t rate_micro; /* 0: the scenario's rate */
     bool keep;
     bool verbose;
+    bool target_qemu;   /* --target qemu: the firmware runs as the Cortex-M4 image (target_qemu.h) */
     char root[PATH_MAX]; /* source tree: certs/ */
     char bin[PATH_MAX];  /* directory of cellbench, sim7600, fwcore */
     const char *junit_path; /* --junit FILE, or NULL */
@@ -413,8 +415,24 @@ static void inputs_path(const struct run *r, size_t d, char *buf, size_t cap)
     snprintf(buf, cap, "%s/%s-inputs", r->dir, r->sc.devices[d].id);
 }
 
+/* --target qemu: the device's firmware as the QEMU image, on the simulator's PTY. */
+static int start_firmware_qemu(struct run *r, size_t d)
+{
+    char uart[PATH_MAX + 80], project[128], region[128], registry[128];
+    snprintf(uart, sizeof uart, "%s/%s.pty", r->dir, r->sc.devices[d].id);
+    gcp_identity(r, project, region, registry, sizeof project);
+    struct target_qemu_device t = { .bin_dir = r->opts->bin, .uart_path = uart, .dev = &r->sc.devices[d],
+                                    .certs = r->certs, .broker_port = r->port, .project = project,
+                                    .region = region, .registry = registry,
+                                    .rate_micro = vclock_rate_micro(r->clock),
+                                    .epoch_s = vclock_now_ns(r->clock) / VCLOCK_NS_PER_S };
+    return target_qemu_start(&r->orch, &t) < 0 ? -1 : 0;
+}
+
 static int start_firmware(struct run *r, size_t d)
 {
+    if (r->opts->target_qemu)
+        return start_firmware_qemu(r, d);
     const struct scenario_device *dev = &r->sc.devices[d];
     char prog[PATH_MAX + 16], uart[PATH_MAX + 80], clock[PATH_MAX + 16], state[PATH_MAX + 80], broker[64],
         name[80], project[128], region[128], registry[128], inputs[PATH_MAX + 80];
@@ -1109,6 +1127,11 @@ static bool scenario_runnable(struct run *r, struct tally *t)
             ok = false;
         }
     }
+    const char *qemu_missing = r->opts->target_qemu ? target_qemu_unsupported(&r->sc) : NULL;
+    if (qemu_missing) {
+        emit(r, t, NULL, VERDICT_NOT_RUN, r->sc.name, qemu_missing);
+        ok = false;
+    }
     if (r->sc.route.source == SCENARIO_ROUTE_NONE) {
         emit(r, t, NULL, VERDICT_NOT_RUN, r->sc.name, "scenarios without a route are not executed yet");
         ok = false;
@@ -1181,8 +1204,8 @@ static int run_scenario(const struct run_opts *o, const char *path)
         fprintf(stderr, "%s\n", err.message);
         return 2;
     }
-    printf("== %s (%s, %s, rate %g)\n", r.sc.name, path, scenario_profile_str(r.sc.profile),
-           o->rate_micro ? (double)o->rate_micro / VCLOCK_RATE_ONE : r.sc.rate);
+    printf("== %s (%s, %s, rate %g%s)\n", r.sc.name, path, scenario_profile_str(r.sc.profile),
+           o->rate_micro ? (double)o->rate_micro / VCLOCK_RATE_ONE : r.sc.rate, o->target_qemu ? ", qemu" : "");
     struct tally t = { 0, 0, 0 };
     r.cases = o->junit ? open_memstream(&r.cases_text, &r.cases_len) : NULL;
     if (!scenario_runnable(&r, &t)) {
@@ -1234,7 +1257,7 @@ static int run_scenario(const struct run_opts *o, const char *path)
 static void run_usage(FILE *out)
 {
     fprintf(out, "usage: cellbench run SCENARIO... [--rate X] [--junit FILE] [--report DIR] [--meters SPEC]\n"
-                 "                [--keep] [--verbose]\n"
+                 "                [--keep] [--verbose] [--target host|qemu]\n"
                  "  --rate X    virtual seconds per real second (default: the scenario's rate)\n"
                  "  --junit FILE  JUnit XML: a test case per expectation (failures with the UART tail)\n"
                  "  --report DIR  an HTML page per scenario run, DIR/<scenario>.html, logs copied beside it\n"
@@ -1242,6 +1265,7 @@ static void run_usage(FILE *out)
                  "                (default aws=5120,gcp=1/1024)\n"
                  "  --keep      keep the run directory (logs, UART captures) even when everything passed\n"
                  "  --verbose   show the timeline as it is executed\n"
+                 "  --target T  host (fwcore, default) or qemu (the Cortex-M4 image in qemu-system-arm)\n"
                  "exit status: 0 every expectation held, 1 some failed or were not run, 2 bad input\n"
                  "not yet: the publish command, broker rotate-cert and expect_ack\n"
                  "(reported as NOT RUN)\n");
@@ -1253,7 +1277,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
         { "rate", required_argument, NULL, 'r' }, { "keep", no_argument, NULL, 'k' },
         { "verbose", no_argument, NULL, 'v' },    { "help", no_argument, NULL, 'h' },
         { "junit", required_argument, NULL, 'J' }, { "report", required_argument, NULL, 'R' },
-        { "meters", required_argument, NULL, 'M' },  { NULL, 0, NULL, 0 },
+        { "meters", required_argument, NULL, 'M' },  { "target", required_argument, NULL, 'T' },
+        { NULL, 0, NULL, 0 },
     };
     int c;
     optind = 1;
@@ -1270,6 +1295,13 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
         case 'v': o->verbose = true; break;
         case 'h': run_usage(stdout); return 0;
         case 'J': o->junit_path = optarg; break;
+        case 'T':
+            if (strcmp(optarg, "host") != 0 && strcmp(optarg, "qemu") != 0) {
+                fprintf(stderr, "cellbench run: --target: '%s' is neither host nor qemu\n", optarg);
+                return 2;
+            }
+            o->target_qemu = strcmp(optarg, "qemu") == 0;
+            break;
         case 'R': o->report_dir = optarg; break;
         case 'M': {
             char why[256];

@@ -202,6 +202,9 @@ static bool start(struct board_port *port, const struct bus_run_args *a)
     bcfg.bus_id = a->device;
     bcfg.events_topic = bimg.events_topic;
     bcfg.config_topic = bimg.topics[0];
+    bcfg.profile = &bimg.profile;
+    bcfg.registration = a->registration;
+    bcfg.route = a->route;
     return fw_bus_app_init(&bimg.bus, &bcfg);
 }
 

@@ -19,6 +19,8 @@ struct bus_run_args {
     const char *project;     /* GCP identity (client id, JWT audience) */
     const char *region;
     const char *registry;
+    const char *registration; /* vehicle registration (identification event), or NULL */
+    const char *route;        /* route number before a configuration names one, or NULL */
     const char *broker;      /* HOST:PORT as the modem resolves it */
     const char *certs;       /* host directory laid out as certs/gen.sh writes it */
     uint32_t events;         /* exit 0 once this many location events are published;

@@ -11,7 +11,8 @@
  *       once N location events are published (N = 0: run until QEMU is stopped).
  *       Options: project=, region=, registry= (the GCP identity), rate=X (the
  *       scenario clock's rate, decimal, default 1), epoch=S (Unix time at boot;
- *       default: the host's time);
+ *       default: the host's time), registration=, route= (the bus's identity;
+ *       %XX escapes, e.g. %20 for the spaces the command line cannot carry);
  *   bench-es256 KEYFILE
  *       sign a JWT-sized message once with the key and print the signature and
  *       the SysTick ticks it took (under -icount shift=0: instructions / 40).
@@ -175,6 +176,38 @@ static const char *option(const char *word, const char *name)
     return strncmp(word, name, n) == 0 && word[n] == '=' ? word + n + 1 : NULL;
 }
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Decode %XX escapes of the writable word s in place; returns s, or NULL when an
+ * escape is malformed or decodes to NUL. */
+static const char *unescape(const char *value)
+{
+    char *s = (char *)(uintptr_t)value, *out = s;
+    const char *in = s;
+    while (*in != '\0') {
+        if (*in == '%') {
+            int hi = hex_digit(in[1]), lo = hi < 0 ? -1 : hex_digit(in[2]);
+            if (lo < 0 || (hi == 0 && lo == 0))
+                return NULL;
+            *out++ = (char)(hi * 16 + lo);
+            in += 3;
+        } else {
+            *out++ = *in++;
+        }
+    }
+    *out = '\0';
+    return s;
+}
+
 /* Take the OPTION=VALUE words after the five positional ones; false on an unknown one. */
 static bool parse_options(int argc, struct bus_run_args *args, uint32_t *rate_milli, uint64_t *epoch)
 {
@@ -187,6 +220,10 @@ static bool parse_options(int argc, struct bus_run_args *args, uint32_t *rate_mi
             args->region = v;
         else if ((v = option(w, "registry")) != NULL)
             args->registry = v;
+        else if ((v = option(w, "registration")) != NULL && (args->registration = unescape(v)) != NULL)
+            continue;
+        else if ((v = option(w, "route")) != NULL && (args->route = unescape(v)) != NULL)
+            continue;
         else if ((v = option(w, "rate")) != NULL && (*rate_milli = parse_milli(v)) != 0)
             continue;
         else if ((v = option(w, "epoch")) != NULL && (*epoch = parse_u64(v)) != 0)
