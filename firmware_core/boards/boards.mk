@@ -11,7 +11,8 @@
 # Both join `all` only when arm-none-eabi-gcc is installed.
 
 QEMU_BOARD_DIR := firmware_core/boards/mps2-an386
-QEMU_BOARD_SRCS := $(wildcard $(QEMU_BOARD_DIR)/*.c)
+BOARD_COMMON_DIR := firmware_core/boards/common
+QEMU_BOARD_SRCS := $(wildcard $(QEMU_BOARD_DIR)/*.c) $(wildcard $(BOARD_COMMON_DIR)/*.c)
 QEMU_BOARD_OBJS := $(QEMU_BOARD_SRCS:firmware_core/boards/%.c=$(BUILD)/qemu/obj/%.o)
 # the signer and key parser (firmware_core/crypto) built with the image's hard-float flags
 BOARD_CRYPTO_SRCS := $(wildcard firmware_core/crypto/*.c)
@@ -31,7 +32,8 @@ endif
 
 $(BUILD)/qemu/obj/%.o: firmware_core/boards/%.c
 	@mkdir -p $(dir $@)
-	$(FW_M4_CC) $(FW_M4_FLAGS) -g $(FW_INC) -Ifirmware_core/crypto -I$(QEMU_BOARD_DIR) -MMD -MP -c $< -o $@
+	$(FW_M4_CC) $(FW_M4_FLAGS) -g $(FW_INC) -Ifirmware_core/crypto -I$(QEMU_BOARD_DIR) -I$(BOARD_COMMON_DIR) \
+		-MMD -MP -c $< -o $@
 
 $(BUILD)/boards-crypto/%.o: firmware_core/crypto/%.c
 	@mkdir -p $(dir $@)

@@ -1,5 +1,5 @@
 /*
- * bus_run.h - the bus unit's application on the mps2-an386 board: the core's
+ * bus_run.h - the bus unit's application on a board (mps2-an386, nrf52840): the core's
  * modem-TLS device lifecycle (fw_device) and bus application (fw_bus_app) for
  * aws-modem-tls and gcp-modem-tls (the JWT signed on the CPU), as fwcore runs
  * them on Linux, over the board's port.
@@ -22,7 +22,7 @@ struct bus_run_args {
     const char *registration; /* vehicle registration (identification event), or NULL */
     const char *route;        /* route number before a configuration names one, or NULL */
     const char *broker;      /* HOST:PORT as the modem resolves it */
-    const char *certs;       /* host directory laid out as certs/gen.sh writes it */
+    const char *certs;       /* certificate tree as certs/gen.sh writes it (board_credential) */
     uint32_t events;         /* exit 0 once this many location events are published;
                                 0: run until QEMU is stopped (the harness does) */
     uint32_t guard_ms;       /* exit 2 when that has not happened by then (port clock) */
