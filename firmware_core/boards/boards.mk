@@ -58,3 +58,49 @@ $(QEMU_RUN_TEST): firmware_core/boards/tests/test_run_qemu.sh $(QEMU_ELF) $(BUIL
 	@mkdir -p $(dir $@)
 	sed -e 's|@CELLBENCH@|$(abspath $(BUILD)/bin/cellbench)|' -e 's|@SCENARIOS@|$(abspath scenarios)|' \
 		$< > $@ && chmod +x $@
+
+# ---- nRF52840 (the bus unit's MCU) ----
+#   make firmware-nrf52840 (or make firmware)   build/nrf52840/cellbench-bus.elf, .hex, .map
+#   build/tests/fw/check_nrf52840   links, vector table at 0, fits flash and RAM, no heap/stdio
+# One image runs aws-modem-tls and gcp-modem-tls (chosen by the go line). The MCU-TLS
+# stacks need a TLS library the target does not have: STACK=aws-mcu-tls or gcp-mcu-tls
+# stops the build with that message.
+NRF_BOARD_DIR := firmware_core/boards/nrf52840
+NRF_BOARD_SRCS := $(wildcard $(NRF_BOARD_DIR)/*.c) $(wildcard $(BOARD_COMMON_DIR)/*.c)
+NRF_BOARD_OBJS := $(NRF_BOARD_SRCS:firmware_core/boards/%.c=$(BUILD)/nrf52840/obj/%.o) $(BOARD_CRYPTO_OBJS)
+NRF_LDSCRIPT := $(NRF_BOARD_DIR)/nrf52840.ld
+NRF_ELF := $(BUILD)/nrf52840/cellbench-bus.elf
+NRF_HEX := $(NRF_ELF:.elf=.hex)
+NRF_CHECK := $(BUILD)/tests/fw/check_nrf52840
+
+.PHONY: firmware firmware-nrf52840
+firmware: firmware-nrf52840
+firmware-nrf52840:
+	@case "$(STACK)" in *-mcu-tls) \
+	  echo "firmware-nrf52840: $(STACK) needs a TLS library on the MCU, which this target does not have;" \
+	       "build aws-modem-tls or gcp-modem-tls (one image runs both)" >&2; exit 1;; esac
+	@$(MAKE) --no-print-directory $(NRF_ELF) $(NRF_HEX)
+
+ifneq ($(shell command -v $(FW_M4_CC) 2>/dev/null),)
+all: $(NRF_ELF) $(NRF_HEX) $(NRF_CHECK)
+endif
+
+$(BUILD)/nrf52840/obj/%.o: firmware_core/boards/%.c
+	@mkdir -p $(dir $@)
+	$(FW_M4_CC) $(FW_M4_FLAGS) -g $(FW_INC) -Ifirmware_core/crypto -I$(NRF_BOARD_DIR) -I$(BOARD_COMMON_DIR) \
+		-MMD -MP -c $< -o $@
+
+$(NRF_ELF): $(NRF_BOARD_OBJS) $(FW_M4_LIB) $(NRF_LDSCRIPT)
+	@mkdir -p $(dir $@)
+	$(FW_M4_CC) $(FW_M4_FLAGS) -nostartfiles --specs=nano.specs -T $(NRF_LDSCRIPT) \
+		-Wl,--gc-sections -Wl,-Map=$(@:.elf=.map) -o $@ $(NRF_BOARD_OBJS) $(FW_M4_LIB) -lc -lgcc
+
+$(NRF_HEX): $(NRF_ELF)
+	arm-none-eabi-objcopy -O ihex $< $@
+
+$(NRF_CHECK): $(NRF_BOARD_DIR)/check_nrf52840.sh $(NRF_ELF)
+	@mkdir -p $(dir $@)
+	sed -e 's|@NRF_ELF@|$(abspath $(NRF_ELF))|' -e 's|@CRYPTO_OBJ_DIR@|$(abspath $(BUILD)/boards-crypto)|' \
+		$< > $@ && chmod +x $@
+
+-include $(shell find $(BUILD)/nrf52840 -name '*.d' 2>/dev/null)
