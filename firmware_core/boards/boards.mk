@@ -81,9 +81,16 @@ firmware-nrf52840:
 	       "build aws-modem-tls or gcp-modem-tls (one image runs both)" >&2; exit 1;; esac
 	@$(MAKE) --no-print-directory $(NRF_ELF) $(NRF_HEX)
 
+NRF_HIL_TEST := $(BUILD)/tests/fw/test_hil
+
 ifneq ($(shell command -v $(FW_M4_CC) 2>/dev/null),)
-all: $(NRF_ELF) $(NRF_HEX) $(NRF_CHECK)
+all: $(NRF_ELF) $(NRF_HEX) $(NRF_CHECK) $(NRF_HIL_TEST)
 endif
+
+$(NRF_HIL_TEST): firmware_core/boards/tests/test_hil.sh $(BUILD)/bin/cellbench
+	@mkdir -p $(dir $@)
+	sed -e 's|@CELLBENCH@|$(abspath $(BUILD)/bin/cellbench)|' -e 's|@SCENARIOS@|$(abspath scenarios)|' \
+		-e 's|@CERTS@|$(abspath certs/out)|' $< > $@ && chmod +x $@
 
 $(BUILD)/nrf52840/obj/%.o: firmware_core/boards/%.c
 	@mkdir -p $(dir $@)

@@ -56,11 +56,11 @@ bool target_qemu_image(const char *bin_dir, char *buf, size_t cap)
     return true;
 }
 
-/* Append "," "arg=" word to the semihosting option; false when it does not fit. */
-static bool add_arg(char *opt, size_t cap, const char *word)
+/* Append sep and word to out; false when it does not fit. */
+static bool add_word(char *out, size_t cap, const char *sep, const char *word)
 {
-    size_t n = strlen(opt);
-    int w = snprintf(opt + n, cap - n, ",arg=%s", word);
+    size_t n = strlen(out);
+    int w = snprintf(out + n, cap - n, "%s%s", sep, word);
     return w > 0 && (size_t)w < cap - n;
 }
 
@@ -81,46 +81,46 @@ static bool escaped_option(char *buf, size_t cap, const char *name, const char *
     return n < cap;
 }
 
-/* Words that pass through the semihosting option unchanged. */
+/* Words that pass through the command line unchanged. */
 static bool plain_word(const char *w)
 {
     return *w && !strpbrk(w, " ,");
 }
 
-static bool build_semihosting(const struct target_qemu_device *t, char *opt, size_t cap)
+bool target_qemu_command_words(const struct target_qemu_device *t, const char *certs, const char *sep, char *out,
+                               size_t cap)
 {
     bool gcp = t->dev->stack == SCENARIO_STACK_GCP_MODEM_TLS;
     char broker[64], word[512];
-    snprintf(opt, cap, "enable=on,target=native,arg=cellbench-bus");
     snprintf(broker, sizeof broker, "localhost:%d", t->broker_port);
-    if (!plain_word(t->certs) || !plain_word(t->dev->id)) {
-        fprintf(stderr, "cellbench: --target qemu: the certificate path and device ids must not hold "
-                        "spaces or commas (%s, %s)\n", t->certs, t->dev->id);
+    if (!plain_word(certs) || !plain_word(t->dev->id)) {
+        fprintf(stderr, "cellbench: the certificate path and device ids must not hold spaces or commas (%s, %s)\n",
+                certs, t->dev->id);
         return false;
     }
-    bool ok = add_arg(opt, cap, gcp ? "gcp" : "aws") && add_arg(opt, cap, t->dev->id) &&
-              add_arg(opt, cap, broker) && add_arg(opt, cap, t->certs) && add_arg(opt, cap, "0");
+    bool ok = add_word(out, cap, sep, gcp ? "gcp" : "aws") && add_word(out, cap, sep, t->dev->id) &&
+              add_word(out, cap, sep, broker) && add_word(out, cap, sep, certs) && add_word(out, cap, sep, "0");
     if (ok && gcp) {
-        ok = escaped_option(word, sizeof word, "project", t->project) && add_arg(opt, cap, word) &&
-             escaped_option(word, sizeof word, "region", t->region) && add_arg(opt, cap, word) &&
-             escaped_option(word, sizeof word, "registry", t->registry) && add_arg(opt, cap, word);
+        ok = escaped_option(word, sizeof word, "project", t->project) && add_word(out, cap, sep, word) &&
+             escaped_option(word, sizeof word, "region", t->region) && add_word(out, cap, sep, word) &&
+             escaped_option(word, sizeof word, "registry", t->registry) && add_word(out, cap, sep, word);
     }
     if (ok && t->dev->registration)
-        ok = escaped_option(word, sizeof word, "registration", t->dev->registration) && add_arg(opt, cap, word);
+        ok = escaped_option(word, sizeof word, "registration", t->dev->registration) &&
+             add_word(out, cap, sep, word);
     if (ok && t->dev->route_number)
-        ok = escaped_option(word, sizeof word, "route", t->dev->route_number) && add_arg(opt, cap, word);
+        ok = escaped_option(word, sizeof word, "route", t->dev->route_number) && add_word(out, cap, sep, word);
     if (ok) {
         snprintf(word, sizeof word, "rate=%lld.%06lld", (long long)(t->rate_micro / VCLOCK_RATE_ONE),
                  (long long)(t->rate_micro % VCLOCK_RATE_ONE));
-        ok = add_arg(opt, cap, word);
+        ok = add_word(out, cap, sep, word);
     }
     if (ok && t->epoch_s > 0) {
         snprintf(word, sizeof word, "epoch=%lld", (long long)t->epoch_s);
-        ok = add_arg(opt, cap, word);
+        ok = add_word(out, cap, sep, word);
     }
     if (!ok)
-        fprintf(stderr, "cellbench: --target qemu: the command line of %s's image is too long or holds a comma\n",
-                t->dev->id);
+        fprintf(stderr, "cellbench: the command line of %s's firmware is too long or holds a comma\n", t->dev->id);
     return ok;
 }
 
@@ -136,7 +136,8 @@ int target_qemu_start(struct orch *o, const struct target_qemu_device *t)
                 t->bin_dir);
         return -1;
     }
-    if (!build_semihosting(t, semi, sizeof semi))
+    snprintf(semi, sizeof semi, "enable=on,target=native,arg=cellbench-bus");
+    if (!target_qemu_command_words(t, t->certs, ",arg=", semi, sizeof semi))
         return -1;
     snprintf(chardev, sizeof chardev, "serial,id=uart0,path=%s", t->uart_path);
     snprintf(name, sizeof name, "fw-%s", t->dev->id);

@@ -14,6 +14,7 @@
 #define CELLBENCH_TARGET_QEMU_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "orchestrate.h"
@@ -37,6 +38,13 @@ const char *target_qemu_unsupported(const struct scenario *s);
 
 /* The image's path for bin_dir into buf; false when it is not built. */
 bool target_qemu_image(const char *bin_dir, char *buf, size_t cap);
+
+/* Append the image's command line (bus_args.h: aws|gcp DEVICE HOST:PORT CERTS 0
+ * [OPTION=VALUE...]) to out, each word preceded by sep (",arg=" for QEMU's
+ * semihosting option, " " for the nRF52840's go line). False, with a message,
+ * when it does not fit or a word holds a comma. */
+bool target_qemu_command_words(const struct target_qemu_device *t, const char *certs, const char *sep, char *out,
+                               size_t cap);
 
 /* Spawn QEMU for one device under orch as "fw-<id>". Returns the child index, or -1
  * with a message on stderr (no qemu-system-arm, no image, an unusable path). */
