@@ -111,3 +111,16 @@ $(NRF_CHECK): $(NRF_BOARD_DIR)/check_nrf52840.sh $(NRF_ELF)
 		$< > $@ && chmod +x $@
 
 -include $(shell find $(BUILD)/nrf52840 -name '*.d' 2>/dev/null)
+
+# `make bench`: the boards' figures: nRF52840 flash/RAM and signer size, and under QEMU
+# the ES256 instruction count (-icount shift=0) and the painted-stack high-water marks
+BOARDS_BENCH := $(BUILD)/bench/fw_boards
+ifneq ($(shell command -v $(FW_M4_CC) 2>/dev/null),)
+all: $(BOARDS_BENCH)
+BENCHES += $(BOARDS_BENCH)
+endif
+
+$(BOARDS_BENCH): $(NRF_CHECK) $(QEMU_TEST)
+	@mkdir -p $(dir $@)
+	printf '#!/bin/sh\n%s | grep -E "^nrf52840 image|^signer|target"\nQEMU_BOOT_CASES="es256 aws gcp" %s | grep -E "^image|instructions|^(ready|es256|aws|gcp): stack high-water"\n' \
+		'$(abspath $(NRF_CHECK))' '$(abspath $(QEMU_TEST))' > $@ && chmod +x $@
