@@ -120,7 +120,7 @@ all: $(BOARDS_BENCH)
 BENCHES += $(BOARDS_BENCH)
 endif
 
-$(BOARDS_BENCH): $(NRF_CHECK) $(QEMU_TEST)
+$(BOARDS_BENCH): $(NRF_CHECK) $(QEMU_TEST) firmware_core/boards/boards.mk
 	@mkdir -p $(dir $@)
 	printf '#!/bin/sh\n%s | grep -E "^nrf52840 image|^signer|target"\nQEMU_BOOT_CASES="es256 aws gcp" %s | grep -E "^image|instructions|^(ready|es256|aws|gcp): stack high-water"\n' \
 		'$(abspath $(NRF_CHECK))' '$(abspath $(QEMU_TEST))' > $@ && chmod +x $@
