@@ -62,6 +62,7 @@ $(QEMU_RUN_TEST): firmware_core/boards/tests/test_run_qemu.sh $(QEMU_ELF) $(BUIL
 # ---- nRF52840 (the bus unit's MCU) ----
 #   make firmware-nrf52840 (or make firmware)   build/nrf52840/cellbench-bus.elf, .hex, .map
 #   build/tests/fw/check_nrf52840   links, vector table at 0, fits flash and RAM, no heap/stdio
+#   make size                       flash/RAM of both images (nRF52840 against 96 KB / 32 KB)
 # One image runs aws-modem-tls and gcp-modem-tls (chosen by the go line). The MCU-TLS
 # stacks need a TLS library the target does not have: STACK=aws-mcu-tls or gcp-mcu-tls
 # stops the build with that message.
@@ -124,3 +125,9 @@ $(BOARDS_BENCH): $(NRF_CHECK) $(QEMU_TEST) firmware_core/boards/boards.mk
 	@mkdir -p $(dir $@)
 	printf '#!/bin/sh\n%s | grep -E "^nrf52840 image|^signer|target"\nQEMU_BOOT_CASES="es256 aws gcp" %s | grep -E "^image|instructions|^(ready|es256|aws|gcp): stack high-water"\n' \
 		'$(abspath $(NRF_CHECK))' '$(abspath $(QEMU_TEST))' > $@ && chmod +x $@
+
+# `make size`: flash and RAM of the board images (the nRF52840's against its targets)
+.PHONY: size
+size: $(NRF_CHECK) $(QEMU_ELF)
+	@$(NRF_CHECK) | grep -E '^nrf52840 image|^signer|target'
+	@arm-none-eabi-size $(QEMU_ELF) $(NRF_ELF)
