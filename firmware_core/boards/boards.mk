@@ -88,10 +88,10 @@ ifneq ($(shell command -v $(FW_M4_CC) 2>/dev/null),)
 all: $(NRF_ELF) $(NRF_HEX) $(NRF_CHECK) $(NRF_HIL_TEST)
 endif
 
-$(NRF_HIL_TEST): firmware_core/boards/tests/test_hil.sh $(BUILD)/bin/cellbench
+$(NRF_HIL_TEST): firmware_core/boards/tests/test_hil.sh $(BUILD)/bin/cellbench $(QEMU_ELF) $(BUILD)/bin/sim7600
 	@mkdir -p $(dir $@)
 	sed -e 's|@CELLBENCH@|$(abspath $(BUILD)/bin/cellbench)|' -e 's|@SCENARIOS@|$(abspath scenarios)|' \
-		-e 's|@CERTS@|$(abspath certs/out)|' $< > $@ && chmod +x $@
+		-e 's|@CERTS@|$(abspath certs/out)|' -e 's|@QEMU_ELF@|$(abspath $(QEMU_ELF))|' $< > $@ && chmod +x $@
 
 $(BUILD)/nrf52840/obj/%.o: firmware_core/boards/%.c
 	@mkdir -p $(dir $@)

@@ -13,6 +13,10 @@
  *       scenario clock's rate, decimal, default 1), epoch=S (Unix time at boot;
  *       default: the host's time), registration=, route= (the bus's identity;
  *       %XX escapes, e.g. %20 for the spaces the command line cannot carry);
+ *   hil CERTDIR
+ *       stand in for the nRF52840 board in the HIL tests: wait for the go line
+ *       on UART0 (go_line.h), then run the bus application as it says, with
+ *       the credentials from the host directory CERTDIR;
  *   bench-es256 KEYFILE
  *       sign a JWT-sized message once with the key and print the signature and
  *       the SysTick ticks it took (under -icount shift=0: instructions / 40).
@@ -25,6 +29,7 @@
 #include "board_port.h"
 #include "bus_args.h"
 #include "bus_run.h"
+#include "go_line.h"
 #include "fw_sim7600_setup.h"
 
 /* Whole run's hang guard on the board's own clock. */
@@ -51,6 +56,7 @@ struct image {
     char revision[64];
     char cmdline[512];
     const char *argv[MAX_ARGS];
+    struct go_line go;
 };
 
 static struct image img;
@@ -152,6 +158,26 @@ static int run_bus(int argc)
     return bus_run(&img.port, &args);
 }
 
+/* hil CERTDIR: the go line on UART0 starts the bus application, as on the nRF52840. */
+static int run_hil(int argc)
+{
+    struct bus_run_args args;
+    uint32_t rate_milli;
+    uint64_t epoch;
+    if (argc != 2) {
+        semihost_write("qemu-boot: usage: hil CERTDIR\n");
+        return EXIT_SETUP_FAILED;
+    }
+    semihost_write("qemu-boot: waiting for the go line on UART0\n");
+    go_line_wait(&img.go, &args, &rate_milli, &epoch);
+    semihost_write("qemu-boot: go\n");
+    args.certs = img.argv[1];
+    board_port_init(&img.port, FW_LOG_INFO);
+    board_port_set_clock(&img.port, rate_milli, epoch);
+    args.guard_ms = BUS_GUARD_MS;
+    return bus_run(&img.port, &args);
+}
+
 /* Lowercase hex of len bytes of in, NUL-terminated, into out (2 * len + 1 bytes). */
 static void to_hex(const uint8_t *in, size_t len, char *out)
 {
@@ -234,6 +260,8 @@ int main(void)
     argc = split_cmdline();
     if (argc > 0 && strcmp(img.argv[0], "bench-es256") == 0)
         rc = run_bench_es256(argc);
+    else if (argc > 0 && strcmp(img.argv[0], "hil") == 0)
+        rc = run_hil(argc);
     else
         rc = argc == 0 ? run_bring_up() : argc < 0 ? EXIT_SETUP_FAILED : run_bus(argc);
     if (board_uart_overruns() != 0)

@@ -7,12 +7,23 @@
 # arm-none-eabi-objcopy turns it back into binary); without --dry-run and
 # without a CMSIS-DAP probe (or its tool) it stops at once with a clear message;
 # bad input (no --probe, two devices, --target hil without --serial) is refused.
+# And `cellbench run --target hil` end to end with the mps2-an386 image standing
+# in for the board: QEMU in its "hil" mode on a PTY waits for the go line like
+# the nRF52840 image (the same common/go_line.c), the run sends it on the PTY,
+# then serves the PTY with the simulator; smoke-aws and smoke-gcp must pass and
+# the JUnit file must hold their test cases.
 set -u
 cellbench=@CELLBENCH@
 scenarios=@SCENARIOS@
 certs=@CERTS@
+elf=@QEMU_ELF@
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+qemu_pid=
+cleanup() {
+    [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null && wait "$qemu_pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
 failures=0
 fail() {
     echo "FAIL: $*"
@@ -92,9 +103,49 @@ fi
 "$cellbench" run --target hil "$scenarios/smoke-aws.json" >"$tmp/bad3" 2>&1
 [ $? -eq 2 ] && grep -q -- '--serial DEV go together' "$tmp/bad3" || fail "--target hil without --serial accepted"
 
+# the board path of `cellbench run` with QEMU as the board
+hil_qemu_case() {
+    local name=$1 pty rc i
+    timeout 90 qemu-system-arm -M mps2-an386 -nographic -monitor none \
+        -semihosting-config "enable=on,target=native,arg=cellbench-bus,arg=hil,arg=$certs" \
+        -chardev pty,id=uart0 -serial chardev:uart0 -kernel "$elf" >"$tmp/qemu-$name.out" 2>&1 &
+    qemu_pid=$!
+    for i in $(seq 1 100); do
+        grep -q 'redirected to /dev/pts/' "$tmp/qemu-$name.out" && break
+        sleep 0.1
+    done
+    pty=$(sed -n 's|.*redirected to \(/dev/pts/[0-9]*\).*|\1|p' "$tmp/qemu-$name.out")
+    if [ -z "$pty" ]; then
+        fail "$name on the QEMU board: QEMU did not start"
+        cat "$tmp/qemu-$name.out"
+        return
+    fi
+    TMPDIR="$tmp" timeout 90 "$cellbench" run --target hil --serial "$pty" --junit "$tmp/$name.xml" \
+        "$scenarios/$name.json" >"$tmp/run-$name.out" 2>&1
+    rc=$?
+    kill "$qemu_pid" 2>/dev/null
+    wait "$qemu_pid" 2>/dev/null
+    qemu_pid=
+    cat "$tmp/run-$name.out"
+    echo "--- $name: the stand-in board's console ---"
+    grep -v '^fw info app: location event$' "$tmp/qemu-$name.out" | head -n 12
+    [ "$rc" -eq 0 ] || fail "$name on the QEMU board: cellbench run --target hil exited $rc"
+    grep -q "^== $name .*, board)" "$tmp/run-$name.out" || fail "$name: the run does not say it used a board"
+    grep -q '^qemu-boot: go$' "$tmp/qemu-$name.out" || fail "$name: the board never accepted the go line"
+    grep -q '^bus: device online$' "$tmp/qemu-$name.out" || fail "$name: the board never came online"
+    grep -q '<testcase' "$tmp/$name.xml" 2>/dev/null || fail "$name: no JUnit test cases"
+}
+if command -v qemu-system-arm >/dev/null 2>&1 && [ -f "$elf" ]; then
+    hil_qemu_case smoke-aws
+    hil_qemu_case smoke-gcp
+else
+    echo "SKIP: the board path with QEMU as the board (qemu-system-arm or $elf missing)"
+fi
+
 if [ "$failures" -ne 0 ]; then
     echo "test_hil: $failures check(s) failed"
     exit 1
 fi
 echo "test_hil: dry runs print the build, flash and run commands for both probes; the credential"
-echo "region HEX matches certs/out; without a probe the command stops with a clear message"
+echo "region HEX matches certs/out; without a probe the command stops with a clear message;"
+echo "cellbench run --target hil passes smoke-aws and smoke-gcp with QEMU standing in for the board"
