@@ -262,19 +262,28 @@ static size_t find(const char *hay, size_t len, size_t from, const char *needle)
     return len;
 }
 
-/* Value of a base64 digit, or -1 (not one), -2 (whitespace). */
-static int b64_value(char c)
+/* All-ones when lo <= c <= hi, else 0, without a branch on c. */
+static uint32_t in_range(uint32_t c, uint32_t lo, uint32_t hi)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
+    return 0u - ((((c - lo) | (hi - c)) >> 31) ^ 1u);
+}
+
+/* Value of a base64 digit, or -1 (not one), -2 (whitespace). The digits of a key
+ * are secret: the value is selected with masks, so no branch or table index
+ * depends on which digit it is (the outcome digit / not a digit is public). */
+static int b64_value(char ch)
+{
+    uint32_t c = (uint8_t)ch, v = 0, digit;
+    uint32_t upper = in_range(c, 'A', 'Z'), lower = in_range(c, 'a', 'z'), num = in_range(c, '0', '9');
+    uint32_t plus = in_range(c, '+', '+'), slash = in_range(c, '/', '/');
+    v |= upper & (c - 'A');
+    v |= lower & (c - 'a' + 26u);
+    v |= num & (c - '0' + 52u);
+    v |= plus & 62u;
+    v |= slash & 63u;
+    digit = upper | lower | num | plus | slash;
+    if (digit)
+        return (int)v;
     if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
         return -2;
     return -1;

@@ -4,7 +4,10 @@
  * Freestanding C99, no heap, no libc: the decoded DER lives on the caller's stack and is
  * wiped before returning. Only unencrypted P-256 keys are accepted; anything else
  * (another curve, RSA, an encrypted key, malformed DER, a scalar outside [1, n-1], a
- * public key that does not belong to the private key) is refused with a reason. */
+ * public key that does not belong to the private key) is refused with a reason.
+ * The key's own bytes are handled without secret-dependent branches or indexes
+ * (base64 digits decoded with masks, the scalar copied and range-checked
+ * branch-free); the DER structure around it (tags, lengths, OIDs) is public. */
 #ifndef EC_KEY_H
 #define EC_KEY_H
 
