@@ -68,6 +68,18 @@ $(HARNESS_FUZZER): harness/tests/fuzz_scenario.c $(HARNESS_LIB_SRCS)
 scenarios: $(BUILD)/bin/cellbench $(BUILD)/bin/sim7600 $(BUILD)/bin/fwcore $(BUILD)/lib/cellbench_cloud.so
 	$(BUILD)/bin/cellbench run --junit $(BUILD)/scenarios.xml scenarios/*.json
 
+# `make test` runs every shipped scenario too: build/tests/scenarios/<name>
+# is one test case that runs `cellbench run` on scenarios/<name>.json.
+SHIPPED_SCENARIOS := $(wildcard scenarios/*.json)
+SCENARIO_TESTS := $(SHIPPED_SCENARIOS:scenarios/%.json=$(BUILD)/tests/scenarios/%)
+
+all: $(SCENARIO_TESTS)
+
+$(BUILD)/tests/scenarios/%: harness/tests/run_scenario.sh scenarios/%.json
+	@mkdir -p $(dir $@)
+	sed -e 's|@CELLBENCH@|$(abspath $(BUILD))/bin/cellbench|' \
+	    -e 's|@SCENARIO@|$(CURDIR)/scenarios/$*.json|' $< > $@ && chmod +x $@
+
 # test_report also runs `cellbench run --report` on scenarios/smoke-aws.json.
 $(BUILD)/tests/harness/test_report: | $(BUILD)/bin/cellbench $(BUILD)/bin/sim7600 $(BUILD)/bin/fwcore
 

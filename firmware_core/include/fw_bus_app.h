@@ -1,18 +1,25 @@
 /*
- * fw_bus_app.h - the bus application's loop for the modem-TLS stacks, on top
- * of fw_device (connection, offline queue) and fw_bus (data and events):
+ * fw_bus_app.h - the bus application's loop for all four stacks, on top of
+ * fw_device (connection over the modem's MQTT client or the MCU-TLS
+ * transport, offline queue) and fw_bus (data and events):
  * switches the GNSS receiver on (AT+CGPS=1) once the device is online, polls
  * AT+CGPSINFO on the port clock, queues a location event every report
  * interval and when the cloud asks (command "location"), a speed event
  * (with location) when the speed rises above the configured threshold and
  * again every report interval while it stays above, and handles the
  * configuration and commands from the cloud (invalid or oversized JSON gives
- * an error event and the previous configuration stays). Every event carries
+ * an error event and the previous configuration stays; an empty
+ * configuration, which GCP sends on subscribe while none is set, is
+ * ignored). Every event carries
  * a timestamp (port wall clock, else the fix's UTC time).
  *
  * The application shares the AT engine with fw_device: it sends its own
- * commands only while the device is online and idle, and does not poll the
- * device while one of them runs.
+ * commands only while fw_device_idle() allows it (online between the
+ * device's own commands, on MCU TLS between two TCP operations, or pausing
+ * in a back-off, so GNSS is read and events are queued while offline), and
+ * does not poll the device while one of them runs.
+ * Incoming messages reach fw_bus_app_on_message() through the fw_sim7600
+ * message callback on either transport.
  *
  * Driver pictures: when the port's driver_event input reports phone,
  * drinking or drowsy, and when the cloud sends the "picture" command, the
@@ -138,13 +145,15 @@ struct fw_bus_app {
     uint32_t next_poll_ms;
     uint32_t last_location_ms, last_speed_ms;
     uint32_t losses_seen;
+    uint32_t at_timeouts;            /* our AT commands unanswered in a row */
     uint32_t seq;                    /* last sequence number on the events topic */
     bool depot_known, at_depot;      /* inside the depot radius at the last fix */
     struct fw_bus_app_picture pic;
     bool pic_query_pending;          /* a picture command waits for the running picture */
     char pic_query_id[48];
     char event[FW_BUS_APP_EVENT_MAX];
-    uint8_t pic_raw[FW_BUS_APP_PICTURE_CHUNK];
+    /* a chunk event; its raw bytes are read into the tail and encoded in
+     * place (base64 output never overtakes its input), so no second buffer */
     char pic_event[FW_BUS_APP_PICTURE_EVENT_MAX];
     char arrival_topic[260];
     struct fw_bus_app_stats stats;

@@ -67,6 +67,7 @@ struct fw_sim7600_setup {
     uint32_t present;            /* bit i: certs[i] already in the store */
     uint32_t downloaded;         /* bit i: certs[i] sent by this setup */
     enum fw_sim7600_setup_status status;
+    bool reset_pulsed;           /* this setup pulsed the modem's reset line */
     struct fw_at_result last;
     char cmd[200];
 };
@@ -88,6 +89,11 @@ enum fw_sim7600_setup_status fw_sim7600_setup_poll(struct fw_sim7600_setup *s);
  * last command in *result (may be NULL). */
 enum fw_sim7600_setup_step fw_sim7600_setup_failed_step(const struct fw_sim7600_setup *s,
                                                         struct fw_at_result *result);
+
+/* Whether this setup pulsed the modem's hardware reset line (port
+ * modem_reset) because the modem answered none of the sync tries; it does
+ * so once per setup, then syncs again while the modem boots. */
+bool fw_sim7600_setup_reset_pulsed(const struct fw_sim7600_setup *s);
 
 /* Bit i set when certs[i] had to be downloaded by this setup. */
 uint32_t fw_sim7600_setup_downloaded(const struct fw_sim7600_setup *s);

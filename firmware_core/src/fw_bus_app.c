@@ -211,16 +211,32 @@ static void fw_bus_app__picture_query(struct fw_bus_app *app, const char *id)
         fw_bus_app__error_event(app, "picture unavailable", "no camera frame");
 }
 
+/* Bytes of the chunk being sent. */
+static size_t fw_bus_app__chunk_len(const struct fw_bus_app *app)
+{
+    uint32_t left = app->pic.size - app->pic.offset;
+    return left < FW_BUS_APP_PICTURE_CHUNK ? left : FW_BUS_APP_PICTURE_CHUNK;
+}
+
+/* Where the chunk's raw bytes wait: the tail of the event buffer, so the
+ * event is written around them (the header needs at most
+ * FW_BUS_PICTURE_OVERHEAD bytes, base64 4 per 3, so writing never reaches
+ * bytes not yet encoded). */
+static uint8_t *fw_bus_app__chunk_raw(struct fw_bus_app *app)
+{
+    return (uint8_t *)app->pic_event + sizeof(app->pic_event) - fw_bus_app__chunk_len(app);
+}
+
 /* Fill the raw chunk from the frozen frame; true when it is complete. */
 static bool fw_bus_app__picture_fill(struct fw_bus_app *app)
 {
     const struct fw_port *port = fw_bus_app__port(app);
     struct fw_bus_app_picture *pic = &app->pic;
-    uint32_t left = pic->size - pic->offset;
-    size_t want = left < FW_BUS_APP_PICTURE_CHUNK ? left : FW_BUS_APP_PICTURE_CHUNK;
+    size_t want = fw_bus_app__chunk_len(app);
+    uint8_t *raw = fw_bus_app__chunk_raw(app);
     while (pic->filled < want) {
         int32_t n = port->camera_read(port->ctx, pic->offset + (uint32_t)pic->filled,
-                                      app->pic_raw + pic->filled, want - pic->filled);
+                                      raw + pic->filled, want - pic->filled);
         if (n < 0) {
             pic->active = false;
             fw_bus_app__error_event(app, "picture aborted", "camera read failed");
@@ -245,7 +261,7 @@ static void fw_bus_app__picture_step(struct fw_bus_app *app)
     id = fw_bus_app__identity(app, true);
     st = fw_bus_event_picture_chunk(&id, pic->number, pic->reason,
                                     pic->has_request ? pic->request : NULL, pic->index,
-                                    pic->count, app->pic_raw, pic->filled, pic->ts,
+                                    pic->count, fw_bus_app__chunk_raw(app), pic->filled, pic->ts,
                                     app->pic_event, sizeof(app->pic_event), &len);
     if (st != FW_BUS_OK ||
         fw_queue_push(app->cfg.device->cfg.queue, FW_QUEUE_HIGH, app->cfg.events_topic,
@@ -386,10 +402,14 @@ void fw_bus_app_on_message(struct fw_bus_app *app, const char *topic, size_t top
     if (app == NULL || topic == NULL || (payload == NULL && payload_len > 0))
         return;
     if (topic_len == strlen(app->cfg.config_topic) &&
-        memcmp(topic, app->cfg.config_topic, topic_len) == 0)
-        fw_bus_app__configure(app, json, payload_len);
-    else
+        memcmp(topic, app->cfg.config_topic, topic_len) == 0) {
+        /* GCP sends the current configuration on every subscribe, an empty
+         * one while none is set: nothing to apply, nothing to complain about */
+        if (payload_len > 0)
+            fw_bus_app__configure(app, json, payload_len);
+    } else {
         fw_bus_app__command(app, json, payload_len);
+    }
 }
 
 static bool fw_bus_app__elapsed(uint32_t now, uint32_t since, uint32_t period)
@@ -424,10 +444,26 @@ static void fw_bus_app__on_fix(struct fw_bus_app *app, uint32_t now)
     }
 }
 
+/* Count our commands the modem left unanswered; enough in a row and the
+ * device starts over (the modem may be hung, see fw_device_modem_silent). */
+static void fw_bus_app__count_silence(struct fw_bus_app *app, enum fw_at_status st)
+{
+    if (st != FW_AT_TIMEOUT) {
+        app->at_timeouts = 0;
+        return;
+    }
+    if (++app->at_timeouts >= FW_DEVICE_SILENT_LIMIT) {
+        app->at_timeouts = 0;
+        fw_bus_app__log(app, FW_LOG_WARN, "modem not answering", NULL);
+        fw_device_modem_silent(app->cfg.device);
+    }
+}
+
 static void fw_bus_app__finish(struct fw_bus_app *app, enum fw_at_status st)
 {
     uint32_t now = fw_bus_app__now(app);
     app->at_busy = false;
+    fw_bus_app__count_silence(app, st);
     if (app->at_is_cgps) {
         /* ERROR means the receiver is already on (the modem refuses a switch
          * to the state it is in); a timeout is retried after a poll period */

@@ -242,6 +242,26 @@ static bool fw_sim7600_setup__needs_line(const struct fw_sim7600_setup *s)
     return s->step == FW_SIM7600_STEP_SIM || s->step == FW_SIM7600_STEP_REGISTER;
 }
 
+/* The modem answered none of the sync tries: pulse its reset line once (if
+ * the port has one) and sync again; the sync tries outlast its boot. */
+static bool fw_sim7600_setup__reset_modem(struct fw_sim7600_setup *s)
+{
+    const struct fw_port *port = fw_sim7600_at(s->modem)->cfg.port;
+    if (s->step != FW_SIM7600_STEP_SYNC || s->reset_pulsed || port->modem_reset == NULL ||
+        s->last.status != FW_AT_TIMEOUT)
+        return false;
+    s->reset_pulsed = true;
+    if (port->modem_reset(port->ctx) < 0) {
+        if (port->log != NULL)
+            port->log(port->ctx, FW_LOG_ERROR, "setup", "modem reset line failed", NULL, 0);
+        return false;
+    }
+    if (port->log != NULL)
+        port->log(port->ctx, FW_LOG_WARN, "setup", "modem silent: reset line pulsed", NULL, 0);
+    s->tries = 0;
+    return true;
+}
+
 /* Another try of the current step, or failure. */
 static void fw_sim7600_setup__retry(struct fw_sim7600_setup *s)
 {
@@ -250,7 +270,7 @@ static void fw_sim7600_setup__retry(struct fw_sim7600_setup *s)
     bool more;
     s->tries++;
     if (pol->tries > 0)
-        more = s->tries < pol->tries;
+        more = s->tries < pol->tries || fw_sim7600_setup__reset_modem(s);
     else
         more = (int32_t)(now + pol->pause_ms - (s->step_started_ms + s->params.register_timeout_ms)) < 0;
     if (!more || s->last.status == FW_AT_PORT_ERROR) {
@@ -324,6 +344,11 @@ enum fw_sim7600_setup_step fw_sim7600_setup_failed_step(const struct fw_sim7600_
     if (result != NULL)
         *result = s->last;
     return s->step;
+}
+
+bool fw_sim7600_setup_reset_pulsed(const struct fw_sim7600_setup *s)
+{
+    return s->reset_pulsed;
 }
 
 uint32_t fw_sim7600_setup_downloaded(const struct fw_sim7600_setup *s)

@@ -342,6 +342,35 @@ static void test_receiver_switched_on_again(void **state)
     }
 }
 
+/* the modem stops answering while the session looks alive: after
+ * FW_DEVICE_SILENT_LIMIT unanswered commands of the application the device
+ * starts over from the setup (whose sync would pulse the reset line) and
+ * comes back online when the modem answers again */
+static void test_silent_modem_starts_over(void **state)
+{
+    size_t c, i;
+    for (c = 0; c < 5; c++) {
+        struct rig r;
+        struct exchange ex[48];
+        size_t n;
+        rig_init(&r, fake_chunk_sizes[c]);
+        n = add_online(ex);
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", ""};
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", ""};
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", ""};
+        for (i = 0; i < sizeof(online_ex) / sizeof(online_ex[0]); i++)
+            ex[n++] = online_ex[i];
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
+        n = add_publish(&r, ex, n, LOCATION(1, ""));
+        drive(&r, ex, n);
+        assert_int_equal(fw_device_stats(&r.dev)->losses, 1);
+        assert_int_equal(fw_device_stats(&r.dev)->connects, 2);
+        assert_int_equal(fw_bus_app_stats(&r.app)->locations, 1);
+    }
+}
+
 /* ---- driver pictures and depot arrival ------------------------------------ */
 
 static int32_t rig_driver_event(void *ctx, enum fw_driver_behaviour *b)
@@ -583,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_bad_documents),
         cmocka_unit_test(test_query_without_fix),
         cmocka_unit_test(test_receiver_switched_on_again),
+        cmocka_unit_test(test_silent_modem_starts_over),
         cmocka_unit_test(test_driver_picture_in_chunks),
         cmocka_unit_test(test_picture_query),
         cmocka_unit_test(test_picture_camera_failure),

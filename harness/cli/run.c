@@ -248,9 +248,8 @@ static const char *not_executed(const struct scenario *s, const struct scenario_
 }
 
 /*
- * NULL when fwcore runs the stack, else why not. Every stack runs; on the
- * MCU-TLS stacks fwcore connects and publishes an "online" event but has no
- * bus application yet, so trip expectations there fail with their reasons.
+ * NULL when fwcore runs the stack, else why not. fwcore runs the device
+ * lifecycle and the bus application on all four stacks.
  */
 static const char *stack_missing(enum scenario_stack st)
 {
@@ -472,8 +471,9 @@ static int start_firmware(struct run *r, size_t d)
         return 0; /* the board runs since its go line (start_simulator_hil) */
     const struct scenario_device *dev = &r->sc.devices[d];
     char prog[PATH_MAX + 16], uart[PATH_MAX + 80], clock[PATH_MAX + 16], state[PATH_MAX + 80], broker[64],
-        name[80], project[128], region[128], registry[128], inputs[PATH_MAX + 80];
+        name[80], project[128], region[128], registry[128], inputs[PATH_MAX + 80], ctl[PATH_MAX + 80];
     snprintf(prog, sizeof prog, "%s/fwcore", r->opts->bin);
+    snprintf(ctl, sizeof ctl, "%s/%s.ctl", r->dir, dev->id); /* the modem's reset line */
     snprintf(uart, sizeof uart, "%s/%s.pty", r->dir, dev->id);
     snprintf(clock, sizeof clock, "%s/clock", r->dir);
     snprintf(state, sizeof state, "%s/%s-state", r->dir, dev->id);
@@ -486,7 +486,8 @@ static int start_firmware(struct run *r, size_t d)
     char *argv[] = { prog, "--uart", uart, "--inputs", inputs, "--stack", (char *)scenario_stack_str(dev->stack), "--device",
                      (char *)dev->id, "--role", (char *)scenario_role_str(dev->role), "--certs", r->certs,
                      "--broker", broker, "--state", state, "--clock", clock, "--gcp-project", project,
-                     "--gcp-region", region, "--gcp-registry", registry, NULL, NULL, NULL, NULL, NULL };
+                     "--gcp-region", region, "--gcp-registry", registry, "--reset-line", ctl,
+                     NULL, NULL, NULL, NULL, NULL };
     size_t n = sizeof argv / sizeof argv[0] - 5; /* the first NULL */
     if (dev->registration) { /* the bus identifies itself with its registration and route */
         argv[n++] = "--registration";

@@ -62,8 +62,7 @@ static int write_registry(const char *path)
 
 static int group_setup(void **state)
 {
-    snprintf(workdir, sizeof workdir, "/tmp/cellbench-aws.XXXXXX");
-    if (!mkdtemp(workdir))
+    if (bt_workdir(workdir, sizeof workdir, "cellbench-aws") < 0)
         return -1;
     char dir[300];
     snprintf(registry_path, sizeof registry_path, "%s/registry.json", workdir);

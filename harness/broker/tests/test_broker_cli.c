@@ -24,8 +24,7 @@ static char workdir[256];
 
 static int group_setup(void **state)
 {
-    snprintf(workdir, sizeof workdir, "/tmp/cellbench-cli.XXXXXX");
-    return mkdtemp(workdir) ? 0 : -1;
+    return bt_workdir(workdir, sizeof workdir, "cellbench-cli");
 }
 
 /* Run `cellbench broker ARGS` to completion; returns its exit status, output in out. */

@@ -78,8 +78,7 @@ static void write_registry(void)
 
 static int group_setup(void **state)
 {
-    snprintf(workdir, sizeof workdir, "/tmp/cellbench-gcp.XXXXXX");
-    if (!mkdtemp(workdir))
+    if (bt_workdir(workdir, sizeof workdir, "cellbench-gcp") < 0)
         return -1;
     snprintf(registry_path, sizeof registry_path, "%s/registry.json", workdir);
     snprintf(clock_path, sizeof clock_path, "%s/clock", workdir);
