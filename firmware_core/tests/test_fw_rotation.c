@@ -475,6 +475,10 @@ static void test_endpoint_only_and_withdrawal(void **state)
     assert_true(fw_rotation_host_port(fw_rotation_active(&r.rot), host, sizeof(host), &port));
     assert_string_equal(host, "other.example");
     assert_int_equal(port, 8883);
+    json = "{\"endpoint\":\"mqtts://other.example:8883\"}"; /* the same, as a URL */
+    assert_int_equal(fw_rotation_offer_config(&r.rot, json, strlen(json)), FW_ROTATION_UNCHANGED);
+    json = "{\"endpoint\":\"tcp://other.example:8883\"}"; /* not a TLS scheme */
+    assert_int_equal(fw_rotation_offer_config(&r.rot, json, strlen(json)), FW_ROTATION_BAD_ENDPOINT);
     json = "{\"speed_threshold_kmh\":50}";
     assert_int_equal(fw_rotation_offer_config(&r.rot, json, strlen(json)), FW_ROTATION_ABSENT);
     json = "{\"endpoint\":\"broker.example:8883\"}"; /* back to the trusted pair */
