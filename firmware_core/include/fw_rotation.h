@@ -32,8 +32,11 @@
  * The stored record holds both pairs with a CRC; a record of another
  * build's sizes is ignored (the factory pair is used).
  *
- * Not done yet: the MCU-TLS stacks (fw_mcu_tls takes its CA from a port
- * credential slot; fwcore does not hand the rotated CA to it).
+ * Not done yet: the MCU-TLS stacks. fw_mcu_tls takes its CA from a port
+ * credential slot (the Linux port's can hold PEM bytes: fw_linux_tls.ca_pem)
+ * and its host and port from its config; fwcore does not yet feed them from
+ * fw_rotation_active() and fw_rotation_host_port() on those stacks, nor
+ * report their connect results.
  */
 #ifndef FW_ROTATION_H
 #define FW_ROTATION_H
