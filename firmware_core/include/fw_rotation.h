@@ -7,8 +7,9 @@
  *   - the trusted pair: the one that last connected (at first, the factory
  *     pair given at init);
  *   - the pending pair: a new pair a configuration offered ("endpoint":
- *     "host[:port]" and "ca_cert": PEM; a missing one is taken from the
- *     trusted pair), not connected yet.
+ *     "host[:port]", optionally with a "mqtts://" or "ssl://" scheme, and
+ *     "ca_cert": PEM; a missing one is taken from the trusted pair), not
+ *     connected yet.
  * The active pair is the one in use, the previous one is the other.
  *
  * An offer makes the new pair active at once: fw_device is asked to drop
@@ -31,8 +32,11 @@
  * The stored record holds both pairs with a CRC; a record of another
  * build's sizes is ignored (the factory pair is used).
  *
- * Not done yet: the MCU-TLS stacks (fw_mcu_tls takes its CA from a port
- * credential slot; fwcore does not hand the rotated CA to it).
+ * Not done yet: the MCU-TLS stacks. fw_mcu_tls takes its CA from a port
+ * credential slot (the Linux port's can hold PEM bytes: fw_linux_tls.ca_pem)
+ * and its host and port from its config; fwcore does not yet feed them from
+ * fw_rotation_active() and fw_rotation_host_port() on those stacks, nor
+ * report their connect results.
  */
 #ifndef FW_ROTATION_H
 #define FW_ROTATION_H
@@ -83,7 +87,7 @@ enum fw_rotation_status {
     FW_ROTATION_OK = 0,          /* a new pair is active (or a pending one was withdrawn) */
     FW_ROTATION_UNCHANGED,       /* the pair is already known: nothing changes */
     FW_ROTATION_ABSENT,          /* the configuration names no endpoint or CA */
-    FW_ROTATION_BAD_ENDPOINT,    /* not "host" or "host:port" (port 1-65535) */
+    FW_ROTATION_BAD_ENDPOINT,    /* not [mqtts://|ssl://]host[:port] (port 1-65535) */
     FW_ROTATION_BAD_CA,          /* not one or more PEM CERTIFICATE blocks */
     FW_ROTATION_TOO_LARGE,       /* endpoint or CA longer than the limits above */
     FW_ROTATION_BAD_ARG          /* NULL pointers, invalid JSON */

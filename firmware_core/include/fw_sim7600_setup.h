@@ -31,7 +31,8 @@ struct fw_sim7600_setup_params {
     const char *apn;             /* AT+CGDCONT=1,"IP","<apn>"; NULL keeps the modem's */
     const struct fw_sim7600_cert *certs; /* NULL when n_certs is 0 */
     size_t n_certs;
-    const char *const *remove;   /* files to delete when listed (no '"'); NULL when n_remove is 0 */
+    const char *const *remove;   /* files to delete when listed (no '"'); NULL when n_remove is 0;
+                                  * a refused delete is skipped, not a failure */
     size_t n_remove;             /* at most FW_SIM7600_SETUP_MAX_CERTS */
     int ssl_ctx;                 /* context 0-9 to configure, -1 for none */
     const char *cacert;          /* name of the CA file (needed with ssl_ctx >= 0) */

@@ -39,13 +39,29 @@ static bool fw_rotation__host_char(char c)
            c == '.' || c == '-';
 }
 
-/* "host[:port]" (len bytes) into out as "host:port"; false when invalid. */
+/* Skip a leading "mqtts://" or "ssl://" (the TLS schemes) in text. */
+static void fw_rotation__skip_scheme(const char **text, size_t *len)
+{
+    static const char *const schemes[] = {"mqtts://", "ssl://"};
+    size_t i, n;
+    for (i = 0; i < 2; i++) {
+        n = strlen(schemes[i]);
+        if (*len >= n && memcmp(*text, schemes[i], n) == 0) {
+            *text += n;
+            *len -= n;
+            return;
+        }
+    }
+}
+
+/* "[mqtts://|ssl://]host[:port]" (len bytes) into out as "host:port". */
 static enum fw_rotation_status fw_rotation__endpoint(const char *text, size_t len, char *out)
 {
     size_t host_len = 0, i;
     uint32_t port = 0;
     char digits[6];
     size_t nd = 0;
+    fw_rotation__skip_scheme(&text, &len);
     if (len > FW_ROTATION_ENDPOINT_MAX)
         return FW_ROTATION_TOO_LARGE;
     while (host_len < len && text[host_len] != ':') {

@@ -326,7 +326,9 @@ enum fw_sim7600_setup_status fw_sim7600_setup_poll(struct fw_sim7600_setup *s)
     if (st == FW_AT_IN_PROGRESS)
         return s->status;
     s->last = *fw_at_result(fw_sim7600_at(s->modem));
-    if (st == FW_AT_OK && (!fw_sim7600_setup__needs_line(s) || s->accepted)) {
+    /* a file that cannot be deleted only takes room: go on without it */
+    if ((st == FW_AT_OK && (!fw_sim7600_setup__needs_line(s) || s->accepted)) ||
+        (s->step == FW_SIM7600_STEP_CERT_DELETE && st != FW_AT_PORT_ERROR)) {
         if (s->step == FW_SIM7600_STEP_CERT_DOWN)
             s->downloaded |= 1u << s->sub;
         fw_sim7600_setup__next(s);

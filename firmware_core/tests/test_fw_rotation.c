@@ -49,6 +49,7 @@ struct modem {
     char log[20000];                   /* every command, one per line */
     size_t log_len;
     unsigned connects, accepted, unknown;
+    bool refuse_delete;                /* AT+CCERTDELE answers ERROR */
 };
 
 struct rig {
@@ -125,7 +126,7 @@ static void modem_delete(struct rig *r, const char *line)
     char name[32];
     int f;
     quoted(line, name, sizeof(name));
-    f = modem_file(&r->m, name);
+    f = r->m.refuse_delete ? -1 : modem_file(&r->m, name);
     if (f >= 0)
         r->m.files[f][0] = '\0';
     reply(r, f >= 0 ? "\r\nOK\r\n" : "\r\nERROR\r\n");
@@ -459,6 +460,25 @@ static void test_fallback_then_pending_retried(void **state)
     assert_int_equal(modem_file(&r.m, "ca.pem"), -1);
 }
 
+/* A modem that refuses to delete the old CA file: the new one is
+ * downloaded and used all the same. */
+static void test_refused_delete_not_fatal(void **state)
+{
+    struct rig r;
+    size_t at;
+    (void)state;
+    rig_init(&r, 0, false);
+    run_until_online(&r, 1);
+    r.m.refuse_delete = true;
+    broker_serves(&r, "tcp://broker.example:8883", PEM_B);
+    assert_int_equal(offer(&r, "broker.example:8883", PEM_B), FW_ROTATION_OK);
+    run_until_online(&r, 2);
+    at = log_find(&r, 0, "AT+CCERTDELE=\"ca.pem\"");
+    log_find(&r, at, "AT+CCERTDOWN=\"rot-");
+    assert_true(modem_file(&r.m, "ca.pem") >= 0); /* still there */
+    assert_int_equal(fw_rotation_stats(&r.rot)->promotions, 1);
+}
+
 /* Endpoint only: the CA stays (no store change), host without port gets
  * 8883; a pending pair withdrawn by offering the trusted one again. */
 static void test_endpoint_only_and_withdrawal(void **state)
@@ -475,6 +495,10 @@ static void test_endpoint_only_and_withdrawal(void **state)
     assert_true(fw_rotation_host_port(fw_rotation_active(&r.rot), host, sizeof(host), &port));
     assert_string_equal(host, "other.example");
     assert_int_equal(port, 8883);
+    json = "{\"endpoint\":\"mqtts://other.example:8883\"}"; /* the same, as a URL */
+    assert_int_equal(fw_rotation_offer_config(&r.rot, json, strlen(json)), FW_ROTATION_UNCHANGED);
+    json = "{\"endpoint\":\"tcp://other.example:8883\"}"; /* not a TLS scheme */
+    assert_int_equal(fw_rotation_offer_config(&r.rot, json, strlen(json)), FW_ROTATION_BAD_ENDPOINT);
     json = "{\"speed_threshold_kmh\":50}";
     assert_int_equal(fw_rotation_offer_config(&r.rot, json, strlen(json)), FW_ROTATION_ABSENT);
     json = "{\"endpoint\":\"broker.example:8883\"}"; /* back to the trusted pair */
@@ -595,6 +619,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_pair_reprovisions_and_connects),
         cmocka_unit_test(test_fallback_then_pending_retried),
+        cmocka_unit_test(test_refused_delete_not_fatal),
         cmocka_unit_test(test_endpoint_only_and_withdrawal),
         cmocka_unit_test(test_bad_offers_refused),
         cmocka_unit_test(test_damaged_record_ignored),

@@ -24,7 +24,9 @@
  * on /bus/<id>/configuration; gcp: config/set), command (aws:
  * /bus/<id>/commands; gcp: commands/send/bus-commands), read_state (aws:
  * shadow get; gcp: state/get; its match is judged on the reply document).
- * Configuration strings get ${broker.endpoint} and ${file:PATH} substituted.
+ * Configuration strings get ${broker.endpoint}, ${broker.port} and ${file:PATH} substituted
+ * (PATH under certs/out/ is read from the run's PKI, which is RUNDIR/certs
+ * when the scenario names devices certs/out lacks).
  * A "gnss ..." fault takes that receiver off the route for the rest of the trip.
  * Every message the cloud application sees goes to RUNDIR/cloud.log.
  * expect_uart is judged on the simulator's capture (RUNDIR/<id>-uart.log,
@@ -652,7 +654,7 @@ static void cloud_topic(const struct run *r, enum scenario_action_kind k, const 
         snprintf(buf, cap, aws ? "cloud/aws/shadow/%s/get" : "cloud/gcp/devices/%s/state/get", id);
 }
 
-/* text with every ${broker.endpoint} and ${file:PATH} replaced; NULL when a file cannot be read. */
+/* text with every ${broker.endpoint}, ${broker.port} and ${file:PATH} replaced; NULL when a file cannot be read. */
 static char *substitute(const struct run *r, const char *text)
 {
     enum { VALUE_CAP = 65536 };
@@ -665,9 +667,16 @@ static char *substitute(const struct run *r, const char *text)
         value[0] = '\0';
         if (end && strncmp(text, "${broker.endpoint}", strlen("${broker.endpoint}")) == 0) {
             snprintf(value, VALUE_CAP, "localhost:%d", r->port);
+        } else if (end && strncmp(text, "${broker.port}", strlen("${broker.port}")) == 0) {
+            snprintf(value, VALUE_CAP, "%d", r->port);
         } else if (end && strncmp(text, "${file:", 7) == 0) {
             char path[PATH_MAX * 2];
-            snprintf(path, sizeof path, "%s/%.*s", r->opts->root, (int)(end - text - 7), text + 7);
+            const char *file = text + 7;
+            int len = (int)(end - file);
+            if (strncmp(file, "certs/out/", 10) == 0) /* the run's PKI (its own one for unknown devices) */
+                snprintf(path, sizeof path, "%s/%.*s", r->certs, len - 10, file + 10);
+            else
+                snprintf(path, sizeof path, "%s/%.*s", r->opts->root, len, file);
             if (read_text_file(path, value, VALUE_CAP) < 0) {
                 fprintf(stderr, "cellbench: configuration: cannot read %s\n", path);
                 free(out.data);

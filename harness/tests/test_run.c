@@ -496,7 +496,31 @@ static void test_cert_rotation_passes(void **state)
     snprintf(file, sizeof file, "%s/fw-bus-1.log", dir);
     assert_output_has(f, file, "rotation: falling back to the previous pair");
     assert_output_has(f, file, "rotation: new pair confirmed");
+    snprintf(file, sizeof file, "%s/bus-1-uart.log", dir); /* the modem's store re-provisioned */
+    assert_output_has(f, file, "AT+CCERTDELE=\\\"ca.pem\\\"");
+    assert_output_has(f, file, "AT+CCERTDOWN=\\\"rot-");
     assert_nothing_left(dir);
+}
+
+/* A configuration moving the endpoint (the same broker by its IP address,
+ * ${broker.port} substituted): the bus reconnects to the new host. */
+static void test_endpoint_moves(void **state)
+{
+    struct fixture *f = *state;
+    char path[400];
+    write_scenario(f, "move.json", "move", 90,
+                   "{ \"at\": 0, \"config\": { \"speed_threshold_kmh\": 60 } },\n"
+                   "{ \"at\": 20, \"config\": { \"speed_threshold_kmh\": 60, \"endpoint\": \"127.0.0.1:${broker.port}\" } },\n"
+                   "{ \"at\": 80, \"expect_connection\": { \"state\": \"connected\" } },\n"
+                   "{ \"at\": 80, \"expect_uart\": { \"contains\": [ \"AT+CMQTTCONNECT=0,\\\"tcp://localhost:\",\n"
+                   "  \"AT+CMQTTCONNECT=0,\\\"tcp://127.0.0.1:\" ] } }",
+                   path, sizeof path);
+    const char *args[] = { "run", "--rate", "40", path, NULL };
+    int rc = run_cellbench(f, args);
+    if (rc != 0)
+        show_output(f);
+    assert_int_equal(rc, 0);
+    assert_output_has(f, f->out, "move: 2 passed, 0 failed, 0 not run");
 }
 
 /* A device certs/out lacks gets a PKI of the run's own; the shared certs/out stays as it was. */
@@ -671,6 +695,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_demo_trip_passes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_smoke_passes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cert_rotation_passes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_endpoint_moves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_and_not_run_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cloud_actions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gcp_acks, setup, teardown),
