@@ -10,6 +10,8 @@
  *                    framing (the ES256 signer is the port's, not linked)
  *   SIZE_FULL_MODEM  both modem-TLS profiles in one image, chosen at run
  *                    time: the configuration the 48 KB / 16 KB targets name
+ *   SIZE_FULL_ROT    the same with certificate and endpoint rotation
+ *                    (fw_rotation), which the targets do not name
  *   SIZE_AWS_MCU     aws-mcu-tls: the same device lifecycle and bus
  *   SIZE_GCP_MCU     gcp-mcu-tls  application over the MCU-TLS transport (raw
  *                    TCP sockets, MQTT codec and session) without the TLS
@@ -33,6 +35,7 @@
 #include "fw_mcu_tls.h"
 #include "fw_port.h"
 #include "fw_queue.h"
+#include "fw_rotation.h"
 #include "fw_sim7600.h"
 
 #define SIZE_AWS_MODEM 1
@@ -40,9 +43,10 @@
 #define SIZE_FULL_MODEM 3
 #define SIZE_AWS_MCU 4
 #define SIZE_GCP_MCU 5
+#define SIZE_FULL_ROT 6
 
 #ifndef SIZE_STACK
-#error "define SIZE_STACK (SIZE_AWS_MODEM, SIZE_GCP_MODEM, SIZE_FULL_MODEM, SIZE_AWS_MCU or SIZE_GCP_MCU)"
+#error "define SIZE_STACK (SIZE_AWS_MODEM, SIZE_GCP_MODEM, SIZE_FULL_MODEM, SIZE_FULL_ROT, SIZE_AWS_MCU or SIZE_GCP_MCU)"
 #endif
 #define SIZE_MCU (SIZE_STACK == SIZE_AWS_MCU || SIZE_STACK == SIZE_GCP_MCU)
 
@@ -202,6 +206,31 @@ static void transport(struct fw_device_config *cfg, enum fw_cloud_kind kind)
         jwt_setup(cfg, jwt, sizeof(jwt), FW_JWT_MODEM_PASSWORD_MAX);
 }
 
+#if SIZE_STACK == SIZE_FULL_ROT
+static struct fw_rotation rotation;
+
+/* The factory pair from the provisioned region; configurations may offer a new one. */
+static bool rotation_start(struct fw_device_config *cfg, struct fw_bus_app_config *bcfg)
+{
+    struct fw_rotation_config rc;
+    memset(&rc, 0, sizeof(rc));
+    rc.port = &port;
+    rc.endpoint = "endpoint.example:8883";
+    rc.ca_name = certs[0].name;
+    rc.ca = certs[0].data;
+    rc.ca_len = 1200;
+    rc.setup = cfg->setup;
+    rc.setup.certs = cfg->setup.n_certs > 1 ? certs + 1 : NULL;
+    rc.setup.n_certs = cfg->setup.n_certs > 1 ? 2 : 0;
+    if (!fw_rotation_init(&rotation, &rc))
+        return false;
+    cfg->hooks = fw_rotation_device_hooks(&rotation);
+    bcfg->config_hook = fw_rotation_config_hook;
+    bcfg->config_hook_ctx = &rotation;
+    return true;
+}
+#endif
+
 #else
 
 static char tx_buf[256];
@@ -258,9 +287,13 @@ static bool start(enum fw_cloud_kind kind)
     cfg.queue = &queue;
     cfg.publish_qos = 1;
     transport(&cfg, kind);
+    memset(&bcfg, 0, sizeof(bcfg));
+#if SIZE_STACK == SIZE_FULL_ROT
+    if (!rotation_start(&cfg, &bcfg))
+        return false;
+#endif
     if (!fw_device_start(&dev, &cfg))
         return false;
-    memset(&bcfg, 0, sizeof(bcfg));
     bcfg.device = &dev;
     bcfg.bus_id = profile.device_id;
     bcfg.events_topic = topics[2];
@@ -283,7 +316,7 @@ void size_entry(void)
     bool ok = start(FW_CLOUD_AWS);
 #elif SIZE_STACK == SIZE_GCP_MODEM || SIZE_STACK == SIZE_GCP_MCU
     bool ok = start(FW_CLOUD_GCP);
-#else
+#else /* the full builds */
     bool ok = start((REG32(TICK_COUNT) & 1u) ? FW_CLOUD_GCP : FW_CLOUD_AWS);
 #endif
     if (ok)

@@ -44,11 +44,13 @@ echo "cortex-m4 (-Os, --gc-sections) per stack; certificates live in a provision
 echo "flash region, the TLS engine and the ES256 signer are the port's (not counted):"
 printf '  %-24s %10s %10s %8s %10s\n' stack core-flash app+port libc static-RAM
 full=""
-for s in aws-modem-tls gcp-modem-tls full-modem-tls aws-mcu-tls gcp-mcu-tls; do
+for s in aws-modem-tls gcp-modem-tls full-modem-tls full-rot aws-mcu-tls gcp-mcu-tls; do
     map="$dir/${s%-tls}.map"
     if [ ! -f "$map" ]; then echo "missing $map (run make)"; exit 1; fi
     read -r core app libc ram < <(split_map "$map")
-    printf '  %-24s %10d %10d %8d %10d\n' "$s" "$core" "$app" "$libc" "$ram"
+    label=$s
+    [ "$s" = full-rot ] && label="full-modem-tls+rotation"
+    printf '  %-24s %10d %10d %8d %10d\n' "$label" "$core" "$app" "$libc" "$ram"
     [ "$s" = full-modem-tls ] && full="$core $app $libc $ram"
 done
 read -r core app libc ram <<<"$full"
