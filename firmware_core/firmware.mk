@@ -90,7 +90,7 @@ $(BUILD)/bench/fw_cortex_m4_size: $(BUILD)/tests/fw/check_cortex_m4
 # `make bench` prints flash and static RAM per stack configuration: one bare
 # Cortex-M4 image per stack (firmware_core/ports/size/size_stack.c), linked
 # with --gc-sections, its map split into core, application and libc
-FW_SIZE_IMAGES := aws-modem gcp-modem full-modem gcp-mcu
+FW_SIZE_IMAGES := aws-modem gcp-modem full-modem aws-mcu gcp-mcu
 FW_SIZE_ELFS := $(FW_SIZE_IMAGES:%=$(BUILD)/fw-size/%.elf)
 
 $(BUILD)/fw-size/%.elf: firmware_core/ports/size/size_stack.c $(FW_M4_LIB)

@@ -242,6 +242,8 @@ int cloud_app_start(struct cloud_app *app, int port, const char *user, const cha
     mosquitto_message_callback_set(app->mosq, on_message);
     mosquitto_subscribe_callback_set(app->mosq, on_subscribe);
     mosquitto_username_pw_set(app->mosq, user, password);
+    /* small requests must not wait for the broker's delayed ACK (Nagle): 40 ms real is minutes of trip at 1000x */
+    mosquitto_int_option(app->mosq, MOSQ_OPT_TCP_NODELAY, 1);
     int rc = mosquitto_connect(app->mosq, "127.0.0.1", port, 60);
     if (rc != MOSQ_ERR_SUCCESS || pump_until(app, &app->connected, guard_ms) < 0) {
         fprintf(stderr, "cellbench: cloud app: cannot connect to 127.0.0.1:%d: %s\n", port,
@@ -324,31 +326,111 @@ static bool last_state(const struct scenario_conn_event *events, size_t n, const
     return false; /* never seen counts as disconnected */
 }
 
-/* A GCP device list reply: one event per device whose connected flag changed. Returns the count added. */
-static size_t device_list_events(const struct cloud_message *c, struct scenario_conn_event **out, size_t *n,
-                                 size_t *cap)
+/* Append one connection event; false when out of memory. */
+static bool conn_event_add(struct scenario_conn_event **out, size_t *n, size_t *cap, double t_s, const char *id,
+                           bool connected)
+{
+    if (*n == *cap) {
+        size_t grown_cap = *cap * 2 + 16;
+        struct scenario_conn_event *grown = realloc(*out, grown_cap * sizeof *grown);
+        if (!grown)
+            return false;
+        *out = grown;
+        *cap = grown_cap;
+    }
+    (*out)[(*n)++] = (struct scenario_conn_event){ t_s, id, connected };
+    return true;
+}
+
+/* What the device list replies so far said about one device. */
+struct presence_seen {
+    const char *id;
+    int64_t connect_ms, disconnect_ms; /* the last stamps seen */
+    double reply_t_s;                  /* trip time of the last reply naming it */
+};
+
+static struct presence_seen *presence_seen_of(struct presence_seen **seen, size_t *count, const char *id)
+{
+    for (size_t i = 0; i < *count; i++) {
+        if (strcmp((*seen)[i].id, id) == 0)
+            return &(*seen)[i];
+    }
+    struct presence_seen *grown = realloc(*seen, (*count + 1) * sizeof *grown);
+    if (!grown)
+        return NULL;
+    *seen = grown;
+    grown[*count] = (struct presence_seen){ id, 0, 0, -1e18 };
+    return &grown[(*count)++];
+}
+
+/*
+ * Trip time of a broker stamp (virtual epoch ms) named in a reply received at
+ * trip time reply_t_s when the broker's clock read now_ms: between the reply
+ * before (which did not have it yet) and this one.
+ */
+static double stamp_trip_time(int64_t stamp_ms, int64_t now_ms, double reply_t_s, double previous_reply_t_s)
+{
+    double t = reply_t_s - (double)(now_ms - stamp_ms) / 1000.0;
+    return t < previous_reply_t_s ? previous_reply_t_s : t > reply_t_s ? reply_t_s : t;
+}
+
+/*
+ * One device of a GCP device list reply: its new connection and disconnection
+ * stamps become events at the times they happened (a reconnection shorter
+ * than the polling period still shows), in the order they happened; if the
+ * connected flag still differs from the state so far, an event at the reply.
+ */
+static void device_entry_events(const struct cloud_message *c, const json_t *d, int64_t now_ms, struct presence_seen *p,
+                                struct scenario_conn_event **out, size_t *n, size_t *cap)
+{
+    int64_t connect_ms = json_integer_value(json_object_get(d, "lastConnectMs"));
+    int64_t disconnect_ms = json_integer_value(json_object_get(d, "lastDisconnectMs"));
+    bool new_connect = connect_ms > p->connect_ms, new_disconnect = disconnect_ms > p->disconnect_ms;
+    double tc = stamp_trip_time(connect_ms, now_ms, c->t_s, p->reply_t_s);
+    double td = stamp_trip_time(disconnect_ms, now_ms, c->t_s, p->reply_t_s);
+    bool disconnect_first = disconnect_ms <= connect_ms;
+    if (new_disconnect && disconnect_first)
+        conn_event_add(out, n, cap, td, p->id, false);
+    if (new_connect)
+        conn_event_add(out, n, cap, tc, p->id, true);
+    if (new_disconnect && !disconnect_first)
+        conn_event_add(out, n, cap, td, p->id, false);
+    bool connected = json_is_true(json_object_get(d, "connected"));
+    if (connected != last_state(*out, *n, p->id))
+        conn_event_add(out, n, cap, c->t_s, p->id, connected);
+    p->connect_ms = connect_ms > p->connect_ms ? connect_ms : p->connect_ms;
+    p->disconnect_ms = disconnect_ms > p->disconnect_ms ? disconnect_ms : p->disconnect_ms;
+    p->reply_t_s = c->t_s;
+}
+
+/* A GCP device list reply: the connection events it reveals. Returns whether c was one. */
+static bool device_list_events(const struct cloud_message *c, struct presence_seen **seen, size_t *seen_count,
+                               struct scenario_conn_event **out, size_t *n, size_t *cap)
 {
     if (strcmp(c->topic, GCP_DEVICE_LIST_REPLY) != 0 || !c->json)
-        return 0;
+        return false;
     const json_t *devices = json_object_get(c->json, "devices"), *d;
-    size_t i, added = 0;
+    int64_t now_ms = json_integer_value(json_object_get(c->json, "nowMs"));
+    size_t i;
     json_array_foreach(devices, i, d) {
         const char *id = json_string_value(json_object_get(d, "id"));
-        bool connected = json_is_true(json_object_get(d, "connected"));
-        if (!id || connected == last_state(*out, *n, id))
-            continue;
-        if (*n == *cap) {
-            size_t grown_cap = *cap * 2 + 16;
-            struct scenario_conn_event *grown = realloc(*out, grown_cap * sizeof *grown);
-            if (!grown)
-                return added;
-            *out = grown;
-            *cap = grown_cap;
-        }
-        (*out)[(*n)++] = (struct scenario_conn_event){ c->t_s, id, connected };
-        added++;
+        struct presence_seen *p = id ? presence_seen_of(seen, seen_count, id) : NULL;
+        if (p)
+            device_entry_events(c, d, now_ms, p, out, n, cap);
     }
-    return added;
+    return true;
+}
+
+/* Stable insertion sort by time (a stamp may predate another device's event of the same reply). */
+static void sort_by_time(struct scenario_conn_event *e, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        struct scenario_conn_event x = e[i];
+        size_t j = i;
+        for (; j > 0 && e[j - 1].t_s > x.t_s; j--)
+            e[j] = e[j - 1];
+        e[j] = x;
+    }
 }
 
 size_t cloud_app_conn_events(const struct cloud_app *app, struct scenario_conn_event **out)
@@ -357,11 +439,16 @@ size_t cloud_app_conn_events(const struct cloud_app *app, struct scenario_conn_e
     *out = calloc(cap, sizeof **out);
     if (!*out)
         return 0;
+    struct presence_seen *seen = NULL;
+    size_t seen_count = 0;
     for (size_t i = 0; i < app->count; i++) {
-        if (device_list_events(&app->messages[i], out, &n, &cap) == 0 && n < cap &&
-            presence_event(&app->messages[i], &(*out)[n]))
-            n++;
+        struct scenario_conn_event e;
+        if (!device_list_events(&app->messages[i], &seen, &seen_count, out, &n, &cap) &&
+            presence_event(&app->messages[i], &e))
+            conn_event_add(out, &n, &cap, e.t_s, e.device, e.connected);
     }
+    free(seen);
+    sort_by_time(*out, n);
     return n;
 }
 

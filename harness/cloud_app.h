@@ -99,8 +99,9 @@ size_t cloud_app_records(const struct cloud_app *app, struct expect_record **out
 
 /**
  * Connection events of devices as the broker reported them: AWS presence
- * events, and for GCP the changes between successive device lists (see
- * cloud_app_poll_devices). *out is freed by the caller; records point into
+ * events, and for GCP what successive device lists show (see
+ * cloud_app_poll_devices): each new lastConnectMs / lastDisconnectMs stamp
+ * at the trip time it names, and a change of the connected flag. *out is freed by the caller; records point into
  * the app. Returns the count.
  */
 size_t cloud_app_conn_events(const struct cloud_app *app, struct scenario_conn_event **out);

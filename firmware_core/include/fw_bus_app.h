@@ -51,6 +51,16 @@
  * through the port's persistent storage (FW_BUS_APP_PERSIST_SEQ), so the
  * cloud can check that none was lost or repeated.
  *
+ * Test hook (not for a fleet): the "publish" command
+ * {"cmd":"publish","topic":T,"payload":P} queues P (a JSON string as its
+ * text, any other JSON value as written) on topic T, so a bench can make a
+ * bus publish where its cloud forbids it (AWS disconnects by policy, GCP
+ * closes the connection). It is compiled in unless FW_BUS_APP_TEST_PUBLISH
+ * is 0 and accepted only with test_publish set in the configuration;
+ * otherwise it is refused like any unknown command (an error event). It is
+ * published at most once: if the connection is lost while it heads the
+ * queue (the broker refused it), it is dropped and the bus carries on.
+ *
  * Not done yet: the depot role (a depot unit subscribing to its
  * bus-arrived topic; fwcore runs it as a plain device that logs messages).
  */
@@ -65,9 +75,10 @@
 #include "fw_cloud.h"
 #include "fw_device.h"
 
-/* Largest configuration or command document accepted. */
+/* Largest configuration or command document accepted (a configuration may
+ * carry a CA certificate in PEM for fw_rotation). */
 #ifndef FW_BUS_APP_JSON_MAX
-#define FW_BUS_APP_JSON_MAX 1024u
+#define FW_BUS_APP_JSON_MAX 4096u
 #endif
 
 /* Largest event the application writes. */
@@ -89,6 +100,15 @@
 /* Raw picture bytes per chunk event. */
 #define FW_BUS_APP_PICTURE_CHUNK ((FW_BUS_APP_PICTURE_EVENT_MAX - FW_BUS_PICTURE_OVERHEAD) / 4u * 3u)
 
+/* Whether the "publish" test hook is compiled in (see above); a fleet
+ * build may set 0. */
+#ifndef FW_BUS_APP_TEST_PUBLISH
+#define FW_BUS_APP_TEST_PUBLISH 1
+#endif
+
+/* Longest topic of the "publish" test hook. */
+#define FW_BUS_APP_TEST_TOPIC_MAX 256u
+
 /* Everything the loop needs; pointers stay valid while it runs. */
 struct fw_bus_app_config {
     struct fw_device *device;        /* started with fw_device_start() */
@@ -100,6 +120,12 @@ struct fw_bus_app_config {
     const struct fw_cloud_profile *profile; /* names the arrival topic; NULL: events_topic */
     const char *registration;        /* vehicle registration; NULL: no identification event */
     const char *route;               /* route before a configuration names one; NULL = "" */
+    bool test_publish;               /* accept the "publish" test hook (never in a fleet) */
+    /* Optional: asked about every configuration that parsed (fwcore:
+     * fw_rotation_config_hook for "endpoint" and "ca_cert"); false, with a
+     * reason in reason[cap], rejects the whole configuration. */
+    bool (*config_hook)(void *ctx, const char *json, size_t len, char *reason, size_t cap);
+    void *config_hook_ctx;
 };
 
 /* Counters. */
@@ -164,6 +190,10 @@ struct fw_bus_app {
     bool state_pending;              /* a state report of the configuration is due */
     bool state_sent;                 /* one was queued, at last_state_ms */
     uint32_t last_state_ms;
+#if FW_BUS_APP_TEST_PUBLISH
+    bool test_pending;               /* a test publish may still head the queue */
+    uint32_t test_sum;               /* checksum of its topic and payload */
+#endif
     struct fw_bus_app_stats stats;
 };
 
@@ -179,7 +209,7 @@ void fw_bus_app_on_message(struct fw_bus_app *app, const char *topic, size_t top
 enum fw_device_state fw_bus_app_poll(struct fw_bus_app *app);
 
 /* Earliest port-clock time (ms) at which fw_bus_app_poll() has timed work
- * (the next AT+CGPSINFO poll while the device is idle, and everything
+ * (the next AT+CGPSINFO poll while the device is idle or backing off, and everything
  * fw_device_next_deadline_ms() reports), into *deadline_ms. Returns false
  * when nothing is timed (only modem input can move it on). */
 bool fw_bus_app_next_deadline_ms(const struct fw_bus_app *app, uint32_t *deadline_ms);

@@ -6,6 +6,9 @@
  * from the port's random source and start over. Every event goes through
  * the persistent offline queue and leaves it only once delivered, so
  * nothing is lost across a connection loss or a reboot.
+ * Optional hooks (struct fw_device_hooks, used by fw_rotation) may change
+ * the server and certificates between attempts, ask for a fresh start
+ * while online and learn each connect's outcome.
  *
  * Two transports (fw_device_config.transport):
  * - modem TLS (aws-modem-tls, gcp-modem-tls): the modem's own MQTT client
@@ -61,6 +64,24 @@ enum fw_device_state {
     FW_DEVICE_BACKOFF           /* waiting before starting over */
 };
 
+struct fw_device_config;
+
+/* Optional hooks for a server endpoint and CA that change in the field
+ * (fw_rotation); any function pointer may be NULL. */
+struct fw_device_hooks {
+    void *ctx;
+    /* Before the first setup and before each later attempt: may replace
+     * cfg->mqtt.server and cfg->setup (their pointers must stay valid);
+     * returns true when they changed, so the modem is set up again first. */
+    bool (*prepare)(void *ctx, struct fw_device_config *cfg);
+    /* Polled while online and idle: true drops the session (a clean
+     * disconnect) and starts over at once, through prepare. */
+    bool (*restart_due)(void *ctx);
+    /* The outcome of each connection attempt: true when the broker
+     * accepted it, false when the connect step failed. */
+    void (*connect_result)(void *ctx, bool accepted);
+};
+
 /* Everything the lifecycle needs; pointers stay valid while it runs. */
 struct fw_device_config {
     struct fw_sim7600 *modem;
@@ -86,6 +107,7 @@ struct fw_device_config {
      * not used. */
     struct fw_mcu_tls *mcu_tls;
     struct fw_mcu_tls_config mcu;
+    const struct fw_device_hooks *hooks; /* NULL: fixed server and certificates */
 };
 
 /* Counters. */
@@ -105,6 +127,7 @@ struct fw_device {
     bool need_setup;
     bool publishing;
     bool disconnecting;
+    bool restarting;                     /* disconnecting for hooks->restart_due */
     size_t sub_index;
     unsigned attempt;
     uint32_t resume_ms;

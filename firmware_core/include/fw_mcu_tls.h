@@ -93,8 +93,8 @@ enum fw_mcu_tls_state fw_mcu_tls_poll(struct fw_mcu_tls *t);
 
 /* End the session cleanly (while ONLINE): send MQTT DISCONNECT, drop the TLS
  * state and close the socket; the state then goes DISCONNECTING, CLOSING
- * and IDLE (FAILED if the socket breaks before DISCONNECT is out). Returns
- * false when not ONLINE. */
+ * and IDLE (also when the peer closes the socket meanwhile; FAILED only
+ * after a TCP or TLS error). Returns false when not ONLINE. */
 bool fw_mcu_tls_disconnect(struct fw_mcu_tls *t);
 
 /* Whether no TCP operation (AT command) is running, so a caller may run one

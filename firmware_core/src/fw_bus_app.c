@@ -397,7 +397,9 @@ static void fw_bus_app__configure(struct fw_bus_app *app, const char *json, size
         fw_bus_app__error_event(app, "configuration rejected", "document too large");
         return;
     }
-    if (fw_bus_parse_config(json, len, &next, reason, sizeof(reason)) != FW_BUS_OK) {
+    if (fw_bus_parse_config(json, len, &next, reason, sizeof(reason)) != FW_BUS_OK ||
+        (app->cfg.config_hook != NULL &&
+         !app->cfg.config_hook(app->cfg.config_hook_ctx, json, len, reason, sizeof(reason)))) {
         fw_bus_app__error_event(app, "configuration rejected", reason);
         return;
     }
@@ -411,6 +413,120 @@ static void fw_bus_app__configure(struct fw_bus_app *app, const char *json, size
     fw_bus_app__report_state(app);
 }
 
+/* ---- the "publish" test hook (fw_bus_app.h) ------------------------------ */
+
+#if FW_BUS_APP_TEST_PUBLISH
+#define FW_BUS_APP_TEST_TOKENS 32u
+
+/* FNV-1a over topic, a separator and payload: tells the test message at
+ * the head of the queue from others. */
+static uint32_t fw_bus_app__test_sum(const char *topic, size_t topic_len, const uint8_t *payload,
+                                     size_t len)
+{
+    uint32_t h = 2166136261u;
+    size_t i;
+    for (i = 0; i < topic_len; i++)
+        h = (h ^ (uint8_t)topic[i]) * 16777619u;
+    h = (h ^ 0u) * 16777619u;
+    for (i = 0; i < len; i++)
+        h = (h ^ payload[i]) * 16777619u;
+    return h;
+}
+
+/* The payload of a publish command into app->event: a string's text, any
+ * other value as written. Returns its length, or 0 when unusable. */
+static size_t fw_bus_app__test_payload(struct fw_bus_app *app, const struct fw_json_doc *doc,
+                                       size_t v)
+{
+    const struct fw_json_token *t = &doc->tokens[v];
+    size_t len = 0;
+    if (t->type == FW_JSON_STRING)
+        return fw_json_get_string(doc, v, app->event, sizeof(app->event), &len) == FW_JSON_OK
+                   ? len
+                   : 0;
+    len = t->end - t->start;
+    if (len == 0 || len > sizeof(app->event))
+        return 0;
+    memcpy(app->event, doc->text + t->start, len);
+    return len;
+}
+
+/* Queue the test publish of a parsed publish command; why it failed, or NULL. */
+static const char *fw_bus_app__test_queue(struct fw_bus_app *app, const struct fw_json_doc *doc)
+{
+    char topic[FW_BUS_APP_TEST_TOPIC_MAX + 1];
+    size_t topic_len = 0, len, v;
+    if (!app->cfg.test_publish)
+        return "the publish test hook is not enabled";
+    if (fw_json_object_get(doc, 0, "topic", &v) != FW_JSON_OK ||
+        fw_json_get_string(doc, v, topic, sizeof(topic), &topic_len) != FW_JSON_OK ||
+        topic_len == 0)
+        return "missing or invalid: topic";
+    if (fw_json_object_get(doc, 0, "payload", &v) != FW_JSON_OK ||
+        (len = fw_bus_app__test_payload(app, doc, v)) == 0)
+        return "missing, empty or too long: payload";
+    if (fw_queue_push(app->cfg.device->cfg.queue, FW_QUEUE_HIGH, topic, topic_len,
+                      (const uint8_t *)app->event, len) != FW_QUEUE_OK)
+        return "queue full";
+    app->test_pending = true;
+    app->test_sum = fw_bus_app__test_sum(topic, topic_len, (const uint8_t *)app->event, len);
+    fw_bus_app__log(app, FW_LOG_INFO, "test publish queued", topic);
+    return NULL;
+}
+
+/* Handle json if it is a publish command; false when it is not one. */
+static bool fw_bus_app__test_command(struct fw_bus_app *app, const char *json, size_t len)
+{
+    struct fw_json_token tokens[FW_BUS_APP_TEST_TOKENS];
+    struct fw_json_doc doc;
+    char kind[16];
+    size_t v;
+    const char *why;
+    if (fw_json_parse(json, len, tokens, FW_BUS_APP_TEST_TOKENS, &doc, NULL) != FW_JSON_OK ||
+        tokens[0].type != FW_JSON_OBJECT || fw_json_object_get(&doc, 0, "cmd", &v) != FW_JSON_OK ||
+        fw_json_get_string(&doc, v, kind, sizeof(kind), NULL) != FW_JSON_OK ||
+        strcmp(kind, "publish") != 0)
+        return false;
+    why = fw_bus_app__test_queue(app, &doc);
+    if (why != NULL)
+        fw_bus_app__error_event(app, "command rejected", why);
+    return true;
+}
+
+/* After a connection loss: drop the test message if it heads the queue (the
+ * broker refused it; publishing it again would only be refused again). */
+static void fw_bus_app__test_drop_refused(struct fw_bus_app *app)
+{
+    struct fw_queue *q = app->cfg.device->cfg.queue;
+    struct fw_queue_item item;
+    if (!app->test_pending)
+        return;
+    if (fw_queue_peek(q, &item) != FW_QUEUE_OK) {
+        app->test_pending = false; /* published and gone */
+        return;
+    }
+    if (fw_bus_app__test_sum(item.topic, item.topic_len, item.payload, item.payload_len) !=
+        app->test_sum)
+        return;
+    fw_queue_pop(q);
+    app->test_pending = false;
+    fw_bus_app__log(app, FW_LOG_INFO, "test publish dropped", "the connection closed on it");
+}
+#else
+static bool fw_bus_app__test_command(struct fw_bus_app *app, const char *json, size_t len)
+{
+    (void)app;
+    (void)json;
+    (void)len;
+    return false;
+}
+
+static void fw_bus_app__test_drop_refused(struct fw_bus_app *app)
+{
+    (void)app;
+}
+#endif
+
 static void fw_bus_app__command(struct fw_bus_app *app, const char *json, size_t len)
 {
     struct fw_bus_command cmd;
@@ -419,6 +535,8 @@ static void fw_bus_app__command(struct fw_bus_app *app, const char *json, size_t
         fw_bus_app__error_event(app, "command rejected", "document too large");
         return;
     }
+    if (fw_bus_app__test_command(app, json, len))
+        return;
     if (fw_bus_parse_command(json, len, &cmd, reason, sizeof(reason)) != FW_BUS_OK) {
         fw_bus_app__error_event(app, "command rejected", reason);
         return;
@@ -571,6 +689,7 @@ enum fw_device_state fw_bus_app_poll(struct fw_bus_app *app)
     if (losses != app->losses_seen) {
         app->losses_seen = losses;
         app->gps_on = false; /* the modem may have rebooted meanwhile */
+        fw_bus_app__test_drop_refused(app);
     }
     if (!fw_device_idle(dev))
         return ds;

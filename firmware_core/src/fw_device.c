@@ -61,6 +61,7 @@ static void fw_device__lost(struct fw_device *d, const char *why)
     d->stats.losses++;
     d->publishing = false;
     d->disconnecting = false;
+    d->restarting = false;
     d->last_backoff_ms = fw_device__backoff_ms(d);
     d->resume_ms = fw_device__now(d) + d->last_backoff_ms;
     d->attempt++;
@@ -182,6 +183,26 @@ static void fw_device__connect(struct fw_device *d)
         fw_device__lost(d, "connect refused before sending");
 }
 
+/* hooks->prepare: true when the server or certificates changed. */
+static bool fw_device__prepare(struct fw_device *d)
+{
+    const struct fw_device_hooks *h = d->cfg.hooks;
+    return h != NULL && h->prepare != NULL && h->prepare(h->ctx, &d->cfg);
+}
+
+static void fw_device__connect_result(struct fw_device *d, bool accepted)
+{
+    const struct fw_device_hooks *h = d->cfg.hooks;
+    if (h != NULL && h->connect_result != NULL)
+        h->connect_result(h->ctx, accepted);
+}
+
+static bool fw_device__restart_due(struct fw_device *d)
+{
+    const struct fw_device_hooks *h = d->cfg.hooks;
+    return h != NULL && h->restart_due != NULL && h->restart_due(h->ctx);
+}
+
 static void fw_device__begin_setup(struct fw_device *d)
 {
     d->state = FW_DEVICE_SETUP;
@@ -236,6 +257,7 @@ bool fw_device_start(struct fw_device *d, const struct fw_device_config *cfg)
     if (d->cfg.jwt_margin_s == 0)
         d->cfg.jwt_margin_s = FW_DEVICE_JWT_MARGIN_S;
     fw_sim7600_mqtt_init(&d->mqtt, cfg->modem);
+    fw_device__prepare(d);
     d->need_setup = true;
     fw_device__begin_setup(d);
     return true;
@@ -274,6 +296,12 @@ static void fw_device__online(struct fw_device *d)
         st = fw_sim7600_mqtt_poll(&d->mqtt);
         if (st == FW_SIM7600_MQTT_BUSY)
             return;
+        if (d->disconnecting && d->restarting) { /* start over now, through prepare */
+            d->disconnecting = d->restarting = false;
+            d->state = FW_DEVICE_BACKOFF;
+            d->resume_ms = fw_device__now(d);
+            return;
+        }
         if (d->disconnecting) { /* the token is renewed by connecting again */
             d->disconnecting = false;
             fw_device__connect(d);
@@ -286,7 +314,8 @@ static void fw_device__online(struct fw_device *d)
         fw_device__delivered(d);
         return;
     }
-    if (fw_device__jwt_due(d)) {
+    if (fw_device__jwt_due(d) || fw_device__restart_due(d)) {
+        d->restarting = !fw_device__jwt_due(d);
         d->disconnecting = true;
         if (fw_sim7600_mqtt_disconnect(&d->mqtt) != FW_SIM7600_MQTT_BUSY)
             fw_device__lost(d, "disconnect refused");
@@ -395,13 +424,17 @@ static void fw_device__step(struct fw_device *d)
         switch (fw_sim7600_mqtt_poll(&d->mqtt)) {
         case FW_SIM7600_MQTT_BUSY: return;
         case FW_SIM7600_MQTT_OK:
-            if (d->state == FW_DEVICE_CONNECTING)
+            if (d->state == FW_DEVICE_CONNECTING) {
                 d->sub_index = 0;
-            else
+                fw_device__connect_result(d, true);
+            } else {
                 d->sub_index++;
+            }
             fw_device__subscribe_next(d);
             return;
         default:
+            if (d->state == FW_DEVICE_CONNECTING)
+                fw_device__connect_result(d, false);
             fw_device__lost(d, d->state == FW_DEVICE_CONNECTING ? "connect failed"
                                                                 : "subscribe failed");
             return;
@@ -412,6 +445,8 @@ static void fw_device__step(struct fw_device *d)
             return;
         if (fw_sim7600_take_events(d->cfg.modem) & FW_SIM7600_EV_BOOT)
             d->need_setup = true; /* the modem restarted while we waited */
+        if (fw_device__prepare(d))
+            d->need_setup = true; /* new server or certificates */
         if (d->need_setup)
             fw_device__begin_setup(d);
         else

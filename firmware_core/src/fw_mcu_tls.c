@@ -231,17 +231,32 @@ static enum fw_mcu_tls_state close_step(struct fw_mcu_tls *t)
     return t->state;
 }
 
-/* Disconnecting: once DISCONNECT and every TLS record are out, drop TLS
- * and close the socket. */
+/* End a disconnect: drop TLS, then close the socket (failure stays NONE,
+ * so closing ends in IDLE). */
+static void close_cleanly(struct fw_mcu_tls *t)
+{
+    t->cfg.port->tls_close(t->cfg.port->ctx);
+    t->state = FW_MCU_TLS_CLOSING;
+}
+
+/* Disconnecting: once DISCONNECT and every TLS record are out, close. */
 static void disconnect_step(struct fw_mcu_tls *t)
 {
-    const struct fw_port *p = t->cfg.port;
     size_t pending = 0;
     fw_mqtt_session_pending(&t->session, &pending);
-    if (t->op != OP_NONE || pending > 0 || t->cipher_out_len > 0)
-        return;
-    p->tls_close(p->ctx);
-    t->state = FW_MCU_TLS_CLOSING; /* failure stays NONE: IDLE once closed */
+    if (t->op == OP_NONE && pending == 0 && t->cipher_out_len == 0)
+        close_cleanly(t);
+}
+
+/* The socket or the network went away: a failure, except while
+ * disconnecting, where the broker closing after DISCONNECT is the end
+ * wanted (the running operation then fails unheard, as after any close). */
+static void closed_by_peer(struct fw_mcu_tls *t)
+{
+    if (t->state == FW_MCU_TLS_DISCONNECTING)
+        close_cleanly(t);
+    else
+        fail(t, FW_MCU_TLS_FAIL_CLOSED);
 }
 
 enum fw_mcu_tls_state fw_mcu_tls_poll(struct fw_mcu_tls *t)
@@ -263,7 +278,7 @@ enum fw_mcu_tls_state fw_mcu_tls_poll(struct fw_mcu_tls *t)
         t->data_waiting = true;
     if (t->state != FW_MCU_TLS_TCP_OPENING &&
         (ev & (FW_SIM7600_EV_TCP_CLOSED | FW_SIM7600_EV_NET_CLOSED | FW_SIM7600_EV_BOOT)))
-        fail(t, FW_MCU_TLS_FAIL_CLOSED);
+        closed_by_peer(t);
     if (down(t) || t->state == FW_MCU_TLS_TCP_OPENING)
         return t->state;
     pump_in(t);

@@ -282,6 +282,8 @@ static void test_bad_documents(void **state)
     assert_int_equal(fw_bus_app_stats(&r.app)->configs, 1);
     message(&r, cmd_topic, "{\"cmd\":\"dance\"}", 15);
     expect_event(&r, "command rejected");
+    message(&r, cfg_topic, "", 0); /* gcp: the empty version 1 of a device never configured */
+    assert_int_equal(fw_queue_count(&r.queue), 0);
     message(&r, cmd_topic, big, sizeof(big));
     expect_event(&r, "too large");
     message(&r, cmd_topic, "{\"cmd\":\"picture\",\"id\":\"p\"}", 26);
@@ -295,6 +297,62 @@ static void test_bad_documents(void **state)
     }
     message(&r, cmd_topic, "{\"cmd\":\"dance\"}", 15);
     expect_event(&r, "\"seq\":7,");
+}
+
+/* The head of the queue is payload on topic; it is removed. */
+static void expect_queued(struct rig *r, const char *topic, const char *payload)
+{
+    struct fw_queue_item item;
+    assert_int_equal(fw_queue_peek(&r->queue, &item), FW_QUEUE_OK);
+    assert_int_equal(item.topic_len, strlen(topic));
+    assert_memory_equal(item.topic, topic, item.topic_len);
+    assert_int_equal(item.payload_len, strlen(payload));
+    assert_memory_equal(item.payload, payload, item.payload_len);
+    fw_queue_pop(&r->queue);
+}
+
+/* the "publish" test hook: refused unless enabled; enabled, it queues the
+ * payload (an object as written, a string as its text) on the given topic,
+ * and a connection loss while it heads the queue drops it, not other events */
+static void test_publish_hook(void **state)
+{
+    struct rig r;
+    const char *cmd_topic = "/bus/bus-1/commands";
+    const char *foreign = "{\"cmd\":\"publish\",\"topic\":\"/bus/bus-2/commands\","
+                          "\"payload\":{\"cmd\": \"location\"}}";
+    const char *text = "{\"cmd\":\"publish\",\"topic\":\"/x\",\"payload\":\"hi \\\"there\\\"\"}";
+    const char *no_topic = "{\"cmd\":\"publish\",\"payload\":1}";
+    const char *no_payload = "{\"cmd\":\"publish\",\"topic\":\"/x\"}";
+    (void)state;
+    rig_init(&r, 0);
+    message(&r, cmd_topic, foreign, strlen(foreign));
+    expect_event(&r, "the publish test hook is not enabled");
+    assert_int_equal(fw_queue_count(&r.queue), 0);
+
+    r.app.cfg.test_publish = true;
+    message(&r, cmd_topic, foreign, strlen(foreign));
+    expect_queued(&r, "/bus/bus-2/commands", "{\"cmd\": \"location\"}");
+    message(&r, cmd_topic, text, strlen(text));
+    expect_queued(&r, "/x", "hi \"there\"");
+    message(&r, cmd_topic, no_topic, strlen(no_topic));
+    expect_event(&r, "missing or invalid: topic");
+    message(&r, cmd_topic, no_payload, strlen(no_payload));
+    expect_event(&r, "payload");
+
+    /* refused by the broker: the loss drops it and nothing else */
+    message(&r, cmd_topic, foreign, strlen(foreign));
+    message(&r, cmd_topic, "{\"cmd\":\"dance\"}", 15);
+    assert_int_equal(fw_queue_count(&r.queue), 2);
+    r.dev.stats.losses++;
+    fw_bus_app_poll(&r.app);
+    assert_int_equal(fw_queue_count(&r.queue), 1);
+    expect_event(&r, "command rejected");
+    /* a loss with another event at the head drops nothing */
+    message(&r, cmd_topic, "{\"cmd\":\"dance\"}", 15);
+    message(&r, cmd_topic, foreign, strlen(foreign));
+    r.dev.stats.losses++;
+    fw_bus_app_poll(&r.app);
+    assert_int_equal(fw_queue_count(&r.queue), 2);
 }
 
 /* a query while the receiver has no fix is answered with an error event */
@@ -622,6 +680,7 @@ int main(void)
         cmocka_unit_test(test_location_every_interval),
         cmocka_unit_test(test_query_and_speed_threshold),
         cmocka_unit_test(test_bad_documents),
+        cmocka_unit_test(test_publish_hook),
         cmocka_unit_test(test_query_without_fix),
         cmocka_unit_test(test_receiver_switched_on_again),
         cmocka_unit_test(test_silent_modem_starts_over),

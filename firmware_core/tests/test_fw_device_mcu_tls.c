@@ -11,7 +11,8 @@
  * Checked: an event leaves the queue only on its PUBACK; one not
  * acknowledged before the socket closes, and those queued meanwhile, are
  * published again in order after the back-off, a new modem setup and a new
- * TLS session; an overdue PUBACK and an unanswered PINGREQ are losses;
+ * TLS session; an overdue PUBACK, an unanswered PINGREQ, a damaged TLS
+ * record and a modem restart are losses;
  * failures in a row back off longer each time (with jitter, up to the cap);
  * GCP's JWT is renewed before expiry by a clean DISCONNECT and a new
  * connection with a fresh token (no loss counted); the bus application's
@@ -48,6 +49,7 @@ struct broker {
     size_t in_len;
     bool withhold_puback;
     bool withhold_pingresp;
+    bool close_on_disconnect;     /* close the socket right after DISCONNECT */
     unsigned connects, subscribes, filters, pings, disconnects;
     char client_id[128];
     char username[64];
@@ -85,7 +87,10 @@ struct rig {
     bool net_open;
     bool rx_notified;             /* +CIPRXGET: 1,0 sent, not yet drained */
     bool refuse_open;             /* AT+CIPOPEN fails */
+    bool corrupt_rx;              /* flip a bit in the next bytes received */
+    bool close_pending;           /* the broker closes the socket */
     unsigned opens, closes, setups, cgpsinfo;
+    unsigned transport_failures;  /* "mcutls failed" warnings logged */
     /* what the modem's message callback got */
     char message[160];
     unsigned messages;
@@ -225,7 +230,11 @@ static void broker_step(struct rig *r)
             if (!r->b.withhold_pingresp)
                 server_send(r, "\xd0\x00", 2);
             break;
-        case 0xe0: r->b.disconnects++; break;
+        case 0xe0:
+            r->b.disconnects++;
+            if (r->b.close_on_disconnect)
+                r->close_pending = true;
+            break;
         default: break; /* PUBACK for the broker's own publishes */
         }
         memmove(r->b.in, r->b.in + hdr + len, r->b.in_len - hdr - len);
@@ -321,6 +330,10 @@ static void answer_receive(struct rig *r, size_t cap)
         r->rx_notified = false;
         fake_port_push_str(&r->fake, "\r\n+IP ERROR: No data\r\n\r\nERROR\r\n");
         return;
+    }
+    if (r->corrupt_rx) { /* a TLS record damaged on its way: its MAC fails */
+        data[n - 1] ^= 0x01;
+        r->corrupt_rx = false;
     }
     waiting = BIO_ctrl_pending(r->sout);
     if (waiting == 0)
@@ -437,6 +450,14 @@ static void on_message(void *ctx, int client, const char *topic, size_t topic_le
         fw_bus_app_on_message(&r->app, topic, topic_len, payload, payload_len);
 }
 
+static void count_log(void *ctx, enum fw_log_level level, const char *module, const char *event,
+                      const char *detail, size_t detail_len)
+{
+    struct rig *r = ctx;
+    if (strcmp(module, "mcutls") == 0 && strcmp(event, "failed") == 0)
+        r->transport_failures++;
+}
+
 static int32_t fixed_signer(void *ctx, enum fw_sign_alg alg, const uint8_t *msg, size_t len,
                             uint8_t *sig, size_t cap, size_t *sig_len)
 {
@@ -509,6 +530,7 @@ static void rig_init(struct rig *r, size_t chunk, bool gcp, const char *first_ev
     memset(r, 0, sizeof(*r));
     fake_port_init(&r->fake, chunk, 8);
     r->fake.signer = fixed_signer;
+    r->fake.port.log = count_log;
     r->fake.port.tls_open = hook_open;
     r->fake.port.tls_feed_ciphertext = hook_feed;
     r->fake.port.tls_take_ciphertext = hook_take;
@@ -553,6 +575,10 @@ static enum fw_device_state run_once(struct rig *r)
 {
     modem_step(r);
     server_step(r);
+    if (r->close_pending) {
+        r->close_pending = false;
+        modem_drop(r);
+    }
     fake_port_advance(&r->fake, 5);
     return r->with_app ? fw_bus_app_poll(&r->app) : fw_device_poll(&r->dev);
 }
@@ -683,6 +709,30 @@ static void test_overdue_puback_and_ping_are_losses(void **state)
     rig_free(&r);
 }
 
+/* a damaged TLS record is a loss: the socket is closed, the device backs
+ * off and comes back with a new TLS session */
+static void test_tls_error_is_a_loss(void **state)
+{
+    static struct rig r;
+    unsigned closes;
+    (void)state;
+    rig_init(&r, 64, false, "e1");
+    RUN_UNTIL(&r, online_and_drained(&r), 40000u);
+    closes = r.closes;
+    r.corrupt_rx = true;
+    server_send(&r, "\xd0\x00", 2); /* a PINGRESP, damaged */
+    RUN_UNTIL(&r, r.dev.state == FW_DEVICE_BACKOFF, 40000u);
+    assert_int_equal(fw_mcu_tls_failure(&r.mcu), FW_MCU_TLS_FAIL_TLS);
+    assert_int_equal(r.closes, closes + 1);
+    assert_int_equal(r.transport_failures, 1);
+    assert_true(fw_device_last_backoff(&r.dev) >= 500 && fw_device_last_backoff(&r.dev) <= 1000);
+    push_event(&r, "e2");
+    RUN_UNTIL(&r, online_and_drained(&r), 80000u);
+    assert_int_equal(r.b.connects, 2);
+    assert_string_equal(r.b.published[r.b.n_published - 1], "/bus/events e2");
+    rig_free(&r);
+}
+
 /* failed attempts back off longer each time up to the cap, each starting
  * with a modem setup; a success resets the pause */
 static void test_backoff_grows_then_resets(void **state)
@@ -747,6 +797,7 @@ static void test_gcp_jwt_renewed_before_expiry(void **state)
         uint64_t exp = 0;
         unsigned i;
         rig_init(&r, chunks[c], true, "e1");
+        r.b.close_on_disconnect = c == 0; /* as GCP does; else the device closes */
         assert_int_equal(fw_jwt_build(&r.fake.port, &gcp_jwt, token1, sizeof(token1), &len, &exp),
                          FW_JWT_OK);
         RUN_UNTIL(&r, online_and_drained(&r), 40000u);
@@ -779,6 +830,7 @@ static void test_gcp_jwt_renewed_before_expiry(void **state)
         assert_int_equal(fw_device_stats(&r.dev)->losses, 0);
         assert_int_equal(fw_device_stats(&r.dev)->connects, 2);
         assert_int_equal(r.setups, 1); /* a renewal needs no modem setup */
+        assert_int_equal(r.transport_failures, 0); /* a clean end, not a failure */
         rig_free(&r);
     }
 }
@@ -933,6 +985,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_queue_kept_until_puback_and_republished),
         cmocka_unit_test(test_overdue_puback_and_ping_are_losses),
+        cmocka_unit_test(test_tls_error_is_a_loss),
         cmocka_unit_test(test_backoff_grows_then_resets),
         cmocka_unit_test(test_modem_restart_is_a_loss),
         cmocka_unit_test(test_gcp_jwt_renewed_before_expiry),

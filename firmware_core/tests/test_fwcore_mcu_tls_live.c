@@ -9,7 +9,9 @@
  * the aws broker announces the device's presence; the identification event
  * (--registration, --route) reaches a cloud subscriber on the events topic
  * first, then a location event once the simulator's GNSS has a fix, and a
- * location command sent by the cloud is answered with its request id.
+ * location command sent by the cloud is answered with its request id. On
+ * GCP a clock jump to 300 s before the token expires makes the device end
+ * the session cleanly and come back with a fresh token, without a loss.
  * When the simulator drops the connection (`drop tcp 0`) while the
  * network is also gone (`reg searching`), a driver report (--inputs) made
  * while offline is queued and its picture event (QoS 1) arrives once the
@@ -151,6 +153,29 @@ static void check_trip_events(const struct cloud_case *cc, const char *ctl, cons
                  fw->seen);
 }
 
+/* GCP: a token issued at or after online_ns is due for renewal 300 s
+ * before it expires (lifetime 3600 s): jump there; the device ends the
+ * session cleanly and connects with a fresh token, without a loss, and
+ * still answers commands. */
+static void check_jwt_renewal(const struct cloud_case *cc, struct vclock *clock, int64_t online_ns,
+                              const char *admin, const char *pw)
+{
+    struct live_child *sub = &children[2], *fw = &children[3];
+    size_t from = fw->len, sub_from = sub->len;
+    int64_t target = online_ns + 3310 * VCLOCK_NS_PER_S;
+    assert_true(vclock_now_ns(clock) < target);
+    assert_int_equal(vclock_jump(clock, target - vclock_now_ns(clock)), 0);
+    if (!wait_after(fw, from, "renewing the JWT", GUARD_MS))
+        fail_msg("no JWT renewal; fwcore said:\n%s", fw->seen);
+    if (!wait_after(fw, from, "info device: online", GUARD_MS))
+        fail_msg("not online again after the renewal; fwcore said:\n%s", fw->seen);
+    assert_null(strstr(fw->seen + from, "starting over"));
+    send_command(admin, pw, cc->commands, "{\"cmd\":\"location\",\"id\":\"live-jwt\"}");
+    if (!wait_after(sub, sub_from, "\"request\":\"live-jwt\"", GUARD_MS))
+        fail_msg("no answer after the renewal; subscriber saw:\n%s\nfwcore said:\n%s", sub->seen,
+                 fw->seen);
+}
+
 /* The socket dropped with the network gone: a driver report made while
  * offline is queued, and its picture event arrives once the network is back. */
 static void check_offline_event(const char *ctl, const char *dir, const char *inputs)
@@ -218,6 +243,7 @@ static void run_case(const struct cloud_case *cc)
         ctl[128], port[16], admin[16], broker_addr[32], prog[3][4200], pw[256], uart_log[128],
         statedir[128], inputs[128];
     struct vclock *clock;
+    int64_t online_ns;
     FILE *f;
     struct timespec now;
     if (access(cc->registry, R_OK) != 0)
@@ -289,9 +315,12 @@ static void run_case(const struct cloud_case *cc)
                      children[0].seen);
         }
     }
+    online_ns = vclock_now_ns(clock); /* the first token was issued before */
     if (cc->presence != NULL && !live_wait_for(&children[2], cc->presence, GUARD_MS))
         fail_msg("no presence event; subscriber saw:\n%s", children[2].seen);
     check_trip_events(cc, ctl, admin, pw);
+    if (strcmp(cc->profile, "gcp") == 0)
+        check_jwt_renewal(cc, clock, online_ns, admin, pw);
     check_offline_event(ctl, dir, inputs);
     check_modem_restart(cc, ctl, admin, pw);
     if (getenv("FWCORE_LIVE_VERBOSE") != NULL)

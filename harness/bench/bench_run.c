@@ -13,7 +13,8 @@
  *    entries whose windows close by then) is run at rate 1 and at the rate
  *    of step 1 that did best (the highest at which every run met every
  *    expectation, else the lowest at which one run did, else the lowest
- *    tried), and the verdicts of both are compared entry by entry.
+ *    tried); every entry's verdict at both rates is printed side by side
+ *    with whether they agree, then AGREE or DIFFERENT for the whole window.
  *
  * Figures and verdict differences are reported, not judged: the exit status
  * is 0 when the bench ran and 2 when it could not (no cellbench, bad input).
@@ -47,6 +48,7 @@
 struct verdict {
     char word[8];
     char label[200];
+    char why[240]; /* the reason after the label, "" for PASS */
 };
 
 /* What one `cellbench run` printed and how long it took. */
@@ -79,6 +81,7 @@ static void take_line(struct outcome *o, const char *line)
             struct verdict *v = &o->v[o->n++];
             snprintf(v->word, sizeof v->word, "%.*s", w == 2 ? 7 : 4, words[w]);
             snprintf(v->label, sizeof v->label, "%.*s", (int)len, label);
+            snprintf(v->why, sizeof v->why, "%.*s", end ? (int)strcspn(end + 2, "\n") : 0, end ? end + 2 : "");
         }
         o->passed += w == 0;
         o->failed += w == 1;
@@ -162,6 +165,38 @@ static unsigned print_differences(const struct outcome *a, const struct outcome 
     return diff;
 }
 
+/* Print every entry's verdict at rate 1 and at rate fast side by side; returns how many differ. */
+static unsigned print_side_by_side(const struct outcome *slow, const struct outcome *quick, double fast)
+{
+    char hi[32];
+    snprintf(hi, sizeof hi, "rate %g", fast);
+    printf("    %-48s %-8s %-8s %s\n", "entry", "rate 1", hi, "agree");
+    unsigned diff = 0;
+    for (size_t i = 0; i < slow->n; i++) {
+        const struct verdict *other = find_verdict(quick, slow->v[i].label);
+        bool same = other && strcmp(other->word, slow->v[i].word) == 0;
+        printf("    %-48s %-8s %-8s %s\n", slow->v[i].label, slow->v[i].word, other ? other->word : "(absent)",
+               same ? "yes" : "NO");
+        diff += !same;
+    }
+    for (size_t i = 0; i < quick->n; i++) {
+        if (!find_verdict(slow, quick->v[i].label)) {
+            printf("    %-48s %-8s %-8s %s\n", quick->v[i].label, "(absent)", quick->v[i].word, "NO");
+            diff++;
+        }
+    }
+    return diff;
+}
+
+/* Print the entries of o that did not pass, with their reasons. */
+static void print_unmet(const struct outcome *o)
+{
+    for (size_t i = 0; i < o->n; i++) {
+        if (strcmp(o->v[i].word, "PASS") != 0)
+            printf("    %-7s %s: %s\n", o->v[i].word, o->v[i].label, o->v[i].why);
+    }
+}
+
 static int parse_rates(const char *text, double *rates)
 {
     int n = 0;
@@ -216,6 +251,7 @@ static double sweep(const char *path, const double *rates, int nrates, int repea
         double wall = median(walls, (size_t)repeat);
         printf("  %8g %9.2fs %9.0fx %8u %6u %7u %5d/%d\n", rates[r], wall, trip / wall, last.passed, last.failed,
                last.not_run, met, repeat);
+        print_unmet(&last);
         fflush(stdout);
         if (met == repeat)
             best = rates[r];
@@ -312,16 +348,13 @@ static int compare_window(const char *path, double w, double fast)
                slow.n);
         return 2;
     }
-    printf("  rate 1: wall %.2fs, %u passed, %u failed, %u not run\n", slow.wall_s, slow.passed, slow.failed,
-           slow.not_run);
-    printf("  rate %g: wall %.2fs, %u passed, %u failed, %u not run\n", fast, quick.wall_s, quick.passed,
-           quick.failed, quick.not_run);
-    for (size_t i = 0; i < slow.n; i++)
-        printf("    %-7s %s\n", slow.v[i].word, slow.v[i].label);
-    char hi[32];
-    snprintf(hi, sizeof hi, "rate %g", fast);
-    unsigned diff = print_differences(&slow, &quick, "rate 1", hi);
-    printf("  verdicts at rate 1 and rate %g: %s (%zu entries)\n", fast, diff ? "DIFFERENT" : "the same", slow.n);
+    printf("  rate 1: wall %.2fs (trip/wall %.2fx), %u passed, %u failed, %u not run\n", slow.wall_s, w / slow.wall_s,
+           slow.passed, slow.failed, slow.not_run);
+    printf("  rate %g: wall %.2fs (trip/wall %.0fx), %u passed, %u failed, %u not run\n", fast, quick.wall_s,
+           w / quick.wall_s, quick.passed, quick.failed, quick.not_run);
+    unsigned diff = print_side_by_side(&slow, &quick, fast);
+    printf("  verdicts at rate 1 and rate %g: %s (%zu entries, %u differ)\n", fast, diff ? "DIFFERENT" : "AGREE", slow.n,
+           diff);
     return 0;
 }
 

@@ -45,6 +45,26 @@ static struct gcp_link *link_for(struct cloud_conn *conn, const char *device_id)
     return NULL;
 }
 
+/* The presence record of a registry device (made on first use); NULL when out of memory. */
+static struct gcp_presence *presence_of(struct cloud_ctx *ctx, const struct gcp_device *dev)
+{
+    if (!ctx->gcp_presence)
+        ctx->gcp_presence = calloc((size_t)ctx->reg->gcp.device_count + 1, sizeof *ctx->gcp_presence);
+    return ctx->gcp_presence ? &ctx->gcp_presence[dev - ctx->reg->gcp.devices] : NULL;
+}
+
+/* Stamp a device's connection (true) or disconnection with the virtual time now. */
+static void presence_stamp(struct cloud_ctx *ctx, const struct gcp_device *dev, bool connected)
+{
+    struct gcp_presence *p = presence_of(ctx, dev);
+    if (!p)
+        return;
+    if (connected)
+        p->connected_ms = cloud_now_ms(ctx);
+    else
+        p->disconnected_ms = cloud_now_ms(ctx);
+}
+
 static void link_add(struct cloud_conn *conn, const struct gcp_device *dev)
 {
     if (link_for(conn, dev->id) || conn->link_count >= GCP_MAX_LINKS)
@@ -170,6 +190,7 @@ int gcp_on_auth(struct cloud_ctx *ctx, struct mosquitto_evt_basic_auth *ed)
     conn->device = dev;
     conn->token_exp_s = exp;
     link_add(conn, dev);
+    presence_stamp(ctx, dev, true);
     return MOSQ_ERR_SUCCESS;
 }
 
@@ -205,6 +226,7 @@ static int gateway_attach(struct cloud_ctx *ctx, struct cloud_conn *conn, const 
         }
     }
     link_add(conn, dev);
+    presence_stamp(ctx, dev, true);
     return MOSQ_ERR_SUCCESS;
 }
 
@@ -214,6 +236,9 @@ static int gateway_control(struct cloud_ctx *ctx, struct cloud_conn *conn, const
     if (!conn->device->gateway)
         return refuse(conn, ed->topic, "only gateways may attach or detach devices");
     if (t->kind == GCP_TOPIC_DETACH) {
+        struct gcp_link *l = link_for(conn, t->device);
+        if (l && l != &conn->links[0])
+            presence_stamp(ctx, l->device, false);
         link_remove(conn, t->device);
         return MOSQ_ERR_SUCCESS;
     }
@@ -370,6 +395,12 @@ void gcp_on_tick(struct cloud_ctx *ctx)
     }
 }
 
+void gcp_on_disconnect(struct cloud_ctx *ctx, struct cloud_conn *conn)
+{
+    for (int i = 0; i < conn->link_count; i++)
+        presence_stamp(ctx, conn->links[i].device, false);
+}
+
 /* ------------------------------------------------------------ admin side */
 
 /* Reply to request topic cloud/gcp/<rest> on cloud/gcp/reply/<rest>. */
@@ -482,10 +513,13 @@ static void admin_list(struct cloud_ctx *ctx, const char *request_topic)
     json_t *list = json_array();
     for (int i = 0; i < ctx->reg->gcp.device_count; i++) {
         const struct gcp_device *d = &ctx->reg->gcp.devices[i];
-        json_array_append_new(list, json_pack("{s:s, s:b, s:b}", "id", d->id, "gateway", d->gateway,
-                                              "connected", device_connected(ctx, d->id)));
+        const struct gcp_presence *p = presence_of(ctx, d);
+        json_array_append_new(list, json_pack("{s:s, s:b, s:b, s:I, s:I}", "id", d->id, "gateway", d->gateway,
+                                              "connected", device_connected(ctx, d->id), "lastConnectMs",
+                                              (json_int_t)(p ? p->connected_ms : 0), "lastDisconnectMs",
+                                              (json_int_t)(p ? p->disconnected_ms : 0)));
     }
-    admin_reply(request_topic, json_pack("{s:o}", "devices", list));
+    admin_reply(request_topic, json_pack("{s:o, s:I}", "devices", list, "nowMs", (json_int_t)cloud_now_ms(ctx)));
 }
 
 /* state/get: the state, the config, and the device's last config acknowledgement

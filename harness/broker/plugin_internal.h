@@ -78,6 +78,12 @@ struct connect_stamp {
     struct connect_stamp *next;
 };
 
+/** When a registry device last connected and disconnected (gcp; virtual ms, 0: never). */
+struct gcp_presence {
+    int64_t connected_ms;
+    int64_t disconnected_ms;
+};
+
 /** The plugin context (one per broker). */
 struct cloud_ctx {
     mosquitto_plugin_id_t *pid;
@@ -90,7 +96,8 @@ struct cloud_ctx {
     struct cloud_conn *conns;
     bool rate_limits; /* aws: 100 publishes/s per connection, 1 CONNECT/s per client id */
     struct connect_stamp *connect_stamps;
-    int64_t last_periodic_ms; /* monotonic time of the last periodic TICK work */
+    int64_t last_periodic_s;  /* virtual second of the last periodic TICK work */
+    struct gcp_presence *gcp_presence; /* gcp: one per registry device, made on first use */
     int pubsub_filters;       /* admin filters that could match pubsub/... */
     struct gcp_log_follow *ack_log; /* gcp: the broker's debug log, for config PUBACKs; NULL: not followed */
 };
@@ -127,6 +134,8 @@ int gcp_on_admin(struct cloud_ctx *ctx, struct mosquitto_evt_message *ed);
 void gcp_on_tick(struct cloud_ctx *ctx);
 /** Read the broker log lines appended since the last call and record config acknowledgements. */
 void gcp_follow_acks(struct cloud_ctx *ctx);
+/** A device connection closed (gcp): stamps the disconnection of every device it served. */
+void gcp_on_disconnect(struct cloud_ctx *ctx, struct cloud_conn *conn);
 
 /* AWS profile (plugin_aws.c). */
 int aws_on_auth(struct cloud_ctx *ctx, struct mosquitto_evt_basic_auth *ed);

@@ -35,6 +35,7 @@ struct broker_opts {
     char registry[PATH_MAX];
     char dir[PATH_MAX];
     char certs[PATH_MAX];
+    char server_certs[PATH_MAX]; /* server.pem and server.key; --certs unless --server-certs */
     char plugin[PATH_MAX];
     char clock[PATH_MAX];
     const char *mosquitto;
@@ -62,6 +63,9 @@ static void usage(FILE *out)
             "                  (default: a new directory under /tmp)\n"
             "  --clock FILE    virtual clock file (default: real time)\n"
             "  --certs DIR     ca.pem, server.pem, server.key (default certs/out)\n"
+            "  --server-certs DIR  server.pem and server.key from DIR instead (a rotated\n"
+            "                  server certificate); client certificates still\n"
+            "                  verified with --certs' ca.pem\n"
             "  --no-rate-limits  aws: no 100 publishes/s and 1 CONNECT/s limits (benchmarks)\n"
             "  --config-acks   gcp: see config PUBACKs (deviceAckTime) through Mosquitto's\n"
             "                  debug log (one log line per packet)\n");
@@ -107,11 +111,12 @@ static int parse_opts(int argc, char **argv, struct broker_opts *o)
         { "dir", required_argument, NULL, 'd' },        { "clock", required_argument, NULL, 'c' },
         { "certs", required_argument, NULL, 'C' },      { "plugin", required_argument, NULL, 'L' },
         { "mosquitto", required_argument, NULL, 'm' },  { "help", no_argument, NULL, 'h' },
-        { "no-rate-limits", no_argument, NULL, 'R' },   { "config-acks", no_argument, NULL, 'A' },
+        { "no-rate-limits", no_argument, NULL, 'R' }, { "server-certs", required_argument, NULL, 'S' },
+        { "config-acks", no_argument, NULL, 'A' },
         { NULL, 0, NULL, 0 },
     };
     const char *profile = NULL, *registry = NULL, *dir = NULL, *clock = NULL;
-    const char *certs = "certs/out", *plugin = NULL;
+    const char *certs = "certs/out", *plugin = NULL, *server_certs = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -133,6 +138,7 @@ static int parse_opts(int argc, char **argv, struct broker_opts *o)
         case 'd': dir = optarg; break;
         case 'c': clock = optarg; break;
         case 'C': certs = optarg; break;
+        case 'S': server_certs = optarg; break;
         case 'L': plugin = optarg; break;
         case 'm': o->mosquitto = optarg; break;
         case 'R': o->no_rate_limits = true; break;
@@ -168,7 +174,9 @@ static int parse_opts(int argc, char **argv, struct broker_opts *o)
         return 1;
     }
     if (!absolute_path("--dir", dir, o->dir) || !absolute_path("--registry", registry, o->registry) ||
-        !absolute_path("--certs", certs, o->certs) || (clock && !absolute_path("--clock", clock, o->clock)))
+        !absolute_path("--certs", certs, o->certs) || (clock && !absolute_path("--clock", clock, o->clock)) ||
+        !absolute_path(server_certs ? "--server-certs" : "--certs", server_certs ? server_certs : certs,
+                       o->server_certs))
         return 1;
     if (plugin)
         snprintf(o->plugin, sizeof o->plugin, "%s", plugin);
@@ -229,8 +237,10 @@ static bool write_config(const struct broker_opts *o, const char *password, char
         fprintf(f, "log_type debug\n");
     fprintf(f, "connection_messages true\nmax_keepalive 1200\n");
     fprintf(f, "max_queued_messages 100000\n"); /* the cloud side must not lose events under load */
+    fprintf(f, "set_tcp_nodelay true\n"); /* no Nagle delay: 40 ms real is minutes of trip at a high rate */
     fprintf(f, "\n# devices: TLS%s\nlistener %d\n", aws ? ", client certificate required" : "", o->port);
-    fprintf(f, "cafile %s/ca.pem\ncertfile %s/server.pem\nkeyfile %s/server.key\n", o->certs, o->certs, o->certs);
+    fprintf(f, "cafile %s/ca.pem\ncertfile %s/server.pem\nkeyfile %s/server.key\n", o->certs, o->server_certs,
+            o->server_certs);
     fprintf(f, "require_certificate %s\n", aws ? "true" : "false");
     fprintf(f, "max_qos 1\n"); /* a QoS 2 PUBLISH closes, a QoS 2 SUBSCRIBE is granted 1 */
     fprintf(f, "\n# cloud application (admin), loopback only\nlistener %d 127.0.0.1\n", o->admin_port);

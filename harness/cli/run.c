@@ -12,6 +12,14 @@
  *
  * "broker restart" stops the broker and starts it again on the same ports
  * and state directory; the cloud application logs in again.
+ * "broker rotate-cert" does the same with the server certificate and key of
+ * CERTS/rotated/ (certs/gen.sh: a new CA, same host names), as a real
+ * endpoint change would: every device connection is dropped, and a device
+ * gets back in only once it trusts the new CA (client certificates are still
+ * verified with the first CA). Later restarts keep the rotated certificate.
+ * A stopped broker publishes no presence events, so for expect_connection
+ * every device connected when the runner stopped it counts as disconnected
+ * at that moment.
  * Cloud actions go through the broker's admin listener: config (aws: retained
  * on /bus/<id>/configuration; gcp: config/set), command (aws:
  * /bus/<id>/commands; gcp: commands/send/bus-commands), read_state (aws:
@@ -29,10 +37,10 @@
  * Driver inputs are lines appended to RUNDIR/<id>-inputs, the file fwcore
  * reads with --inputs ("<behaviour> <picture-file>"; a synthetic picture of
  * picture_bytes is written to RUNDIR/<id>-picture-<entry>.bin first).
+ * The "publish" command (args topic, payload) is fwcore's test hook: the
+ * firmware of a device the timeline sends it to starts with --test-publish.
  * expect_ack is judged on the cloud log (acks.h; the gcp broker runs with
  * --config-acks so it sees config PUBACKs).
- * Not executed yet (reported as NOT RUN, and the run then fails): the
- * "publish" command and "broker rotate-cert".
  * --junit FILE writes a test case per verdict line (a failure carries the
  * reason, the run directory and the tail of the device's UART capture).
  * --report DIR writes DIR/<scenario>.html for every scenario, also when its
@@ -100,6 +108,9 @@ struct run {
     int broker_child;          /* orch index of the running broker */
     bool gnss_override[ORCH_MAX_CHILDREN]; /* a "gnss ..." fault took the receiver off the route */
     unsigned broker_restarts;
+    bool cert_rotated;         /* the broker serves CERTS/rotated/server.pem */
+    double broker_stops[16];   /* trip times the runner stopped the broker (restart, rotate-cert) */
+    size_t broker_stop_count;
     int control[ORCH_MAX_CHILDREN]; /* control socket per device */
     struct cloud_app cloud;
     bool cloud_up;
@@ -167,6 +178,14 @@ static bool file_exists(const char *path)
 
 /* ---- certificates ---- */
 
+/* certs/gen.sh made the rotated server certificate (older outputs lack it). */
+static bool has_rotated_certs(const struct run *r)
+{
+    char path[PATH_MAX * 2];
+    snprintf(path, sizeof path, "%s/rotated/server.pem", r->certs);
+    return file_exists(path);
+}
+
 static bool device_has_certs(const struct run *r, const char *id)
 {
     char path[PATH_MAX * 2];
@@ -195,7 +214,7 @@ static int gen_certs(const struct run *r, const char *out_dir, bool scenario_ids
  */
 static int ensure_certs(struct run *r)
 {
-    if (!device_has_certs(r, "bus-1")) {
+    if (!device_has_certs(r, "bus-1") || !has_rotated_certs(r)) {
         fprintf(stderr, "cellbench: making certificates (certs/gen.sh)\n");
         if (gen_certs(r, r->certs, false) < 0)
             return -1;
@@ -224,9 +243,7 @@ static const char *not_executed(const struct scenario *s, const struct scenario_
 {
     switch (a->kind) {
     case SCENARIO_ACTION_FAULT:
-        return a->u.fault.target == SCENARIO_FAULT_BROKER && strcmp(a->u.fault.line, "broker restart") != 0
-                   ? "broker certificate rotation is not executed yet"
-                   : NULL;
+        return NULL;
     case SCENARIO_ACTION_EXPECT_MESSAGE:
     case SCENARIO_ACTION_EXPECT_ORDER:
     case SCENARIO_ACTION_EXPECT_NO_LOSS:
@@ -237,7 +254,7 @@ static const char *not_executed(const struct scenario *s, const struct scenario_
     case SCENARIO_ACTION_READ_STATE:
         return NULL;
     case SCENARIO_ACTION_COMMAND:
-        return strcmp(a->u.command.name, "publish") == 0 ? "the firmware has no publish command yet" : NULL;
+        return NULL;
     case SCENARIO_ACTION_DRIVER:
         return NULL;
     case SCENARIO_ACTION_EXPECT_ACK:
@@ -335,8 +352,11 @@ static int start_broker(struct run *r, const char *name)
     snprintf(registry, sizeof registry, "%s/registry-%s.json", r->certs, profile);
     snprintf(dir, sizeof dir, "%s/broker", r->dir);
     snprintf(clock, sizeof clock, "%s/clock", r->dir);
+    char server_certs[PATH_MAX + 32];
+    snprintf(server_certs, sizeof server_certs, "%s%s", r->certs, r->cert_rotated ? "/rotated" : "");
     char *argv[] = { prog, "broker", "--profile", (char *)profile, "--port", port, "--admin-port", admin,
                      "--registry", registry, "--dir", dir, "--clock", clock, "--certs", r->certs,
+                     "--server-certs", server_certs,
                      "--config-acks", NULL }; /* gcp: config PUBACKs for expect_ack (aws ignores it) */
     r->broker_child = orch_spawn(&r->orch, name, argv);
     return r->broker_child < 0 ? -1 : orch_wait_line(&r->orch, r->broker_child, "ready", NULL, 0, READY_GUARD_MS);
@@ -349,9 +369,19 @@ static int read_admin_password(const struct run *r, char *password, size_t cap)
     return read_text_file(path, password, cap);
 }
 
-/* "broker restart": stop it, start it again on the same ports and state directory, log the cloud in again. */
-static void restart_broker(struct run *r)
+/*
+ * "broker restart": stop it, start it again on the same ports and state
+ * directory, log the cloud in again. "broker rotate-cert" restarts it with
+ * the rotated server certificate (Mosquitto 2.0 rereads certfile/keyfile on
+ * SIGHUP but keeps existing TLS connections; a rotation drops them).
+ */
+static void restart_broker(struct run *r, bool rotate)
 {
+    if (rotate)
+        r->cert_rotated = true;
+    if (r->broker_stop_count < sizeof r->broker_stops / sizeof r->broker_stops[0])
+        r->broker_stops[r->broker_stop_count++] =
+            (double)(vclock_now_ns(r->clock) - r->start_ns) / (double)VCLOCK_NS_PER_S;
     char name[64], password[128];
     snprintf(name, sizeof name, "broker-restart-%u", ++r->broker_restarts);
     orch_stop_child(&r->orch, r->broker_child, STOP_GUARD_MS);
@@ -418,6 +448,18 @@ static void inputs_path(const struct run *r, size_t d, char *buf, size_t cap)
     snprintf(buf, cap, "%s/%s-inputs", r->dir, r->sc.devices[d].id);
 }
 
+/* Whether the timeline sends device d the "publish" command (fwcore's test hook, off otherwise). */
+static bool uses_publish_hook(const struct scenario *s, size_t d)
+{
+    for (size_t i = 0; i < s->action_count; i++) {
+        const struct scenario_action *a = &s->actions[i];
+        if (a->kind == SCENARIO_ACTION_COMMAND && strcmp(a->u.command.name, "publish") == 0 &&
+            (a->device < 0 || (size_t)a->device == d))
+            return true;
+    }
+    return false;
+}
+
 static int start_firmware(struct run *r, size_t d)
 {
     const struct scenario_device *dev = &r->sc.devices[d];
@@ -448,6 +490,8 @@ static int start_firmware(struct run *r, size_t d)
         argv[n++] = "--route";
         argv[n++] = (char *)dev->route_number;
     }
+    if (uses_publish_hook(&r->sc, d))
+        argv[n++] = "--test-publish";
     return orch_spawn(&r->orch, name, argv) < 0 ? -1 : 0;
 }
 
@@ -519,7 +563,7 @@ static void run_fault(struct run *r, const struct scenario_action *a)
 {
     char reply[512];
     if (a->u.fault.target == SCENARIO_FAULT_BROKER) {
-        restart_broker(r);
+        restart_broker(r, strcmp(a->u.fault.line, "broker rotate-cert") == 0);
         return;
     }
     if (a->u.fault.target == SCENARIO_FAULT_CLOCK) {
@@ -635,6 +679,26 @@ static void expand_depot(const struct run *r, json_t *config)
     }
 }
 
+/*
+ * The "publish" command (fwcore --test-publish): {"cmd":"publish","id",
+ * "topic","payload"} from the entry's args; NULL when they lack a topic.
+ */
+static char *publish_command(const struct scenario_action *a)
+{
+    const json_t *topic = json_object_get(a->u.command.args, "topic");
+    const json_t *payload = json_object_get(a->u.command.args, "payload");
+    char id[64];
+    snprintf(id, sizeof id, "timeline-%zu", a->index);
+    json_t *cmd = json_is_string(topic) ? json_pack("{s:s, s:s, s:s}", "cmd", "publish", "id", id, "topic",
+                                                    json_string_value(topic))
+                                        : NULL;
+    if (cmd && payload)
+        json_object_set(cmd, "payload", (json_t *)payload);
+    char *text = cmd ? json_dumps(cmd, JSON_COMPACT) : NULL;
+    json_decref(cmd);
+    return text;
+}
+
 /* The payload of a config, command or read_state; freed by the caller. */
 static char *cloud_payload(const struct run *r, const struct scenario_action *a)
 {
@@ -648,6 +712,8 @@ static char *cloud_payload(const struct run *r, const struct scenario_action *a)
     }
     if (a->kind == SCENARIO_ACTION_READ_STATE)
         return strdup("{}");
+    if (strcmp(a->u.command.name, "publish") == 0)
+        return publish_command(a);
     char buf[128];
     snprintf(buf, sizeof buf, "{\"cmd\":\"%s\",\"id\":\"timeline-%zu\"}",
              strcmp(a->u.command.name, "query_picture") == 0 ? "picture" : "location", a->index);
@@ -689,7 +755,7 @@ static void run_cloud_action(struct run *r, const struct scenario_action *a)
 {
     char *payload = cloud_payload(r, a);
     if (!payload)
-        abort_run(r, "%s", "a configuration could not be prepared");
+        abort_run(r, "%s", "a configuration or command could not be prepared");
     for (size_t d = 0; d < r->sc.device_count && payload; d++) {
         if ((a->device >= 0 && (size_t)a->device != d) || (a->device < 0 && r->sc.devices[d].role != SCENARIO_ROLE_BUS))
             continue;
@@ -1141,12 +1207,56 @@ static void junit_suite(struct run *r, const struct tally *t)
     r->cases_text = NULL;
 }
 
+/* Whether device was last reported connected at or before t. */
+static bool connected_before(const struct scenario_conn_event *ev, size_t n, const char *device, double t)
+{
+    bool connected = false;
+    for (size_t i = 0; i < n; i++) {
+        if (ev[i].t_s <= t && strcmp(ev[i].device, device) == 0)
+            connected = ev[i].connected;
+    }
+    return connected;
+}
+
+/*
+ * A broker the runner stopped (restart, rotate-cert) ended every device
+ * connection at that moment, but a stopped broker publishes no presence
+ * event: add a disconnection for each device connected then, keeping the
+ * events in time order. Returns the new count.
+ */
+static size_t add_broker_stops(const struct run *r, struct scenario_conn_event **conn, size_t n)
+{
+    size_t extra = r->broker_stop_count * r->sc.device_count, total = n;
+    if (extra == 0)
+        return n;
+    struct scenario_conn_event *ev = realloc(*conn, (n + extra) * sizeof *ev);
+    if (!ev)
+        return n;
+    for (size_t s = 0; s < r->broker_stop_count; s++) {
+        for (size_t d = 0; d < r->sc.device_count; d++) {
+            const char *id = r->sc.devices[d].id;
+            if (connected_before(ev, n, id, r->broker_stops[s]))
+                ev[total++] = (struct scenario_conn_event){ r->broker_stops[s], id, false };
+        }
+    }
+    for (size_t i = 1; i < total; i++) { /* stable insertion sort by time */
+        struct scenario_conn_event e = ev[i];
+        size_t j = i;
+        for (; j > 0 && ev[j - 1].t_s > e.t_s; j--)
+            ev[j] = ev[j - 1];
+        ev[j] = e;
+    }
+    *conn = ev;
+    return total;
+}
+
 static void report(struct run *r, struct tally *t)
 {
     struct expect_record *log = NULL;
     struct scenario_conn_event *conn = NULL;
     size_t n = cloud_app_records(&r->cloud, &log);
     size_t nconn = cloud_app_conn_events(&r->cloud, &conn);
+    nconn = add_broker_stops(r, &conn, nconn);
     for (size_t i = 0; i < r->sc.action_count; i++) {
         const struct scenario_action *a = &r->sc.actions[i];
         char label[200], why[512] = "";
@@ -1334,9 +1444,7 @@ static void run_usage(FILE *out)
                  "                (default aws=5120,gcp=1/1024)\n"
                  "  --keep      keep the run directory (logs, UART captures) even when everything passed\n"
                  "  --verbose   show the timeline as it is executed\n"
-                 "exit status: 0 every expectation held, 1 some failed or were not run, 2 bad input\n"
-                 "not yet: the publish command and broker rotate-cert\n"
-                 "(reported as NOT RUN)\n");
+                 "exit status: 0 every expectation held, 1 some failed or were not run, 2 bad input\n");
 }
 
 static int parse_run_opts(int argc, char **argv, struct run_opts *o)

@@ -2,6 +2,7 @@
  * test_run — `cellbench run`, `validate` and `list` end to end: the real
  * cellbench program starts the real broker, sim7600 and fwcore on free
  * ports with a virtual clock. Checks the verdict lines and exit status,
+ * the same verdicts at rate 1 and at 50 and 1000, the "publish" test hook,
  * that unexecuted actions are reported as NOT RUN, and that no child
  * process, PTY link or control socket survives a run (also one stopped by
  * SIGINT). Real-time waits are hang guards only.
@@ -390,6 +391,67 @@ static void test_same_verdicts_at_rate_1_and_50(void **state)
     free(at_50);
 }
 
+/*
+ * The same scenario gives the same verdicts at rate 1 and at rate 1000, the
+ * rate of the benchmark trip: a connection, a cloud command answered by the
+ * bus, a message that never comes (FAIL at both rates) and no loss. The
+ * windows are tens of virtual seconds so that the fast run's real-time
+ * latencies (a few ms, a few virtual seconds at 1000x) stay far inside them.
+ */
+static void test_same_verdicts_at_rate_1_and_1000(void **state)
+{
+    struct fixture *f = *state;
+    char path[400];
+    write_scenario(f, "rate-1000.json", "rate-1000", 45,
+                   "{ \"at\": 0, \"expect_connection\": { \"state\": \"connected\", \"within\": 30 } },\n"
+                   "{ \"at\": 30, \"command\": \"query_location\" },\n"
+                   "{ \"at\": 30, \"expect_message\": { \"topic\": \"/bus/events\", \"within\": 15,\n"
+                   "    \"match\": { \"type\": \"location\", \"request\": \"present\" } } },\n"
+                   "{ \"at\": 0, \"expect_message\": { \"topic\": \"/bus/never\", \"within\": 45 } },\n"
+                   "{ \"at\": 45, \"expect_no_loss\": { \"topic\": \"/bus/events\", \"key\": \"seq\" } }",
+                   path, sizeof path);
+    const char *slow[] = { "run", "--rate", "1", path, NULL };
+    assert_int_equal(run_cellbench(f, slow), 1);
+    char *at_1 = verdict_lines(f);
+    const char *fast[] = { "run", "--rate", "1000", path, NULL };
+    assert_int_equal(run_cellbench(f, fast), 1);
+    char *at_1000 = verdict_lines(f);
+    if (strcmp(at_1, at_1000) != 0)
+        fprintf(stderr, "--- rate 1\n%s--- rate 1000\n%s", at_1, at_1000);
+    assert_string_equal(at_1, at_1000);
+    assert_non_null(strstr(at_1, "PASS    00:00:30 $.timeline[2] expect_message\n"));
+    assert_non_null(strstr(at_1, "FAIL    00:00:00 $.timeline[3] expect_message: 0 messages"));
+    assert_non_null(strstr(at_1, "PASS    00:00:45 $.timeline[4] expect_no_loss"));
+    free(at_1);
+    free(at_1000);
+}
+
+/* The "publish" command: fwcore starts with --test-publish, the bus publishes on another
+ * bus's topic, AWS disconnects it by policy, nothing arrives there, and it reconnects. */
+static void test_publish_command(void **state)
+{
+    struct fixture *f = *state;
+    char path[400], dir[600], file[700];
+    write_scenario(f, "publish.json", "publish", 60,
+                   "{ \"at\": 0, \"expect_connection\": { \"state\": \"connected\", \"within\": 20 } },\n"
+                   "{ \"at\": 20, \"command\": { \"name\": \"publish\", \"args\": { \"topic\": \"/bus/bus-2/commands\",\n"
+                   "    \"payload\": { \"cmd\": \"location\" } } } },\n"
+                   "{ \"at\": 20, \"expect_connection\": { \"state\": \"disconnected\", \"within\": 10 } },\n"
+                   "{ \"at\": 20, \"expect_message\": { \"topic\": \"/bus/bus-2/commands\", \"within\": 30, \"count\": 0 } },\n"
+                   "{ \"at\": 30, \"expect_connection\": { \"state\": \"connected\", \"within\": 30 } }",
+                   path, sizeof path);
+    const char *args[] = { "run", "--rate", "40", "--keep", path, NULL };
+    assert_int_equal(run_cellbench(f, args), 0);
+    assert_output_has(f, f->out, "publish: 4 passed, 0 failed, 0 not run");
+    assert_true(find_run_dir(f, dir, sizeof dir));
+    snprintf(file, sizeof file, "%s/cloud.log", dir);
+    assert_output_has(f, file, " /bus/bus-1/commands {\"cmd\":\"publish\",\"id\":\"timeline-1\","
+                               "\"topic\":\"/bus/bus-2/commands\",\"payload\":{\"cmd\":\"location\"}}");
+    snprintf(file, sizeof file, "%s/fw-bus-1.log", dir);
+    assert_output_has(f, file, "test publish dropped");
+    assert_nothing_left(dir);
+}
+
 /* "broker restart" brings the broker back on the same ports; the cloud application logs in again. */
 static void test_broker_restart(void **state)
 {
@@ -411,6 +473,32 @@ static void test_broker_restart(void **state)
     assert_nothing_left(dir);
 }
 
+/* cert-rotation.json: the new CA and endpoint arrive by configuration while
+ * the broker still serves the old certificate (the device falls back), then
+ * "broker rotate-cert" restarts the broker with certs/out/rotated/: every
+ * device is disconnected and the bus comes back trusting the new CA. */
+static void test_cert_rotation_passes(void **state)
+{
+    struct fixture *f = *state;
+    char dir[600], file[700];
+    const char *args[] = { "run", "--keep", CELLBENCH_SOURCE_DIR "/scenarios/cert-rotation.json", NULL };
+    int rc = run_cellbench(f, args);
+    if (rc != 0)
+        show_output(f);
+    assert_int_equal(rc, 0);
+    assert_output_has(f, f->out, "PASS    00:02:40 $.timeline[3] expect_connection bus-1");
+    assert_output_has(f, f->out, "cert-rotation: 3 passed, 0 failed, 0 not run");
+    assert_true(find_run_dir(f, dir, sizeof dir));
+    snprintf(file, sizeof file, "%s/pids", dir);
+    assert_output_has(f, file, " broker-restart-1\n");
+    snprintf(file, sizeof file, "%s/broker/mosquitto.conf", dir);
+    assert_output_has(f, file, "/rotated/server.pem\n");
+    snprintf(file, sizeof file, "%s/fw-bus-1.log", dir);
+    assert_output_has(f, file, "rotation: falling back to the previous pair");
+    assert_output_has(f, file, "rotation: new pair confirmed");
+    assert_nothing_left(dir);
+}
+
 /* A device certs/out lacks gets a PKI of the run's own; the shared certs/out stays as it was. */
 static void test_unknown_device_gets_own_pki(void **state)
 {
@@ -425,7 +513,7 @@ static void test_unknown_device_gets_own_pki(void **state)
     assert_int_equal(access(CELLBENCH_SOURCE_DIR "/certs/out/devices/coach-7", F_OK), -1);
 }
 
-/* A message that never comes fails with its reason; the publish command is NOT RUN; a driver
+/* A message that never comes fails with its reason; expect_ack is NOT RUN; a driver
  * input becomes a line of the bus's inputs file with a synthetic picture; exit status 1. */
 static void test_failure_and_not_run_reported(void **state)
 {
@@ -435,7 +523,7 @@ static void test_failure_and_not_run_reported(void **state)
                    "{ \"at\": 0, \"expect_message\": { \"topic\": \"/bus/never\", \"within\": 20 } },\n"
                    "{ \"at\": 5, \"driver\": { \"behaviour\": \"phone\", \"picture_bytes\": 2000 } },\n"
                    "{ \"at\": 25, \"expect_uart\": { \"contains\": [ \"AT+CMQTTCONNECT\", \"never on the wire\" ] } },\n"
-                   "{ \"at\": 5, \"command\": { \"name\": \"publish\", \"args\": { \"topic\": \"/x\", \"payload\": \"y\" } } }",
+                   "{ \"at\": 5, \"expect_ack\": { \"what\": \"shadow\", \"version\": \"latest\", \"within\": 10 } }",
                    path, sizeof path);
     char junit[400];
     snprintf(junit, sizeof junit, "%s/junit.xml", f->tmp);
@@ -446,11 +534,11 @@ static void test_failure_and_not_run_reported(void **state)
     assert_output_has(f, junit, "<testcase classname=\"fails\" name=\"00:00:00 $.timeline[0] expect_message\">"
                                 "<failure message=\"0 messages, want at least 1 on /bus/never");
     assert_output_has(f, junit, "--- tail of "); /* the UART transcript of the failure */
-    assert_output_has(f, junit, "<skipped message=\"the firmware has no publish command yet\"></skipped></testcase>");
+    assert_output_has(f, junit, "<skipped message=\"acknowledgements are not observed yet\"></skipped></testcase>");
     assert_output_has(f, junit, "  </testsuite>\n</testsuites>\n");
     assert_output_has(f, f->out, "FAIL    00:00:00 $.timeline[0] expect_message: ");
     assert_output_has(f, f->out, "0 messages");
-    assert_output_has(f, f->out, "NOT RUN 00:00:05 $.timeline[3] command bus-1: the firmware has no publish command yet");
+    assert_output_has(f, f->out, "NOT RUN 00:00:05 $.timeline[3] expect_ack bus-1: acknowledgements are not observed yet");
     assert_output_has(f, f->out,
                       "FAIL    00:00:25 $.timeline[2] expect_uart bus-1: the UART capture does not contain \"never on the wire\"");
     assert_output_has(f, f->out, "fails: 0 passed, 2 failed, 1 not run");
@@ -582,6 +670,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_validate_and_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_demo_trip_passes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_smoke_passes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cert_rotation_passes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_and_not_run_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cloud_actions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gcp_acks, setup, teardown),
@@ -589,6 +678,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_broker_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_device_gets_own_pki, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_verdicts_at_rate_1_and_50, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_verdicts_at_rate_1_and_1000, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_publish_command, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigint_stops_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_child_crash_aborts, setup, teardown),
     };

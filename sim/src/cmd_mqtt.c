@@ -960,6 +960,8 @@ static int connection_create(struct mqtt_client *c)
         return MQTT_FAILED;
     }
     mosquitto_int_option(c->mosq, MOSQ_OPT_PROTOCOL_VERSION, c->version == 3 ? MQTT_PROTOCOL_V31 : MQTT_PROTOCOL_V311);
+    /* no Nagle: a second small packet would wait for the broker's delayed ACK (40 ms real, minutes at 1000x) */
+    mosquitto_int_option(c->mosq, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_connect_callback_set(c->mosq, on_connect);
     mosquitto_disconnect_callback_set(c->mosq, on_disconnect);
     mosquitto_publish_callback_set(c->mosq, on_publish);

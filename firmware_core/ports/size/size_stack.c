@@ -10,9 +10,10 @@
  *                    framing (the ES256 signer is the port's, not linked)
  *   SIZE_FULL_MODEM  both modem-TLS profiles in one image, chosen at run
  *                    time: the configuration the 48 KB / 16 KB targets name
- *   SIZE_GCP_MCU     gcp-mcu-tls: the MCU-TLS transport (raw TCP sockets, MQTT codec and
- *                    session, gcp JWT framing) without the TLS engine, which
- *                    is the port's
+ *   SIZE_AWS_MCU     aws-mcu-tls: the same device lifecycle and bus
+ *   SIZE_GCP_MCU     gcp-mcu-tls  application over the MCU-TLS transport (raw
+ *                    TCP sockets, MQTT codec and session) without the TLS
+ *                    engine, which is the port's
  * Linked with --gc-sections, so only what the stack reaches is counted.
  * The port functions are minimal register-level stand-ins of the sizes a
  * real port has (they are reported apart from the core). Certificates are
@@ -37,11 +38,13 @@
 #define SIZE_AWS_MODEM 1
 #define SIZE_GCP_MODEM 2
 #define SIZE_FULL_MODEM 3
-#define SIZE_GCP_MCU 4
+#define SIZE_AWS_MCU 4
+#define SIZE_GCP_MCU 5
 
 #ifndef SIZE_STACK
-#error "define SIZE_STACK (SIZE_AWS_MODEM, SIZE_GCP_MODEM, SIZE_FULL_MODEM or SIZE_GCP_MCU)"
+#error "define SIZE_STACK (SIZE_AWS_MODEM, SIZE_GCP_MODEM, SIZE_FULL_MODEM, SIZE_AWS_MCU or SIZE_GCP_MCU)"
 #endif
+#define SIZE_MCU (SIZE_STACK == SIZE_AWS_MCU || SIZE_STACK == SIZE_GCP_MCU)
 
 #define TOPIC_MAX 160u
 #define QUEUE_BYTES 4096u
@@ -144,16 +147,10 @@ static bool names(enum fw_cloud_kind kind)
            fw_cloud_topic(&profile, FW_TOPIC_EVENTS, NULL, topics[2], TOPIC_MAX, &len) == FW_CLOUD_OK;
 }
 
-#if SIZE_STACK != SIZE_GCP_MCU
-
 static struct fw_device dev;
-static const char *subs[2];
 static struct fw_bus_app bus;
-static char tx_buf[FW_SIM7600_MQTT_CMD_MAX];
-static struct fw_sim7600_cert certs[3];
-static char server[96] = "tcp://endpoint.example:8883";
+static const char *subs[2];
 static struct fw_jwt_params jwt_params;
-static char jwt[FW_JWT_MODEM_PASSWORD_MAX + 1];
 
 static void on_message(void *ctx, int client, const char *topic, size_t topic_len, const uint8_t *payload,
                        size_t payload_len)
@@ -163,9 +160,29 @@ static void on_message(void *ctx, int client, const char *topic, size_t topic_le
     fw_bus_app_on_message(&bus, topic, topic_len, payload, payload_len);
 }
 
-static void credentials(struct fw_device_config *cfg, bool client_cert)
+static void jwt_setup(struct fw_device_config *cfg, char *jwt, size_t jwt_cap, size_t max_len)
+{
+    jwt_params.alg = FW_SIGN_ES256;
+    jwt_params.audience = profile.project;
+    jwt_params.lifetime_s = 3600;
+    jwt_params.max_len = max_len;
+    cfg->jwt = &jwt_params;
+    cfg->jwt_buf = jwt;
+    cfg->jwt_cap = jwt_cap;
+}
+
+#if !SIZE_MCU
+
+static char tx_buf[FW_SIM7600_MQTT_CMD_MAX];
+static struct fw_sim7600_cert certs[3];
+static char server[96] = "tcp://endpoint.example:8883";
+static char jwt[FW_JWT_MODEM_PASSWORD_MAX + 1];
+
+/* The modem's TLS: certificates downloaded to its store, MQTT in the modem. */
+static void transport(struct fw_device_config *cfg, enum fw_cloud_kind kind)
 {
     static const char *const cert_names[3] = { "ca.pem", "bus-1-cert.pem", "bus-1-key.pem" };
+    bool client_cert = kind == FW_CLOUD_AWS;
     for (int i = 0; i < 3; i++) {
         certs[i].name = cert_names[i];
         certs[i].data = cert_region + 2048 * i;
@@ -177,7 +194,54 @@ static void credentials(struct fw_device_config *cfg, bool client_cert)
     cfg->setup.clientcert = client_cert ? cert_names[1] : NULL;
     cfg->setup.clientkey = client_cert ? cert_names[2] : NULL;
     cfg->setup.sni = true;
+    cfg->mqtt.client_id = client_id;
+    cfg->mqtt.server = server;
+    cfg->mqtt.keepalive_s = 60;
+    cfg->mqtt.clean_session = true;
+    if (kind == FW_CLOUD_GCP)
+        jwt_setup(cfg, jwt, sizeof(jwt), FW_JWT_MODEM_PASSWORD_MAX);
 }
+
+#else
+
+static char tx_buf[256];
+static struct fw_mcu_tls tls;
+static uint8_t session_tx[FW_BUS_APP_PICTURE_EVENT_MAX + TOPIC_MAX + 8];
+static uint8_t session_rx[PAYLOAD_MAX + TOPIC_MAX + 8];
+static struct fw_mqtt_inflight inflight[2];
+static char jwt[512];
+
+/* The MCU's TLS (the port's engine, credentials in its slots 1-3) and MQTT
+ * over the modem's raw TCP socket; the modem's SSL is left alone. */
+static void transport(struct fw_device_config *cfg, enum fw_cloud_kind kind)
+{
+    struct fw_mcu_tls_config *c = &cfg->mcu;
+    cfg->setup.ssl_ctx = -1;
+    cfg->transport = FW_DEVICE_MCU_TLS;
+    cfg->mcu_tls = &tls;
+    c->host = "endpoint.example";
+    c->tcp_port = 8883;
+    c->server_name = c->host;
+    c->ca_id = 1;
+    c->cert_id = kind == FW_CLOUD_AWS ? 2 : 0;
+    c->key_id = kind == FW_CLOUD_AWS ? 3 : 0;
+    c->session.port = &port;
+    c->session.tx_buf = session_tx;
+    c->session.tx_cap = sizeof(session_tx);
+    c->session.rx_buf = session_rx;
+    c->session.rx_cap = sizeof(session_rx);
+    c->session.inflight = inflight;
+    c->session.inflight_cap = sizeof(inflight) / sizeof(inflight[0]);
+    c->connect.client_id = client_id;
+    c->connect.keep_alive_s = 60;
+    c->connect.clean_session = true;
+    if (kind == FW_CLOUD_GCP) {
+        c->connect.username = "unused";
+        jwt_setup(cfg, jwt, sizeof(jwt), 0);
+    }
+}
+
+#endif
 
 static bool start(enum fw_cloud_kind kind)
 {
@@ -186,27 +250,14 @@ static bool start(enum fw_cloud_kind kind)
     memset(&cfg, 0, sizeof(cfg));
     if (!modem_init(tx_buf, sizeof(tx_buf), on_message) || !names(kind))
         return false;
-    credentials(&cfg, kind == FW_CLOUD_AWS);
     subs[0] = topics[0];
     subs[1] = topics[1];
     cfg.subscriptions = subs;
     cfg.n_subscriptions = 2;
     cfg.modem = &modem;
-    cfg.mqtt.client_id = client_id;
-    cfg.mqtt.server = server;
-    cfg.mqtt.keepalive_s = 60;
-    cfg.mqtt.clean_session = true;
     cfg.queue = &queue;
     cfg.publish_qos = 1;
-    if (kind == FW_CLOUD_GCP) {
-        jwt_params.alg = FW_SIGN_ES256;
-        jwt_params.audience = profile.project;
-        jwt_params.lifetime_s = 3600;
-        jwt_params.max_len = FW_JWT_MODEM_PASSWORD_MAX;
-        cfg.jwt = &jwt_params;
-        cfg.jwt_buf = jwt;
-        cfg.jwt_cap = sizeof(jwt);
-    }
+    transport(&cfg, kind);
     if (!fw_device_start(&dev, &cfg))
         return false;
     memset(&bcfg, 0, sizeof(bcfg));
@@ -225,82 +276,10 @@ static void run(void)
         fw_bus_app_poll(&bus);
 }
 
-#else /* SIZE_GCP_MCU */
-
-static struct fw_mcu_tls tls;
-static char tx_buf[256];
-static uint8_t session_tx[PAYLOAD_MAX];
-static uint8_t session_rx[PAYLOAD_MAX];
-static struct fw_mqtt_inflight inflight[4];
-static struct fw_mqtt_subscription mqtt_subs[2];
-static struct fw_jwt_params jwt_params;
-static char jwt[512];
-
-static void on_session_message(void *ctx, const struct fw_mqtt_publish *msg)
-{
-    (void)ctx;
-    (void)msg;
-}
-
-static bool start(enum fw_cloud_kind kind)
-{
-    struct fw_mcu_tls_config cfg;
-    size_t len;
-    uint64_t exp;
-    if (!modem_init(tx_buf, sizeof(tx_buf), NULL) || !names(kind))
-        return false;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.modem = &modem;
-    cfg.port = &port;
-    cfg.host = "endpoint.example";
-    cfg.tcp_port = 8883;
-    cfg.server_name = cfg.host;
-    cfg.session.port = &port;
-    cfg.session.tx_buf = session_tx;
-    cfg.session.tx_cap = sizeof(session_tx);
-    cfg.session.rx_buf = session_rx;
-    cfg.session.rx_cap = sizeof(session_rx);
-    cfg.session.inflight = inflight;
-    cfg.session.inflight_cap = sizeof(inflight) / sizeof(inflight[0]);
-    cfg.session.on_message = on_session_message;
-    cfg.connect.client_id = client_id;
-    cfg.connect.keep_alive_s = 60;
-    cfg.connect.clean_session = true;
-    if (kind == FW_CLOUD_GCP) {
-        jwt_params.alg = FW_SIGN_ES256;
-        jwt_params.audience = profile.project;
-        jwt_params.lifetime_s = 3600;
-        if (fw_jwt_build(&port, &jwt_params, jwt, sizeof(jwt), &len, &exp) != FW_JWT_OK)
-            return false;
-        cfg.connect.username = "unused";
-        cfg.connect.password = (const uint8_t *)jwt;
-        cfg.connect.password_len = len;
-    }
-    mqtt_subs[0].filter = topics[0];
-    mqtt_subs[0].qos = 1;
-    mqtt_subs[1].filter = topics[1];
-    mqtt_subs[1].qos = 1;
-    cfg.subs = mqtt_subs;
-    cfg.n_subs = 2;
-    return fw_mcu_tls_start(&tls, &cfg);
-}
-
-static void run(void)
-{
-    static const uint8_t event[] = "{}";
-    for (;;) {
-        if (fw_mcu_tls_poll(&tls) == FW_MCU_TLS_ONLINE && fw_queue_count(&queue) > 0)
-            (void)fw_mqtt_session_publish(fw_mcu_tls_session(&tls), topics[2], strlen(topics[2]), event,
-                                          sizeof(event) - 1, 1, NULL);
-    }
-}
-
-#endif
-
 /* Reset entry: pick the profile (a strap input on a real unit) and run. */
 void size_entry(void)
 {
-#if SIZE_STACK == SIZE_AWS_MODEM
+#if SIZE_STACK == SIZE_AWS_MODEM || SIZE_STACK == SIZE_AWS_MCU
     bool ok = start(FW_CLOUD_AWS);
 #elif SIZE_STACK == SIZE_GCP_MODEM || SIZE_STACK == SIZE_GCP_MCU
     bool ok = start(FW_CLOUD_GCP);

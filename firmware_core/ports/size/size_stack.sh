@@ -44,7 +44,7 @@ echo "cortex-m4 (-Os, --gc-sections) per stack; certificates live in a provision
 echo "flash region, the TLS engine and the ES256 signer are the port's (not counted):"
 printf '  %-24s %10s %10s %8s %10s\n' stack core-flash app+port libc static-RAM
 full=""
-for s in aws-modem-tls gcp-modem-tls full-modem-tls gcp-mcu-tls; do
+for s in aws-modem-tls gcp-modem-tls full-modem-tls aws-mcu-tls gcp-mcu-tls; do
     map="$dir/${s%-tls}.map"
     if [ ! -f "$map" ]; then echo "missing $map (run make)"; exit 1; fi
     read -r core app libc ram < <(split_map "$map")

@@ -20,10 +20,13 @@
 #include "fw_inputs_linux.h"
 #include "fw_port_linux.h"
 #include "fw_port_linux_tls.h"
+#include "fw_rotation.h"
 #include "fw_sim7600_setup.h"
 #include "fw_reset_line_linux.h"
 
 #define FILE_MAX 10240
+
+#define BUS_BACKOFF_MAX_MS 60000u /* longest pause between connection attempts */
 
 struct options {
     const char *uart, *stack, *device, *role, *certs, *broker, *state, *inputs, *clock;
@@ -31,6 +34,7 @@ struct options {
     const char *registration, *route; /* identification event */
     const char *reset_line;           /* the simulator's control socket */
     int verbose;
+    int test_publish; /* --test-publish: the bus app's "publish" test hook */
 };
 
 struct app {
@@ -41,6 +45,7 @@ struct app {
     struct fw_queue queue;
     struct fw_cloud_profile profile;
     struct fw_bus_app bus;
+    struct fw_rotation rot;         /* endpoint and CA from configurations (modem-TLS) */
     struct fw_linux_inputs inputs;  /* --inputs */
     bool depot;
     struct fw_sim7600_cert certs[3];
@@ -98,6 +103,8 @@ static void usage(FILE *out)
             "                     pulsed (verb reset) when the modem answers nothing\n"
             "  --gcp-project P, --gcp-region R, --gcp-registry G   GCP identity\n"
             "                     (defaults cellbench, local, buses)\n"
+            "  --test-publish     accept the cloud's \"publish\" command (a test hook that\n"
+            "                     makes the bus publish on a given topic; never in a fleet)\n"
             "  --verbose          also log debug events\n"
             "  --help             this text\n"
             "exit status: 0 stopped by a signal, 1 runtime failure, 2 bad arguments\n");
@@ -110,7 +117,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"certs", 1, 0, 'c'}, {"broker", 1, 0, 'b'}, {"state", 1, 0, 'S'}, {"inputs", 1, 0, 'i'},
         {"clock", 1, 0, 'k'}, {"gcp-project", 1, 0, 'P'}, {"gcp-region", 1, 0, 'R'},
         {"gcp-registry", 1, 0, 'G'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'},
-        {"registration", 1, 0, 'I'}, {"route", 1, 0, 'N'}, {"reset-line", 1, 0, 'L'}, {0, 0, 0, 0}};
+        {"registration", 1, 0, 'I'}, {"route", 1, 0, 'N'}, {"reset-line", 1, 0, 'L'},
+        {"test-publish", 0, 0, 'T'}, {0, 0, 0, 0}};
     int ch;
     memset(o, 0, sizeof(*o));
     o->role = "bus";
@@ -136,6 +144,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         case 'R': o->region = optarg; break;
         case 'G': o->registry = optarg; break;
         case 'v': o->verbose = 1; break;
+        case 'T': o->test_publish = 1; break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }
@@ -278,6 +287,14 @@ static int setup_mcu_transport(struct app *a, struct fw_device_config *cfg, bool
              a->opt.device);
     snprintf(a->tls_files[2], sizeof(a->tls_files[2]), "%s/devices/%s/key.pem", a->opt.certs,
              a->opt.device);
+    for (int i = 0; i < (gcp ? 1 : 3); i++) { /* GCP: server-only TLS, no device certificate */
+        FILE *f = fopen(a->tls_files[i], "rb");
+        if (f == NULL) {
+            fprintf(stderr, "fwcore: cannot read %s: %s\n", a->tls_files[i], strerror(errno));
+            return -1;
+        }
+        fclose(f);
+    }
     a->tls.files[FW_LINUX_TLS_CA] = a->tls_files[0];
     a->tls.files[FW_LINUX_TLS_CERT] = a->tls_files[1];
     a->tls.files[FW_LINUX_TLS_KEY] = a->tls_files[2];
@@ -314,6 +331,30 @@ static int setup_mcu_transport(struct app *a, struct fw_device_config *cfg, bool
     cfg->jwt_buf = a->jwt;
     cfg->jwt_cap = sizeof(a->jwt);
     c->connect.username = "unused";
+    return 0;
+}
+
+/* Server endpoint and CA rotation: --broker and ca.pem are the factory
+ * pair; a configuration's "endpoint" and "ca_cert" replace them (kept under
+ * --state), with fall-back to the previous pair (fw_rotation.h). */
+static int start_rotation(struct app *a, struct fw_device_config *cfg, bool gcp)
+{
+    struct fw_rotation_config rc;
+    memset(&rc, 0, sizeof(rc));
+    rc.port = &a->port.port;
+    rc.endpoint = a->opt.broker;
+    rc.ca_name = a->names[0];
+    rc.ca = a->certs[0].data;
+    rc.ca_len = a->certs[0].len;
+    rc.setup = cfg->setup;
+    rc.setup.certs = gcp ? NULL : a->certs + 1; /* the client certificate and key */
+    rc.setup.n_certs = gcp ? 0 : 2;
+    if (!fw_rotation_init(&a->rot, &rc)) {
+        fprintf(stderr, "fwcore: --broker %s or ca.pem (at most %u bytes) unusable\n", a->opt.broker,
+                FW_ROTATION_CA_MAX);
+        return -1;
+    }
+    cfg->hooks = fw_rotation_device_hooks(&a->rot);
     return 0;
 }
 
@@ -355,6 +396,10 @@ static int start(struct app *a)
     mcfg.ctx = a;
     if (fw_sim7600_init(&a->modem, &mcfg) != FW_AT_IDLE)
         return 1;
+    /* rotation re-provisions the modem's certificate store: the modem-TLS
+     * stacks only (the MCU-TLS stacks keep the factory pair for now) */
+    if (!a->mcu_stack && start_rotation(a, &cfg, gcp) != 0)
+        return 2;
     if (fw_queue_init(&a->queue, &a->port.port, 1, a->queue_buf, sizeof(a->queue_buf)) != FW_QUEUE_OK)
         fprintf(stderr, "%s warn app: stored offline queue unusable, starting empty\n", a->opt.device);
     snprintf(a->server, sizeof(a->server), "tcp://%s", a->opt.broker);
@@ -366,6 +411,10 @@ static int start(struct app *a)
     cfg.mqtt.clean_session = true;
     cfg.queue = &a->queue;
     cfg.publish_qos = 1;
+    /* a bus reporting every 30 s retries at least once a minute: with the
+     * default cap (5 min) a bus could stay offline minutes after the network
+     * returned, since nothing tells the firmware that data works again */
+    cfg.backoff_max_ms = BUS_BACKOFF_MAX_MS;
     if (!fw_device_start(&a->dev, &cfg))
         return 2;
     memset(&bcfg, 0, sizeof(bcfg));
@@ -376,6 +425,9 @@ static int start(struct app *a)
     bcfg.registration = a->opt.registration;
     bcfg.route = a->opt.route;
     bcfg.config_topic = a->topics[0];
+    bcfg.test_publish = a->opt.test_publish != 0;
+    bcfg.config_hook = fw_rotation_config_hook;
+    bcfg.config_hook_ctx = &a->rot;
     a->depot = strcmp(a->opt.role, "depot") == 0;
     return fw_bus_app_init(&a->bus, &bcfg) ? 0 : 2;
 }
