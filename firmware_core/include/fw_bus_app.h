@@ -187,13 +187,13 @@ struct fw_bus_app {
      * place (base64 output never overtakes its input), so no second buffer */
     char pic_event[FW_BUS_APP_PICTURE_EVENT_MAX];
     char arrival_topic[260];
-    bool state_pending;              /* a state report of the configuration is due */
-    bool state_sent;                 /* one was queued, at last_state_ms */
-    uint32_t last_state_ms;
 #if FW_BUS_APP_TEST_PUBLISH
     bool test_pending;               /* a test publish may still head the queue */
     uint32_t test_sum;               /* checksum of its topic and payload */
 #endif
+    bool state_pending;              /* a state report of the configuration is due */
+    bool state_sent;                 /* one was queued, at last_state_ms */
+    uint32_t last_state_ms;
     struct fw_bus_app_stats stats;
 };
 

@@ -253,11 +253,11 @@ static void ctx_free(struct cloud_ctx *ctx)
     while (ctx->conns)
         conn_remove(ctx, ctx->conns->client);
     aws_free(ctx);
+    free(ctx->gcp_presence);
     if (ctx->ack_log) {
         gcp_log_follow_close(ctx->ack_log);
         free(ctx->ack_log);
     }
-    free(ctx->gcp_presence);
     cloud_registry_free(ctx->reg);
     cloud_store_close(ctx->store);
     vclock_close(ctx->clock);

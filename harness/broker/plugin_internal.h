@@ -132,10 +132,10 @@ int gcp_on_acl(struct cloud_ctx *ctx, struct cloud_conn *conn, struct mosquitto_
 int gcp_on_message(struct cloud_ctx *ctx, struct cloud_conn *conn, struct mosquitto_evt_message *ed);
 int gcp_on_admin(struct cloud_ctx *ctx, struct mosquitto_evt_message *ed);
 void gcp_on_tick(struct cloud_ctx *ctx);
-/** Read the broker log lines appended since the last call and record config acknowledgements. */
-void gcp_follow_acks(struct cloud_ctx *ctx);
 /** A device connection closed (gcp): stamps the disconnection of every device it served. */
 void gcp_on_disconnect(struct cloud_ctx *ctx, struct cloud_conn *conn);
+/** Read the broker log lines appended since the last call and record config acknowledgements. */
+void gcp_follow_acks(struct cloud_ctx *ctx);
 
 /* AWS profile (plugin_aws.c). */
 int aws_on_auth(struct cloud_ctx *ctx, struct mosquitto_evt_basic_auth *ed);

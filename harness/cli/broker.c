@@ -7,6 +7,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -40,6 +41,7 @@ struct broker_opts {
     char clock[PATH_MAX];
     const char *mosquitto;
     bool no_rate_limits; /* benchmarks: no per-connection rate limits */
+    bool temp_dir;       /* dir made here (no --dir): removed at exit */
     bool config_acks;    /* gcp: debug log followed for config PUBACKs */
 };
 
@@ -60,7 +62,7 @@ static void usage(FILE *out)
             "  --admin-port M  cloud application listener on 127.0.0.1 (default N+1)\n"
             "  --registry FILE things/policies (aws) or devices/keys (gcp), JSON\n"
             "  --dir DIR       configuration, log, admin password and cloud state\n"
-            "                  (default: a new directory under /tmp)\n"
+            "                  (default: a new directory under /tmp, removed at exit)\n"
             "  --clock FILE    virtual clock file (default: real time)\n"
             "  --certs DIR     ca.pem, server.pem, server.key (default certs/out)\n"
             "  --server-certs DIR  server.pem and server.key from DIR instead (a rotated\n"
@@ -169,6 +171,7 @@ static int parse_opts(int argc, char **argv, struct broker_opts *o)
             return 1;
         }
         dir = o->dir;
+        o->temp_dir = true;
     } else if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
         fprintf(stderr, "cellbench broker: --dir %s: %s\n", dir, strerror(errno));
         return 1;
@@ -334,6 +337,17 @@ static int supervise(pid_t child)
     }
 }
 
+static int serve(struct broker_opts *o);
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
 int cli_broker_main(int argc, char **argv)
 {
     struct broker_opts o;
@@ -341,6 +355,16 @@ int cli_broker_main(int argc, char **argv)
     int rc = parse_opts(argc, argv, &o);
     if (rc >= 0)
         return rc;
+    rc = serve(&o);
+    if (o.temp_dir) /* no --dir: the state was this run's only */
+        nftw(o.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return rc;
+}
+
+/* Check the registry, write the configuration, run and supervise Mosquitto. */
+static int serve(struct broker_opts *o_in)
+{
+    struct broker_opts o = *o_in;
     char err[1024];
     struct cloud_registry *reg = cloud_registry_load(o.registry, o.profile, err, sizeof err);
     if (!reg) {

@@ -76,6 +76,8 @@
 #include "report.h"
 #include "route.h"
 #include "scenario.h"
+#include "hil.h"
+#include "target_qemu.h"
 #include "vclock.h"
 
 #define READY_GUARD_MS 20000 /* real-time hang guard for a process to come up */
@@ -86,6 +88,8 @@ struct run_opts {
     int64_t rate_micro; /* 0: the scenario's rate */
     bool keep;
     bool verbose;
+    bool target_qemu;   /* --target qemu: the firmware runs as the Cortex-M4 image (target_qemu.h) */
+    const char *hil_serial; /* --target hil --serial DEV: the firmware runs on a board (hil.h) */
     char root[PATH_MAX]; /* source tree: certs/ */
     char bin[PATH_MAX];  /* directory of cellbench, sim7600, fwcore */
     const char *junit_path; /* --junit FILE, or NULL */
@@ -407,8 +411,41 @@ static int control_connect(const char *path)
     return -1;
 }
 
+static void gcp_identity(const struct run *r, char *project, char *region, char *registry, size_t cap);
+static int control_connect(const char *path);
+
+/* --target hil: start the board's firmware with the go line, then serve its serial port. */
+static int start_simulator_hil(struct run *r, size_t d)
+{
+    const char *id = r->sc.devices[d].id;
+    char prog[PATH_MAX + 16], ctl[PATH_MAX + 80], clock[PATH_MAX + 16], log[PATH_MAX + 80], name[80], project[128],
+        region[128], registry[128];
+    gcp_identity(r, project, region, registry, sizeof project);
+    struct target_qemu_device t = { .uart_path = r->opts->hil_serial, .dev = &r->sc.devices[d], .certs = r->certs,
+                                    .broker_port = r->port, .project = project, .region = region,
+                                    .registry = registry, .epoch_s = r->start_ns / VCLOCK_NS_PER_S,
+                                    .rate_micro = r->opts->rate_micro ? r->opts->rate_micro
+                                                                      : (int64_t)llround(r->sc.rate * VCLOCK_RATE_ONE) };
+    if (hil_go(&t, READY_GUARD_MS) < 0)
+        return -1;
+    snprintf(prog, sizeof prog, "%s/sim7600", r->opts->bin);
+    snprintf(ctl, sizeof ctl, "%s/%s.ctl", r->dir, id);
+    snprintf(clock, sizeof clock, "%s/clock", r->dir);
+    snprintf(log, sizeof log, "%s/%s-uart.log", r->dir, id);
+    snprintf(name, sizeof name, "sim-%s", id);
+    char *argv[] = { prog, "--serial", (char *)r->opts->hil_serial, "--control", ctl, "--clock", clock, "--log", log,
+                     NULL };
+    if (orch_spawn(&r->orch, name, argv) < 0)
+        return -1;
+    for (int waited = 0; (r->control[d] = control_connect(ctl)) < 0 && waited < READY_GUARD_MS; waited += 50)
+        usleep(50000);
+    return r->control[d] < 0 ? -1 : 0;
+}
+
 static int start_simulator(struct run *r, size_t d)
 {
+    if (r->opts->hil_serial)
+        return start_simulator_hil(r, d);
     const char *id = r->sc.devices[d].id;
     char prog[PATH_MAX + 16], link[PATH_MAX + 80], ctl[PATH_MAX + 80], clock[PATH_MAX + 16], log[PATH_MAX + 80],
         name[80];
@@ -460,8 +497,26 @@ static bool uses_publish_hook(const struct scenario *s, size_t d)
     return false;
 }
 
+/* --target qemu: the device's firmware as the QEMU image, on the simulator's PTY. */
+static int start_firmware_qemu(struct run *r, size_t d)
+{
+    char uart[PATH_MAX + 80], project[128], region[128], registry[128];
+    snprintf(uart, sizeof uart, "%s/%s.pty", r->dir, r->sc.devices[d].id);
+    gcp_identity(r, project, region, registry, sizeof project);
+    struct target_qemu_device t = { .bin_dir = r->opts->bin, .uart_path = uart, .dev = &r->sc.devices[d],
+                                    .certs = r->certs, .broker_port = r->port, .project = project,
+                                    .region = region, .registry = registry,
+                                    .rate_micro = vclock_rate_micro(r->clock),
+                                    .epoch_s = vclock_now_ns(r->clock) / VCLOCK_NS_PER_S };
+    return target_qemu_start(&r->orch, &t) < 0 ? -1 : 0;
+}
+
 static int start_firmware(struct run *r, size_t d)
 {
+    if (r->opts->target_qemu)
+        return start_firmware_qemu(r, d);
+    if (r->opts->hil_serial)
+        return 0; /* the board runs since its go line (start_simulator_hil) */
     const struct scenario_device *dev = &r->sc.devices[d];
     char prog[PATH_MAX + 16], uart[PATH_MAX + 80], clock[PATH_MAX + 16], state[PATH_MAX + 80], broker[64],
         name[80], project[128], region[128], registry[128], inputs[PATH_MAX + 80], ctl[PATH_MAX + 80];
@@ -1310,6 +1365,13 @@ static bool scenario_runnable(struct run *r, struct tally *t)
             ok = false;
         }
     }
+    const char *qemu_missing = r->opts->target_qemu || r->opts->hil_serial ? target_qemu_unsupported(&r->sc) : NULL;
+    if (r->opts->hil_serial && r->sc.device_count != 1)
+        qemu_missing = "a board runs one device: the scenario must have exactly one";
+    if (qemu_missing) {
+        emit(r, t, NULL, VERDICT_NOT_RUN, r->sc.name, qemu_missing);
+        ok = false;
+    }
     if (r->sc.route.source == SCENARIO_ROUTE_NONE) {
         emit(r, t, NULL, VERDICT_NOT_RUN, r->sc.name, "scenarios without a route are not executed yet");
         ok = false;
@@ -1382,8 +1444,9 @@ static int run_scenario(const struct run_opts *o, const char *path)
         fprintf(stderr, "%s\n", err.message);
         return 2;
     }
-    printf("== %s (%s, %s, rate %g)\n", r.sc.name, path, scenario_profile_str(r.sc.profile),
-           o->rate_micro ? (double)o->rate_micro / VCLOCK_RATE_ONE : r.sc.rate);
+    printf("== %s (%s, %s, rate %g%s)\n", r.sc.name, path, scenario_profile_str(r.sc.profile),
+           o->rate_micro ? (double)o->rate_micro / VCLOCK_RATE_ONE : r.sc.rate,
+           o->target_qemu ? ", qemu" : o->hil_serial ? ", board" : "");
     struct tally t = { 0, 0, 0 };
     r.cases = o->junit ? open_memstream(&r.cases_text, &r.cases_len) : NULL;
     if (!scenario_runnable(&r, &t)) {
@@ -1436,7 +1499,7 @@ static int run_scenario(const struct run_opts *o, const char *path)
 static void run_usage(FILE *out)
 {
     fprintf(out, "usage: cellbench run SCENARIO... [--rate X] [--junit FILE] [--report DIR] [--meters SPEC]\n"
-                 "                [--keep] [--verbose]\n"
+                 "                [--keep] [--verbose] [--target host|qemu|hil [--serial DEV]]\n"
                  "  --rate X    virtual seconds per real second (default: the scenario's rate)\n"
                  "  --junit FILE  JUnit XML: a test case per expectation (failures with the UART tail)\n"
                  "  --report DIR  an HTML page per scenario run, DIR/<scenario>.html, logs copied beside it\n"
@@ -1444,6 +1507,8 @@ static void run_usage(FILE *out)
                  "                (default aws=5120,gcp=1/1024)\n"
                  "  --keep      keep the run directory (logs, UART captures) even when everything passed\n"
                  "  --verbose   show the timeline as it is executed\n"
+                 "  --target T  host (fwcore, default), qemu (the Cortex-M4 image in qemu-system-arm) or\n"
+                 "              hil (a flashed nRF52840 on --serial DEV; cellbench hil flashes it)\n"
                  "exit status: 0 every expectation held, 1 some failed or were not run, 2 bad input\n");
 }
 
@@ -1453,9 +1518,13 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
         { "rate", required_argument, NULL, 'r' }, { "keep", no_argument, NULL, 'k' },
         { "verbose", no_argument, NULL, 'v' },    { "help", no_argument, NULL, 'h' },
         { "junit", required_argument, NULL, 'J' }, { "report", required_argument, NULL, 'R' },
-        { "meters", required_argument, NULL, 'M' },  { NULL, 0, NULL, 0 },
+        { "meters", required_argument, NULL, 'M' },  { "target", required_argument, NULL, 'T' },
+        { "serial", required_argument, NULL, 'S' },
+        { NULL, 0, NULL, 0 },
     };
     int c;
+    bool target_hil = false;
+    const char *serial = NULL;
     optind = 1;
     o->meter_count = billing_default_meters(o->meters);
     while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
@@ -1470,6 +1539,15 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
         case 'v': o->verbose = true; break;
         case 'h': run_usage(stdout); return 0;
         case 'J': o->junit_path = optarg; break;
+        case 'T':
+            if (strcmp(optarg, "host") != 0 && strcmp(optarg, "qemu") != 0 && strcmp(optarg, "hil") != 0) {
+                fprintf(stderr, "cellbench run: --target: '%s' is neither host nor qemu nor hil\n", optarg);
+                return 2;
+            }
+            o->target_qemu = strcmp(optarg, "qemu") == 0;
+            target_hil = strcmp(optarg, "hil") == 0;
+            break;
+        case 'S': serial = optarg; break;
         case 'R': o->report_dir = optarg; break;
         case 'M': {
             char why[256];
@@ -1486,6 +1564,11 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
         run_usage(stderr);
         return 2;
     }
+    if (target_hil != (serial != NULL)) {
+        fprintf(stderr, "cellbench run: --target hil and --serial DEV go together\n");
+        return 2;
+    }
+    o->hil_serial = serial;
     program_dir(o->bin);
     source_root(o->bin, o->root);
     return -1;
