@@ -8,12 +8,24 @@
 #include "fw_fmt.h"
 #include "fw_json.h"
 
+/* A device id that can sit between two slashes of a topic. */
+static bool fw_bus_state__id_ok(const char *id)
+{
+    size_t i;
+    if (id == NULL || id[0] == '\0')
+        return false;
+    for (i = 0; id[i] != '\0'; i++) {
+        if (id[i] == '/' || id[i] == '+' || id[i] == '#')
+            return false;
+    }
+    return true;
+}
+
 enum fw_cloud_status fw_bus_state_topic(const struct fw_cloud_profile *p, char *buf, size_t cap,
                                         size_t *len)
 {
     struct fw_fmt f = {buf, cap, 0, false};
-    if (p == NULL || p->device_id == NULL || p->device_id[0] == '\0' ||
-        strpbrk(p->device_id, "/+#") != NULL || buf == NULL || cap == 0 || len == NULL)
+    if (p == NULL || !fw_bus_state__id_ok(p->device_id) || buf == NULL || cap == 0 || len == NULL)
         return FW_CLOUD_BAD_ARG;
     buf[0] = '\0';
     fw_fmt__str(&f, p->kind == FW_CLOUD_AWS ? "$aws/things/" : "/devices/");

@@ -71,6 +71,6 @@ $(BROKER_BENCH): $(BUILD)/obj/$(BROKER_DIR)/bench/bench_broker.o $(BROKER_TEST_S
 BROKER_FUZZ := $(BUILD)/fuzz/fuzz_broker_input
 FUZZERS += $(BROKER_FUZZ)
 $(BROKER_FUZZ): $(BROKER_DIR)/fuzz/fuzz_broker_input.c $(BROKER_DIR)/shadow.c $(BROKER_DIR)/gcp_topics.c \
-		$(BROKER_DIR)/gcp_jwt.c $(BROKER_DIR)/aws_policy.c $(BROKER_DIR)/registry.c
+		$(BROKER_DIR)/gcp_jwt.c $(BROKER_DIR)/aws_policy.c $(BROKER_DIR)/registry.c $(BROKER_DIR)/gcp_acks.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(BROKER_INC) -o $@ $^ $(BROKER_LIBS)

@@ -130,9 +130,11 @@ static void deliver_config(const struct cloud_conn *conn, struct gcp_link *l,
 {
     char topic[300];
     if (l->config_qos >= 1) { /* the version its "Sending PUBLISH" log line will stand for */
-        if (l->config_queued_count == (int)(sizeof l->config_queued / sizeof l->config_queued[0]))
-            memmove(l->config_queued, l->config_queued + 1, sizeof l->config_queued - sizeof l->config_queued[0]),
-                l->config_queued_count--;
+        const int cap = (int)(sizeof l->config_queued / sizeof l->config_queued[0]);
+        if (l->config_queued_count == cap) { /* never seen sent: the oldest goes */
+            memmove(l->config_queued, l->config_queued + 1, (size_t)(cap - 1) * sizeof l->config_queued[0]);
+            l->config_queued_count--;
+        }
         l->config_queued[l->config_queued_count++] = cfg->version;
     }
     snprintf(topic, sizeof topic, "/devices/%s/config", l->device->id);

@@ -1,7 +1,9 @@
 /*
  * fuzz_broker_input — libFuzzer target for what devices and the cloud side
  * send the broker plugin: shadow update/get/delete documents, GCP topics,
- * client ids and JWT passwords, AWS topics and policy globs.
+ * client ids and JWT passwords, AWS topics and policy globs, and the
+ * broker log lines read for config acknowledgements (client ids and topics
+ * in them come from devices).
  * The first byte picks the parser; the rest is its input.
  */
 #include <stddef.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include "aws_policy.h"
+#include "gcp_acks.h"
 #include "gcp_jwt.h"
 #include "gcp_topics.h"
 #include "shadow.h"
@@ -44,6 +47,8 @@ static void fuzz_strings(const char *text)
     aws_glob_match("arn:*:topic/?/*", text);
     struct gcp_device dev = { .id = "d" };
     gcp_jwt_check(text, &dev, "p", 1800000000, NULL);
+    struct gcp_ack_line line;
+    gcp_acks_parse_line(text, &line);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
