@@ -461,35 +461,45 @@ static void test_unknown_device_gets_own_pki(void **state)
     assert_int_equal(access(CELLBENCH_SOURCE_DIR "/certs/out/devices/coach-7", F_OK), -1);
 }
 
-/* A message that never comes fails with its reason; expect_ack is NOT RUN; a driver
- * input becomes a line of the bus's inputs file with a synthetic picture; exit status 1. */
+/* A message that never comes fails with its reason; a scenario that cannot run (no route) is
+ * NOT RUN; a driver input becomes a line of the bus's inputs file with a synthetic picture;
+ * exit status 1. */
 static void test_failure_and_not_run_reported(void **state)
 {
     struct fixture *f = *state;
-    char path[400];
+    char path[400], noroute[400];
     write_scenario(f, "fails.json", "fails", 30,
                    "{ \"at\": 0, \"expect_message\": { \"topic\": \"/bus/never\", \"within\": 20 } },\n"
                    "{ \"at\": 5, \"driver\": { \"behaviour\": \"phone\", \"picture_bytes\": 2000 } },\n"
-                   "{ \"at\": 25, \"expect_uart\": { \"contains\": [ \"AT+CMQTTCONNECT\", \"never on the wire\" ] } },\n"
-                   "{ \"at\": 5, \"expect_ack\": { \"what\": \"shadow\", \"version\": \"latest\", \"within\": 10 } }",
+                   "{ \"at\": 25, \"expect_uart\": { \"contains\": [ \"AT+CMQTTCONNECT\", \"never on the wire\" ] } }",
                    path, sizeof path);
+    snprintf(noroute, sizeof noroute, "%s/noroute.json", f->tmp);
+    FILE *fp = fopen(noroute, "w");
+    assert_non_null(fp);
+    fprintf(fp, "{ \"name\": \"noroute\", \"profile\": \"aws\", \"stack\": \"aws-modem-tls\", \"duration\": 10,\n"
+                "  \"devices\": [ { \"id\": \"depot-1\", \"role\": \"depot\", \"position\": { \"lat\": 50.45, \"lon\": 30.52 },\n"
+                "                 \"radius_m\": 100 } ],\n"
+                "  \"timeline\": [ { \"at\": 0, \"device\": \"depot-1\",\n"
+                "                  \"expect_connection\": { \"state\": \"connected\", \"within\": 5 } } ] }\n");
+    fclose(fp);
     char junit[400];
     snprintf(junit, sizeof junit, "%s/junit.xml", f->tmp);
-    const char *args[] = { "run", "--rate", "40", "--junit", junit, path, NULL };
+    const char *args[] = { "run", "--rate", "40", "--junit", junit, path, noroute, NULL };
     assert_int_equal(run_cellbench(f, args), 1);
     assert_output_has(f, junit, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"cellbench\">\n"
-                                "  <testsuite name=\"fails\" tests=\"3\" failures=\"2\" skipped=\"1\">\n");
+                                "  <testsuite name=\"fails\" tests=\"2\" failures=\"2\" skipped=\"0\">\n");
     assert_output_has(f, junit, "<testcase classname=\"fails\" name=\"00:00:00 $.timeline[0] expect_message\">"
                                 "<failure message=\"0 messages, want at least 1 on /bus/never");
     assert_output_has(f, junit, "--- tail of "); /* the UART transcript of the failure */
-    assert_output_has(f, junit, "<skipped message=\"acknowledgements are not observed yet\"></skipped></testcase>");
+    assert_output_has(f, junit, "  <testsuite name=\"noroute\" tests=\"1\" failures=\"0\" skipped=\"1\">\n");
+    assert_output_has(f, junit, "<skipped message=\"scenarios without a route are not executed yet\"></skipped></testcase>");
     assert_output_has(f, junit, "  </testsuite>\n</testsuites>\n");
     assert_output_has(f, f->out, "FAIL    00:00:00 $.timeline[0] expect_message: ");
     assert_output_has(f, f->out, "0 messages");
-    assert_output_has(f, f->out, "NOT RUN 00:00:05 $.timeline[3] expect_ack bus-1: acknowledgements are not observed yet");
+    assert_output_has(f, f->out, "NOT RUN noroute: scenarios without a route are not executed yet");
     assert_output_has(f, f->out,
                       "FAIL    00:00:25 $.timeline[2] expect_uart bus-1: the UART capture does not contain \"never on the wire\"");
-    assert_output_has(f, f->out, "fails: 0 passed, 2 failed, 1 not run");
+    assert_output_has(f, f->out, "fails: 0 passed, 2 failed, 0 not run");
     char dir[600];
     assert_true(find_run_dir(f, dir, sizeof dir)); /* kept after a failure */
     char file[700];
