@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 60
 
 DEB_PACKAGES := build-essential pkg-config openssl libssl-dev mosquitto mosquitto-clients \
 	libmosquitto-dev mosquitto-dev libcmocka-dev libjansson-dev libjwt-dev socat clang \
-	libclang-rt-14-dev gcc-arm-none-eabi libnewlib-arm-none-eabi docker-compose qemu-system-arm
+	libclang-rt-14-dev gcc-arm-none-eabi libnewlib-arm-none-eabi docker-compose qemu-system-arm libyaml-dev
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS ?= -O2 -g

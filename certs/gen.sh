@@ -13,6 +13,8 @@ readonly PROG="certs/gen.sh"
 
 readonly CA_SUBJ="/O=cellbench/CN=cellbench Root CA"
 readonly UNTRUSTED_CA_SUBJ="/O=Untrusted/CN=Untrusted Root CA"
+readonly ROTATED_CA_SUBJ="/O=cellbench/CN=cellbench Rotated Root CA"
+readonly ROTATED_FILES=(ca.pem ca.key server.pem server.key server-chain.pem)
 readonly CA_DAYS=3650          # 10 years
 readonly SERVER_DAYS=1825      # ~5 years
 readonly DEVICE_DAYS=1825      # ~5 years
@@ -103,6 +105,7 @@ device_ok()   { all_present "$OUT/devices/$1" "${DEVICE_FILES[@]}"; }
 bad_ok()      { all_present "$OUT/bad/$1" $(bad_files "$1"); }
 manifest_ok() { [[ -f "$OUT/manifest.txt" ]]; }
 registries_ok() { all_present "$OUT" registry-aws.json registry-gcp.json; }
+rotated_ok()  { all_present "$OUT/rotated" "${ROTATED_FILES[@]}"; }
 
 everything_ok() {
     local x
@@ -110,6 +113,7 @@ everything_ok() {
     server_ok || return 1
     manifest_ok || return 1
     registries_ok || return 1
+    rotated_ok || return 1
     for x in "${DEVICES[@]}"; do device_ok "$x" || return 1; done
     for x in "${BAD_UNITS[@]}"; do bad_ok "$x" || return 1; done
 }
@@ -162,7 +166,7 @@ rm -f -- "$OUT/manifest.txt"
 if ((FORCE)); then
     # Only remove what this script owns; never rm -rf the directory itself.
     rm -rf -- "$OUT/ca.pem" "$OUT/ca.key" "$OUT/server.pem" "$OUT/server.key" \
-        "$OUT/server-chain.pem" "$OUT/manifest.txt" "$OUT/devices" "$OUT/bad"
+        "$OUT/server-chain.pem" "$OUT/manifest.txt" "$OUT/devices" "$OUT/bad" "$OUT/rotated"
     say "removed previous output in $OUT (--force)"
 fi
 
@@ -376,6 +380,22 @@ for b in "${BAD_UNITS[@]}"; do
     say "made bad/$b"
 done
 
+# ------------------------------------------------------------ rotation
+# A second, unrelated root CA and a broker certificate from it for the same
+# host names as server.pem: what the broker serves after `broker rotate-cert`
+# (a CA replaced in the field). Device certificates stay with the first CA.
+if ! rotated_ok; then
+    s="$TMP/rotated"; mkdir "$s"
+    gen_ec "$s/ca.key"
+    make_ca "$ROTATED_CA_SUBJ" "$s/ca.key" "$s/ca.pem"
+    gen_ec "$s/server.key"
+    sign_days "/O=cellbench/CN=localhost" "$s/server.key" "$s/server.pem" \
+        "$s/ca.pem" "$s/ca.key" v3_server "$SERVER_DAYS"
+    cat "$s/server.pem" "$s/ca.pem" >"$s/server-chain.pem"
+    install_dir "$s" "$OUT/rotated"
+    say "made rotated/ (new CA and server certificate)"
+fi
+
 # ------------------------------------------------------------ registries
 # Broker registries (harness/broker/README.md) for every device in OUT:
 # project bench-project, region europe-west1, registry buses for gcp; for aws
@@ -438,7 +458,7 @@ write_registries
 # ------------------------------------------------------------ manifest
 (
     cd -- "$OUT"
-    find ca.pem ca.key server.pem server.key server-chain.pem devices bad \
+    find ca.pem ca.key server.pem server.key server-chain.pem devices bad rotated \
         -type f 2>/dev/null | LC_ALL=C sort
 ) >"$TMP/manifest.txt" || true
 chmod 644 "$TMP/manifest.txt"

@@ -41,9 +41,9 @@ FW_FUZZ_SRCS := $(wildcard firmware_core/fuzz/fuzz_*.c)
 FW_FUZZERS := $(FW_FUZZ_SRCS:firmware_core/fuzz/%.c=$(BUILD)/fuzz/%)
 
 all: $(FW_LIB) $(FW_PORT_LIB) $(FW_PROGRAM) $(FW_TESTS) $(FW_M4_LIB) $(BUILD)/tests/fw/check_cortex_m4 $(FW_BENCHES) \
-	$(BUILD)/bench/fw_cortex_m4_size
+	$(BUILD)/bench/fw_cortex_m4_size $(BUILD)/bench/fw_stack_size
 FUZZERS += $(FW_FUZZERS)
-BENCHES += $(FW_BENCHES) $(BUILD)/bench/fw_cortex_m4_size
+BENCHES += $(FW_BENCHES) $(BUILD)/bench/fw_cortex_m4_size $(BUILD)/bench/fw_stack_size
 
 # the core itself: C99, only its own headers (shorter stem than obj/% wins)
 $(BUILD)/obj/firmware_core/src/%.o: firmware_core/src/%.c
@@ -86,6 +86,24 @@ $(BUILD)/bench/bench_fw_%: $(BUILD)/obj/firmware_core/ports/linux/bench/bench_fw
 $(BUILD)/bench/fw_cortex_m4_size: $(BUILD)/tests/fw/check_cortex_m4
 	@mkdir -p $(dir $@)
 	printf '#!/bin/sh\nexec %s --per-module\n' '$(abspath $<)' > $@ && chmod +x $@
+
+# `make bench` prints flash and static RAM per stack configuration: one bare
+# Cortex-M4 image per stack (firmware_core/ports/size/size_stack.c), linked
+# with --gc-sections, its map split into core, application and libc
+FW_SIZE_IMAGES := aws-modem gcp-modem full-modem full-rot aws-mcu gcp-mcu
+FW_SIZE_ELFS := $(FW_SIZE_IMAGES:%=$(BUILD)/fw-size/%.elf)
+
+$(BUILD)/fw-size/%.elf: firmware_core/ports/size/size_stack.c $(FW_M4_LIB)
+	@mkdir -p $(dir $@)
+	$(FW_M4_CC) $(FW_M4_FLAGS) -DFW_STACK_MCU_TLS=1 -DFW_HAVE_TLS=1 \
+		-DSIZE_STACK=SIZE_$(shell echo $* | tr a-z- A-Z_) $(FW_INC) -c $< -o $(@:.elf=.o)
+	$(FW_M4_CC) -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -nostartfiles \
+		--specs=nano.specs -Wl,--gc-sections -Wl,-e,size_entry -Wl,--defsym=cert_region=0x000F0000 \
+		-Wl,-Map=$(@:.elf=.map) $(@:.elf=.o) $(FW_M4_LIB) -o $@
+
+$(BUILD)/bench/fw_stack_size: firmware_core/ports/size/size_stack.sh $(FW_SIZE_ELFS)
+	@mkdir -p $(dir $@)
+	sed 's|@FW_SIZE_DIR@|$(abspath $(BUILD)/fw-size)|' $< > $@ && chmod +x $@
 
 $(BUILD)/tests/fw/%: $(BUILD)/obj/firmware_core/tests/%.o $(FW_TEST_SUPPORT_OBJS) $(FW_PORT_LIB) \
 		$(FW_LIB) $(FW_VCLOCK_OBJ)

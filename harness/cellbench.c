@@ -13,6 +13,7 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
     { "broker", cli_broker_main, "run Mosquitto behaving like AWS IoT Core or GCP IoT Core" },
     { "run", cli_run_main, "replay scenarios end to end and judge their expectations" },
+    { "hil", cli_hil_main, "flash an nRF52840 board through a CMSIS-DAP probe and run a scenario on it" },
     { "validate", cli_validate_main, "check scenario files without running them" },
     { "list", cli_list_main, "list the scenarios of a directory with their descriptions" },
 };

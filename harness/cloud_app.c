@@ -18,7 +18,10 @@
 #define GCP_DEVICE_LIST "cloud/gcp/list-devices"
 #define GCP_DEVICE_LIST_REPLY "cloud/gcp/reply/list-devices"
 
-static const char *const subscriptions[] = { "#", "$aws/events/#", "pubsub/#" };
+/* "#" does not match "$" topics: the AWS lifecycle events and the shadow
+ * documents (expect_ack "shadow") are subscribed to by name. */
+static const char *const subscriptions[] = { "#", "$aws/events/#", "pubsub/#",
+                                             "$aws/things/+/shadow/update/documents" };
 #define SUBSCRIPTION_COUNT (sizeof subscriptions / sizeof subscriptions[0])
 
 static double trip_time(const struct cloud_app *app)
@@ -44,6 +47,12 @@ static const char *message_sender(const struct cloud_message *c, char *buf, size
     }
     if (strncmp(c->topic, "$aws/events/", 12) == 0)
         return strrchr(c->topic, '/') + 1;
+    if (strncmp(c->topic, "$aws/things/", 12) == 0) { /* $aws/things/<thing>/shadow/... */
+        const char *end = strchr(c->topic + 12, '/');
+        size_t len = end ? (size_t)(end - c->topic - 12) : strlen(c->topic + 12);
+        snprintf(buf, cap, "%.*s", (int)len, c->topic + 12);
+        return buf;
+    }
     return json_string_value(json_object_get(c->json, "bus"));
 }
 

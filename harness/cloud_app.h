@@ -5,7 +5,8 @@
  *
  * It subscribes to everything a cloud application may see: `#` (device
  * topics and admin replies), the AWS lifecycle events `$aws/events/#` and
- * the GCP Pub/Sub topics `pubsub/#`. The log is handed to the verdict
+ * the GCP Pub/Sub topics `pubsub/#` and the AWS shadow documents
+ * `$aws/things/+/shadow/update/documents`. The log is handed to the verdict
  * functions of scenario.h as struct expect_record entries; AWS presence
  * events also become connection events.
  *

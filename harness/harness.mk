@@ -5,7 +5,7 @@
 # Included from the top Makefile after its `all:` rule.
 
 HARNESS_LIB_SRCS := harness/readfile.c harness/scenario.c harness/route.c harness/expect.c harness/billing.c harness/report.c \
-	harness/pubsub.c
+	harness/pubsub.c harness/acks.c
 HARNESS_LIB_OBJS := $(HARNESS_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 HARNESS_LIB := $(BUILD)/lib/libharness.a
 HARNESS_LDLIBS := -ljansson -lm
@@ -68,6 +68,18 @@ $(HARNESS_FUZZER): harness/tests/fuzz_scenario.c $(HARNESS_LIB_SRCS)
 scenarios: $(BUILD)/bin/cellbench $(BUILD)/bin/sim7600 $(BUILD)/bin/fwcore $(BUILD)/lib/cellbench_cloud.so
 	$(BUILD)/bin/cellbench run --junit $(BUILD)/scenarios.xml scenarios/*.json
 
+# `make test` runs every shipped scenario too: build/tests/scenarios/<name>
+# is one test case that runs `cellbench run` on scenarios/<name>.json.
+SHIPPED_SCENARIOS := $(wildcard scenarios/*.json)
+SCENARIO_TESTS := $(SHIPPED_SCENARIOS:scenarios/%.json=$(BUILD)/tests/scenarios/%)
+
+all: $(SCENARIO_TESTS)
+
+$(BUILD)/tests/scenarios/%: harness/tests/run_scenario.sh scenarios/%.json
+	@mkdir -p $(dir $@)
+	sed -e 's|@CELLBENCH@|$(abspath $(BUILD))/bin/cellbench|' \
+	    -e 's|@SCENARIO@|$(CURDIR)/scenarios/$*.json|' $< > $@ && chmod +x $@
+
 # test_report also runs `cellbench run --report` on scenarios/smoke-aws.json.
 $(BUILD)/tests/harness/test_report: | $(BUILD)/bin/cellbench $(BUILD)/bin/sim7600 $(BUILD)/bin/fwcore
 
@@ -77,6 +89,18 @@ $(BUILD)/tests/harness/test_report: | $(BUILD)/bin/cellbench $(BUILD)/bin/sim760
 HARNESS_COMPOSE_TEST := $(BUILD)/tests/harness/test_compose
 all: $(HARNESS_COMPOSE_TEST)
 $(HARNESS_COMPOSE_TEST): harness/tests/test_compose.sh
+	@mkdir -p $(dir $@)
+	sed -e 's|@SOURCE_DIR@|$(CURDIR)|' -e 's|@BUILD_DIR@|$(abspath $(BUILD))|' $< > $@ && chmod +x $@
+
+# test_ci_workflow: the sample GitHub Actions workflow is valid YAML and
+# every command it runs exists (build/tools/check-workflow, C with libyaml).
+CHECK_WORKFLOW := $(BUILD)/tools/check-workflow
+HARNESS_CI_TEST := $(BUILD)/tests/harness/test_ci_workflow
+all: $(CHECK_WORKFLOW) $(HARNESS_CI_TEST)
+$(CHECK_WORKFLOW): $(BUILD)/obj/harness/tests/check_workflow.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ -lyaml
+$(HARNESS_CI_TEST): harness/tests/test_ci_workflow.sh | $(CHECK_WORKFLOW)
 	@mkdir -p $(dir $@)
 	sed -e 's|@SOURCE_DIR@|$(CURDIR)|' -e 's|@BUILD_DIR@|$(abspath $(BUILD))|' $< > $@ && chmod +x $@
 

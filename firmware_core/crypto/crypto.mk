@@ -5,13 +5,15 @@
 #   build/tests/fw/test_p256       field/scalar/point arithmetic and ECDSA vs OpenSSL, RFC 6979
 #   build/tests/fw/test_p256_ct    the signer under valgrind with the key marked undefined
 #   build/tests/fw/test_p256_ct_clang_os   the same with the signer built by clang -Os
+#   build/tests/fw/test_ec_key     P-256 keys in PKCS#8 / SEC 1 (PEM, DER) from OpenSSL; bad input
 #   build/fw-m4/crypto/*.o         the crypto sources cross-compiled for Cortex-M4
 
 CRYPTO_DIR := firmware_core/crypto
 CRYPTO_SRCS := $(wildcard $(CRYPTO_DIR)/*.c)
 CRYPTO_OBJS := $(CRYPTO_SRCS:%.c=$(BUILD)/obj/%.o)
 # test_p256 includes p256.c itself to reach its static arithmetic, so tests link only these
-CRYPTO_BASE_OBJS := $(filter-out %/p256.o,$(CRYPTO_OBJS))
+# (ec_key.o needs p256.o: only test_ec_key links the two)
+CRYPTO_BASE_OBJS := $(filter-out %/p256.o %/ec_key.o,$(CRYPTO_OBJS))
 CRYPTO_TEST_SRCS := $(wildcard $(CRYPTO_DIR)/tests/test_*.c)
 CRYPTO_TESTS := $(CRYPTO_TEST_SRCS:$(CRYPTO_DIR)/tests/%.c=$(BUILD)/tests/fw/%)
 CRYPTO_TEST_LIBS := -lcmocka $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
@@ -62,7 +64,11 @@ $(CRYPTO_TEST_SRCS:%.c=$(BUILD)/obj/%.o): $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -I$(CRYPTO_DIR) -c $< -o $@
 
-$(filter-out $(BUILD)/tests/fw/test_p256_ct%,$(CRYPTO_TESTS)): $(BUILD)/tests/fw/%: \
+$(BUILD)/tests/fw/test_ec_key: $(BUILD)/obj/$(CRYPTO_DIR)/tests/test_ec_key.o $(CRYPTO_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CRYPTO_TEST_LIBS)
+
+$(filter-out $(BUILD)/tests/fw/test_p256_ct% $(BUILD)/tests/fw/test_ec_key,$(CRYPTO_TESTS)): $(BUILD)/tests/fw/%: \
 		$(BUILD)/obj/$(CRYPTO_DIR)/tests/%.o $(CRYPTO_BASE_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CRYPTO_TEST_LIBS)

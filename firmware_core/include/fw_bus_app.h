@@ -1,18 +1,30 @@
 /*
- * fw_bus_app.h - the bus application's loop for the modem-TLS stacks, on top
- * of fw_device (connection, offline queue) and fw_bus (data and events):
+ * fw_bus_app.h - the bus application's loop for all four stacks, on top of
+ * fw_device (connection over the modem's MQTT client or the MCU-TLS
+ * transport, offline queue) and fw_bus (data and events):
  * switches the GNSS receiver on (AT+CGPS=1) once the device is online, polls
  * AT+CGPSINFO on the port clock, queues a location event every report
  * interval and when the cloud asks (command "location"), a speed event
  * (with location) when the speed rises above the configured threshold and
  * again every report interval while it stays above, and handles the
  * configuration and commands from the cloud (invalid or oversized JSON gives
- * an error event and the previous configuration stays). Every event carries
+ * an error event and the previous configuration stays; an empty
+ * configuration, which GCP sends on subscribe while none is set, is
+ * ignored). Every event carries
  * a timestamp (port wall clock, else the fix's UTC time).
  *
  * The application shares the AT engine with fw_device: it sends its own
- * commands only while the device is online and idle, and does not poll the
- * device while one of them runs.
+ * commands only while fw_device_idle() allows it (online between the
+ * device's own commands, on MCU TLS between two TCP operations, or pausing
+ * in a back-off, so GNSS is read and events are queued while offline), and
+ * does not poll the device while one of them runs.
+ * Incoming messages reach fw_bus_app_on_message() through the fw_sim7600
+ * message callback on either transport.
+ *
+ * State report: an accepted configuration is reported back on the
+ * profile's state topic (AWS shadow update, GCP device state;
+ * fw_bus_state.h), at most one report per two seconds (GCP closes a device
+ * that sends state more often than once a second).
  *
  * Driver pictures: when the port's driver_event input reports phone,
  * drinking or drowsy, and when the cloud sends the "picture" command, the
@@ -63,9 +75,10 @@
 #include "fw_cloud.h"
 #include "fw_device.h"
 
-/* Largest configuration or command document accepted. */
+/* Largest configuration or command document accepted (a configuration may
+ * carry a CA certificate in PEM for fw_rotation). */
 #ifndef FW_BUS_APP_JSON_MAX
-#define FW_BUS_APP_JSON_MAX 1024u
+#define FW_BUS_APP_JSON_MAX 4096u
 #endif
 
 /* Largest event the application writes. */
@@ -108,6 +121,11 @@ struct fw_bus_app_config {
     const char *registration;        /* vehicle registration; NULL: no identification event */
     const char *route;               /* route before a configuration names one; NULL = "" */
     bool test_publish;               /* accept the "publish" test hook (never in a fleet) */
+    /* Optional: asked about every configuration that parsed (fwcore:
+     * fw_rotation_config_hook for "endpoint" and "ca_cert"); false, with a
+     * reason in reason[cap], rejects the whole configuration. */
+    bool (*config_hook)(void *ctx, const char *json, size_t len, char *reason, size_t cap);
+    void *config_hook_ctx;
 };
 
 /* Counters. */
@@ -158,19 +176,24 @@ struct fw_bus_app {
     uint32_t next_poll_ms;
     uint32_t last_location_ms, last_speed_ms;
     uint32_t losses_seen;
+    uint32_t at_timeouts;            /* our AT commands unanswered in a row */
     uint32_t seq;                    /* last sequence number on the events topic */
     bool depot_known, at_depot;      /* inside the depot radius at the last fix */
     struct fw_bus_app_picture pic;
     bool pic_query_pending;          /* a picture command waits for the running picture */
     char pic_query_id[48];
     char event[FW_BUS_APP_EVENT_MAX];
-    uint8_t pic_raw[FW_BUS_APP_PICTURE_CHUNK];
+    /* a chunk event; its raw bytes are read into the tail and encoded in
+     * place (base64 output never overtakes its input), so no second buffer */
     char pic_event[FW_BUS_APP_PICTURE_EVENT_MAX];
     char arrival_topic[260];
 #if FW_BUS_APP_TEST_PUBLISH
     bool test_pending;               /* a test publish may still head the queue */
     uint32_t test_sum;               /* checksum of its topic and payload */
 #endif
+    bool state_pending;              /* a state report of the configuration is due */
+    bool state_sent;                 /* one was queued, at last_state_ms */
+    uint32_t last_state_ms;
     struct fw_bus_app_stats stats;
 };
 

@@ -34,8 +34,9 @@ enum fw_mcu_tls_state {
     FW_MCU_TLS_HANDSHAKE,        /* TLS handshake, then CONNECT/CONNACK */
     FW_MCU_TLS_SUBSCRIBING,      /* SUBSCRIBE sent, waiting for SUBACK */
     FW_MCU_TLS_ONLINE,           /* connected and subscribed */
-    FW_MCU_TLS_CLOSING,          /* failed: TLS dropped, AT+CIPCLOSE running */
-    FW_MCU_TLS_FAILED            /* socket closed; see fw_mcu_tls_failure(); start again */
+    FW_MCU_TLS_CLOSING,          /* failed or disconnected: TLS dropped, AT+CIPCLOSE running */
+    FW_MCU_TLS_FAILED,           /* socket closed; see fw_mcu_tls_failure(); start again */
+    FW_MCU_TLS_DISCONNECTING     /* fw_mcu_tls_disconnect(): DISCONNECT still being sent */
 };
 
 /* Why the transport failed. */
@@ -89,6 +90,23 @@ bool fw_mcu_tls_start(struct fw_mcu_tls *t, const struct fw_mcu_tls_config *cfg)
 
 /* Advance everything; returns the state. */
 enum fw_mcu_tls_state fw_mcu_tls_poll(struct fw_mcu_tls *t);
+
+/* End the session cleanly (while ONLINE): send MQTT DISCONNECT, drop the TLS
+ * state and close the socket; the state then goes DISCONNECTING, CLOSING
+ * and IDLE (also when the peer closes the socket meanwhile; FAILED only
+ * after a TCP or TLS error). Returns false when not ONLINE. */
+bool fw_mcu_tls_disconnect(struct fw_mcu_tls *t);
+
+/* Whether no TCP operation (AT command) is running, so a caller may run one
+ * AT command of its own now (and must not poll the transport until it has
+ * finished). */
+bool fw_mcu_tls_at_free(const struct fw_mcu_tls *t);
+
+/* Earliest port-clock time (ms) at which fw_mcu_tls_poll() has timed work:
+ * the running AT command's timeout, the next receive poll, the keep-alive
+ * PINGREQ or an acknowledgement deadline; now when work is waiting. Into
+ * *deadline_ms; false when nothing is timed. */
+bool fw_mcu_tls_next_deadline_ms(const struct fw_mcu_tls *t, uint32_t *deadline_ms);
 
 /* The MQTT session, to publish on while ONLINE. */
 struct fw_mqtt_session *fw_mcu_tls_session(struct fw_mcu_tls *t);

@@ -84,6 +84,14 @@ struct fw_port {
     int32_t (*persist_load)(void *ctx, uint32_t key, uint8_t *buf, size_t cap, size_t *len);
     int32_t (*persist_save)(void *ctx, uint32_t key, const uint8_t *buf, size_t len);
 
+    /* Pulse the modem's hardware reset line (the SIM7600's RESET pin, or a
+     * power cycle through PWRKEY): the last resort when the modem answers
+     * nothing on the UART, not even AT (a hung module drops AT+CRESET as
+     * well). Returns 0 once the pulse is done (the modem then boots and
+     * sends RDY), negative when the line cannot be driven. May be NULL (no
+     * such line: the setup keeps failing until the modem answers again). */
+    int32_t (*modem_reset)(void *ctx);
+
     /* MCU-side TLS over the modem's raw TCP link (the MCU-TLS stacks), in
      * memory-BIO style: the core moves ciphertext between the TLS engine and
      * the socket itself, so no hook ever touches the network. All NULL when

@@ -3,7 +3,9 @@
  * cloud, without blocking: sync (AT until OK), echo off, numeric-or-text
  * errors, SIM ready, registered on the packet network, the APN, the
  * certificates the stack needs in the modem's store (AT+CCERTLIST, then
- * AT+CCERTDOWN only for the missing ones) and an SSL context (AT+CSSLCFG).
+ * AT+CCERTDELE for listed files that must go, e.g. a CA replaced by a
+ * rotation, then AT+CCERTDOWN only for the missing ones) and an SSL context
+ * (AT+CSSLCFG).
  */
 #ifndef FW_SIM7600_SETUP_H
 #define FW_SIM7600_SETUP_H
@@ -29,6 +31,9 @@ struct fw_sim7600_setup_params {
     const char *apn;             /* AT+CGDCONT=1,"IP","<apn>"; NULL keeps the modem's */
     const struct fw_sim7600_cert *certs; /* NULL when n_certs is 0 */
     size_t n_certs;
+    const char *const *remove;   /* files to delete when listed (no '"'); NULL when n_remove is 0;
+                                  * a refused delete is skipped, not a failure */
+    size_t n_remove;             /* at most FW_SIM7600_SETUP_MAX_CERTS */
     int ssl_ctx;                 /* context 0-9 to configure, -1 for none */
     const char *cacert;          /* name of the CA file (needed with ssl_ctx >= 0) */
     const char *clientcert;      /* client certificate name, NULL for server-only auth */
@@ -49,7 +54,8 @@ enum fw_sim7600_setup_status {
 enum fw_sim7600_setup_step {
     FW_SIM7600_STEP_SYNC, FW_SIM7600_STEP_ECHO_OFF, FW_SIM7600_STEP_ERRORS,
     FW_SIM7600_STEP_SIM, FW_SIM7600_STEP_REGISTER, FW_SIM7600_STEP_APN,
-    FW_SIM7600_STEP_CERT_LIST, FW_SIM7600_STEP_CERT_DOWN, FW_SIM7600_STEP_SSL,
+    FW_SIM7600_STEP_CERT_LIST, FW_SIM7600_STEP_CERT_DELETE, FW_SIM7600_STEP_CERT_DOWN,
+    FW_SIM7600_STEP_SSL,
     FW_SIM7600_STEP_DONE
 };
 
@@ -66,7 +72,9 @@ struct fw_sim7600_setup {
     bool accepted;               /* the step's required line was seen */
     uint32_t present;            /* bit i: certs[i] already in the store */
     uint32_t downloaded;         /* bit i: certs[i] sent by this setup */
+    uint32_t listed_remove;      /* bit i: remove[i] is in the store */
     enum fw_sim7600_setup_status status;
+    bool reset_pulsed;           /* this setup pulsed the modem's reset line */
     struct fw_at_result last;
     char cmd[200];
 };
@@ -88,6 +96,11 @@ enum fw_sim7600_setup_status fw_sim7600_setup_poll(struct fw_sim7600_setup *s);
  * last command in *result (may be NULL). */
 enum fw_sim7600_setup_step fw_sim7600_setup_failed_step(const struct fw_sim7600_setup *s,
                                                         struct fw_at_result *result);
+
+/* Whether this setup pulsed the modem's hardware reset line (port
+ * modem_reset) because the modem answered none of the sync tries; it does
+ * so once per setup, then syncs again while the modem boots. */
+bool fw_sim7600_setup_reset_pulsed(const struct fw_sim7600_setup *s);
 
 /* Bit i set when certs[i] had to be downloaded by this setup. */
 uint32_t fw_sim7600_setup_downloaded(const struct fw_sim7600_setup *s);

@@ -4,10 +4,12 @@
 #include <string.h>
 
 #include "fw_bus_app.h"
+#include "fw_bus_state.h"
 
 #define FW_BUS_APP_POLL_MS 1000u
 #define FW_BUS_APP_REPORT_S 30u
 #define FW_BUS_APP_CMD_TIMEOUT_MS 5000u
+#define FW_BUS_APP_STATE_GAP_MS 2000u /* GCP closes a device sending state more than once a second */
 
 static struct fw_at *fw_bus_app__at(const struct fw_bus_app *app)
 {
@@ -211,16 +213,32 @@ static void fw_bus_app__picture_query(struct fw_bus_app *app, const char *id)
         fw_bus_app__error_event(app, "picture unavailable", "no camera frame");
 }
 
+/* Bytes of the chunk being sent. */
+static size_t fw_bus_app__chunk_len(const struct fw_bus_app *app)
+{
+    uint32_t left = app->pic.size - app->pic.offset;
+    return left < FW_BUS_APP_PICTURE_CHUNK ? left : FW_BUS_APP_PICTURE_CHUNK;
+}
+
+/* Where the chunk's raw bytes wait: the tail of the event buffer, so the
+ * event is written around them (the header needs at most
+ * FW_BUS_PICTURE_OVERHEAD bytes, base64 4 per 3, so writing never reaches
+ * bytes not yet encoded). */
+static uint8_t *fw_bus_app__chunk_raw(struct fw_bus_app *app)
+{
+    return (uint8_t *)app->pic_event + sizeof(app->pic_event) - fw_bus_app__chunk_len(app);
+}
+
 /* Fill the raw chunk from the frozen frame; true when it is complete. */
 static bool fw_bus_app__picture_fill(struct fw_bus_app *app)
 {
     const struct fw_port *port = fw_bus_app__port(app);
     struct fw_bus_app_picture *pic = &app->pic;
-    uint32_t left = pic->size - pic->offset;
-    size_t want = left < FW_BUS_APP_PICTURE_CHUNK ? left : FW_BUS_APP_PICTURE_CHUNK;
+    size_t want = fw_bus_app__chunk_len(app);
+    uint8_t *raw = fw_bus_app__chunk_raw(app);
     while (pic->filled < want) {
         int32_t n = port->camera_read(port->ctx, pic->offset + (uint32_t)pic->filled,
-                                      app->pic_raw + pic->filled, want - pic->filled);
+                                      raw + pic->filled, want - pic->filled);
         if (n < 0) {
             pic->active = false;
             fw_bus_app__error_event(app, "picture aborted", "camera read failed");
@@ -245,7 +263,7 @@ static void fw_bus_app__picture_step(struct fw_bus_app *app)
     id = fw_bus_app__identity(app, true);
     st = fw_bus_event_picture_chunk(&id, pic->number, pic->reason,
                                     pic->has_request ? pic->request : NULL, pic->index,
-                                    pic->count, app->pic_raw, pic->filled, pic->ts,
+                                    pic->count, fw_bus_app__chunk_raw(app), pic->filled, pic->ts,
                                     app->pic_event, sizeof(app->pic_event), &len);
     if (st != FW_BUS_OK ||
         fw_queue_push(app->cfg.device->cfg.queue, FW_QUEUE_HIGH, app->cfg.events_topic,
@@ -338,17 +356,50 @@ static void fw_bus_app__depot(struct fw_bus_app *app)
     }
 }
 
+static bool fw_bus_app__elapsed(uint32_t now, uint32_t since, uint32_t period)
+{
+    return (uint32_t)(now - since) >= period;
+}
+
+/* Queue the report of the applied configuration on the profile's state
+ * topic (fw_bus_state.h), at most one per FW_BUS_APP_STATE_GAP_MS; a later
+ * one waits in state_pending for the next poll. No profile: no report. */
+static void fw_bus_app__report_state(struct fw_bus_app *app)
+{
+    char topic[FW_BUS_STATE_TOPIC_MAX];
+    size_t topic_len = 0, len = 0;
+    uint32_t now = fw_bus_app__now(app);
+    const struct fw_cloud_profile *profile = app->cfg.profile;
+    if (!app->state_pending || profile == NULL || !app->configured)
+        return;
+    if (app->state_sent && !fw_bus_app__elapsed(now, app->last_state_ms, FW_BUS_APP_STATE_GAP_MS))
+        return;
+    app->state_pending = false;
+    app->state_sent = true;
+    app->last_state_ms = now;
+    if (fw_bus_state_topic(profile, topic, sizeof(topic), &topic_len) != FW_CLOUD_OK ||
+        fw_bus_state_report(profile->kind, &app->config, fw_bus_app__timestamp(app), app->event,
+                            sizeof(app->event), &len) != FW_BUS_OK ||
+        fw_queue_push(app->cfg.device->cfg.queue, FW_QUEUE_HIGH, topic, topic_len,
+                      (const uint8_t *)app->event, len) != FW_QUEUE_OK) {
+        app->stats.queue_failures++;
+        fw_bus_app__log(app, FW_LOG_WARN, "state report not queued", topic);
+        return;
+    }
+    fw_bus_app__log(app, FW_LOG_INFO, "state report", topic);
+}
+
 static void fw_bus_app__configure(struct fw_bus_app *app, const char *json, size_t len)
 {
     struct fw_bus_config next;
     char reason[96];
-    if (len == 0)
-        return; /* GCP's version 1 of a device never configured: no configuration yet */
     if (len > FW_BUS_APP_JSON_MAX) {
         fw_bus_app__error_event(app, "configuration rejected", "document too large");
         return;
     }
-    if (fw_bus_parse_config(json, len, &next, reason, sizeof(reason)) != FW_BUS_OK) {
+    if (fw_bus_parse_config(json, len, &next, reason, sizeof(reason)) != FW_BUS_OK ||
+        (app->cfg.config_hook != NULL &&
+         !app->cfg.config_hook(app->cfg.config_hook_ctx, json, len, reason, sizeof(reason)))) {
         fw_bus_app__error_event(app, "configuration rejected", reason);
         return;
     }
@@ -358,6 +409,8 @@ static void fw_bus_app__configure(struct fw_bus_app *app, const char *json, size
     app->configured = true;
     app->stats.configs++;
     fw_bus_app__log(app, FW_LOG_DEBUG, "configuration accepted", next.route);
+    app->state_pending = true;
+    fw_bus_app__report_state(app);
 }
 
 /* ---- the "publish" test hook (fw_bus_app.h) ------------------------------ */
@@ -504,15 +557,14 @@ void fw_bus_app_on_message(struct fw_bus_app *app, const char *topic, size_t top
     if (app == NULL || topic == NULL || (payload == NULL && payload_len > 0))
         return;
     if (topic_len == strlen(app->cfg.config_topic) &&
-        memcmp(topic, app->cfg.config_topic, topic_len) == 0)
-        fw_bus_app__configure(app, json, payload_len);
-    else
+        memcmp(topic, app->cfg.config_topic, topic_len) == 0) {
+        /* GCP sends the current configuration on every subscribe, an empty
+         * one while none is set: nothing to apply, nothing to complain about */
+        if (payload_len > 0)
+            fw_bus_app__configure(app, json, payload_len);
+    } else {
         fw_bus_app__command(app, json, payload_len);
-}
-
-static bool fw_bus_app__elapsed(uint32_t now, uint32_t since, uint32_t period)
-{
-    return (uint32_t)(now - since) >= period;
+    }
 }
 
 /* A new fix: speed above the threshold (on crossing, then every report
@@ -542,10 +594,26 @@ static void fw_bus_app__on_fix(struct fw_bus_app *app, uint32_t now)
     }
 }
 
+/* Count our commands the modem left unanswered; enough in a row and the
+ * device starts over (the modem may be hung, see fw_device_modem_silent). */
+static void fw_bus_app__count_silence(struct fw_bus_app *app, enum fw_at_status st)
+{
+    if (st != FW_AT_TIMEOUT) {
+        app->at_timeouts = 0;
+        return;
+    }
+    if (++app->at_timeouts >= FW_DEVICE_SILENT_LIMIT) {
+        app->at_timeouts = 0;
+        fw_bus_app__log(app, FW_LOG_WARN, "modem not answering", NULL);
+        fw_device_modem_silent(app->cfg.device);
+    }
+}
+
 static void fw_bus_app__finish(struct fw_bus_app *app, enum fw_at_status st)
 {
     uint32_t now = fw_bus_app__now(app);
     app->at_busy = false;
+    fw_bus_app__count_silence(app, st);
     if (app->at_is_cgps) {
         /* ERROR means the receiver is already on (the modem refuses a switch
          * to the state it is in); a timeout is retried after a poll period */
@@ -600,15 +668,6 @@ static void fw_bus_app__send(struct fw_bus_app *app, const char *cmd, bool is_cg
         app->next_poll_ms = fw_bus_app__now(app) + app->cfg.gnss_poll_ms;
 }
 
-/* Whether the application may use the AT engine for one command: the device
- * is online with nothing of its own running, or is waiting out a backoff
- * (offline, no command running). Reading the receiver offline keeps events
- * stamped and queued while the network is down. */
-static bool fw_bus_app__at_free(const struct fw_device *dev)
-{
-    return fw_device_idle(dev) || dev->state == FW_DEVICE_BACKOFF;
-}
-
 enum fw_device_state fw_bus_app_poll(struct fw_bus_app *app)
 {
     struct fw_device *dev;
@@ -624,6 +683,7 @@ enum fw_device_state fw_bus_app_poll(struct fw_bus_app *app)
         fw_bus_app__finish(app, st);
     }
     fw_bus_app__pictures(app);
+    fw_bus_app__report_state(app);
     ds = fw_device_poll(dev);
     losses = fw_device_stats(dev)->losses;
     if (losses != app->losses_seen) {
@@ -631,7 +691,7 @@ enum fw_device_state fw_bus_app_poll(struct fw_bus_app *app)
         app->gps_on = false; /* the modem may have rebooted meanwhile */
         fw_bus_app__test_drop_refused(app);
     }
-    if (!fw_bus_app__at_free(dev))
+    if (!fw_device_idle(dev))
         return ds;
     if ((int32_t)(fw_bus_app__now(app) - app->next_poll_ms) < 0)
         return ds;
@@ -648,7 +708,7 @@ bool fw_bus_app_next_deadline_ms(const struct fw_bus_app *app, uint32_t *deadlin
     if (app == NULL || app->cfg.device == NULL || deadline_ms == NULL)
         return false;
     has = fw_device_next_deadline_ms(app->cfg.device, deadline_ms);
-    if (!app->at_busy && fw_bus_app__at_free(app->cfg.device))
+    if (!app->at_busy && fw_device_idle(app->cfg.device))
         fw_deadline_keep_earliest(&has, deadline_ms, app->next_poll_ms);
     return has;
 }

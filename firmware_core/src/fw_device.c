@@ -1,5 +1,6 @@
 /*
- * fw_device.c - device lifecycle for the modem-TLS stacks (see fw_device.h).
+ * fw_device.c - the device lifecycle over the modem's MQTT client or the
+ * MCU-TLS transport (see fw_device.h).
  */
 #include <string.h>
 
@@ -42,18 +43,125 @@ static uint32_t fw_device__backoff_ms(struct fw_device *d)
     return delay / 2u + jitter % (delay / 2u + 1u);
 }
 
+static bool fw_device__mcu(const struct fw_device *d)
+{
+    return d->cfg.transport == FW_DEVICE_MCU_TLS;
+}
+
 static void fw_device__lost(struct fw_device *d, const char *why)
 {
     fw_device__log(d, "starting over", why);
-    fw_sim7600_mqtt_abort(&d->mqtt);
+    if (fw_device__mcu(d)) {
+        fw_mcu_tls_stop(d->cfg.mcu_tls);
+        d->need_setup = true; /* the modem may have restarted or dropped the network */
+    } else {
+        fw_sim7600_mqtt_abort(&d->mqtt);
+    }
     fw_at_cancel(fw_sim7600_at(d->cfg.modem)); /* a setup command, if one runs */
     d->stats.losses++;
     d->publishing = false;
     d->disconnecting = false;
+    d->restarting = false;
     d->last_backoff_ms = fw_device__backoff_ms(d);
     d->resume_ms = fw_device__now(d) + d->last_backoff_ms;
     d->attempt++;
     d->state = FW_DEVICE_BACKOFF;
+}
+
+/* The event at the head of the queue is being published. */
+static void fw_device__sending(struct fw_device *d, const struct fw_queue_item *item)
+{
+    d->publishing = true;
+    d->inflight_prio = item->priority;
+    d->inflight_dropped = fw_queue_dropped(d->cfg.queue);
+}
+
+/* The event being published was delivered: remove it from the queue. If
+ * the queue dropped low-priority events for room meanwhile, a low-priority
+ * head may be another one now: keep it then (at worst a duplicate). */
+static void fw_device__delivered(struct fw_device *d)
+{
+    d->publishing = false;
+    d->stats.published++;
+    if (d->inflight_prio == FW_QUEUE_LOW &&
+        fw_queue_dropped(d->cfg.queue) != d->inflight_dropped)
+        return;
+    fw_queue_pop(d->cfg.queue);
+}
+
+/* Build a fresh token into jwt_buf (*len); false after a loss. */
+static bool fw_device__fresh_jwt(struct fw_device *d, size_t *len)
+{
+    enum fw_jwt_status st = fw_jwt_build(fw_device__port(d), d->cfg.jwt, d->cfg.jwt_buf,
+                                         d->cfg.jwt_cap, len, &d->jwt_exp);
+    if (st != FW_JWT_OK) {
+        fw_device__lost(d, fw_jwt_status_str(st));
+        return false;
+    }
+    d->stats.jwt_renewals++;
+    return true;
+}
+
+/* ---- MCU TLS ------------------------------------------------------------- */
+
+/* An incoming PUBLISH, handed to the modem's message callback like a
+ * +CMQTTRX message (the topic NUL-terminated in the modem's topic buffer). */
+static void fw_device__mcu_message(void *ctx, const struct fw_mqtt_publish *msg)
+{
+    struct fw_device *d = ctx;
+    struct fw_sim7600 *m = d->cfg.modem;
+    if (m->cfg.on_message == NULL)
+        return;
+    if (m->cfg.topic_buf == NULL || msg->topic_len >= m->cfg.topic_cap) {
+        m->stats.dropped++;
+        fw_device__log(d, "message dropped: topic longer than the topic buffer", NULL);
+        return;
+    }
+    memcpy(m->cfg.topic_buf, msg->topic, msg->topic_len);
+    m->cfg.topic_buf[msg->topic_len] = '\0';
+    m->stats.messages++;
+    m->cfg.on_message(m->cfg.ctx, 0, m->cfg.topic_buf, msg->topic_len, msg->payload,
+                      msg->payload_len);
+}
+
+static void fw_device__mcu_puback(void *ctx, uint16_t packet_id)
+{
+    struct fw_device *d = ctx;
+    if (d->publishing && packet_id == d->inflight_id) {
+        d->inflight_id = 0;
+        fw_device__delivered(d);
+    }
+}
+
+/* Open the transport: socket, TLS, CONNECT (a fresh JWT on GCP), SUBSCRIBE. */
+static void fw_device__mcu_connect(struct fw_device *d)
+{
+    struct fw_mcu_tls_config c = d->cfg.mcu;
+    size_t i, len = 0;
+    if (d->cfg.jwt != NULL) {
+        if (!fw_device__fresh_jwt(d, &len))
+            return;
+        c.connect.password = (const uint8_t *)d->cfg.jwt_buf;
+        c.connect.password_len = len;
+    }
+    for (i = 0; i < d->cfg.n_subscriptions; i++) {
+        d->mcu_subs[i].filter = d->cfg.subscriptions[i];
+        d->mcu_subs[i].qos = 1;
+    }
+    c.modem = d->cfg.modem;
+    c.port = fw_device__port(d);
+    c.subs = d->mcu_subs;
+    c.n_subs = d->cfg.n_subscriptions;
+    c.session.on_message = fw_device__mcu_message;
+    c.session.on_puback = fw_device__mcu_puback;
+    c.session.on_suback = NULL;
+    c.session.ctx = d;
+    d->publishing = false;
+    d->disconnecting = false;
+    d->inflight_id = 0;
+    d->state = FW_DEVICE_CONNECTING;
+    if (!fw_mcu_tls_start(d->cfg.mcu_tls, &c))
+        fw_device__lost(d, "MCU-TLS transport refused its configuration");
 }
 
 /* Connect, with a fresh token as password when the profile uses JWTs. */
@@ -61,19 +169,38 @@ static void fw_device__connect(struct fw_device *d)
 {
     struct fw_sim7600_mqtt_params p = d->cfg.mqtt;
     size_t len;
+    if (fw_device__mcu(d)) {
+        fw_device__mcu_connect(d);
+        return;
+    }
     if (d->cfg.jwt != NULL) {
-        enum fw_jwt_status st = fw_jwt_build(fw_device__port(d), d->cfg.jwt, d->cfg.jwt_buf,
-                                             d->cfg.jwt_cap, &len, &d->jwt_exp);
-        if (st != FW_JWT_OK) {
-            fw_device__lost(d, fw_jwt_status_str(st));
+        if (!fw_device__fresh_jwt(d, &len))
             return;
-        }
         p.password = d->cfg.jwt_buf;
-        d->stats.jwt_renewals++;
     }
     d->state = FW_DEVICE_CONNECTING;
     if (fw_sim7600_mqtt_connect(&d->mqtt, &p) != FW_SIM7600_MQTT_BUSY)
         fw_device__lost(d, "connect refused before sending");
+}
+
+/* hooks->prepare: true when the server or certificates changed. */
+static bool fw_device__prepare(struct fw_device *d)
+{
+    const struct fw_device_hooks *h = d->cfg.hooks;
+    return h != NULL && h->prepare != NULL && h->prepare(h->ctx, &d->cfg);
+}
+
+static void fw_device__connect_result(struct fw_device *d, bool accepted)
+{
+    const struct fw_device_hooks *h = d->cfg.hooks;
+    if (h != NULL && h->connect_result != NULL)
+        h->connect_result(h->ctx, accepted);
+}
+
+static bool fw_device__restart_due(struct fw_device *d)
+{
+    const struct fw_device_hooks *h = d->cfg.hooks;
+    return h != NULL && h->restart_due != NULL && h->restart_due(h->ctx);
 }
 
 static void fw_device__begin_setup(struct fw_device *d)
@@ -83,14 +210,19 @@ static void fw_device__begin_setup(struct fw_device *d)
         fw_device__lost(d, "setup refused");
 }
 
+static void fw_device__go_online(struct fw_device *d)
+{
+    d->state = FW_DEVICE_ONLINE;
+    d->attempt = 0;
+    d->stats.connects++;
+    fw_device__log(d, "online", NULL);
+}
+
 static void fw_device__subscribe_next(struct fw_device *d)
 {
     const char *topic;
     if (d->sub_index == d->cfg.n_subscriptions) {
-        d->state = FW_DEVICE_ONLINE;
-        d->attempt = 0;
-        d->stats.connects++;
-        fw_device__log(d, "online", NULL);
+        fw_device__go_online(d);
         return;
     }
     topic = d->cfg.subscriptions[d->sub_index];
@@ -99,11 +231,22 @@ static void fw_device__subscribe_next(struct fw_device *d)
         fw_device__lost(d, "subscribe refused before sending");
 }
 
+static bool fw_device__port_has_tls(const struct fw_port *p)
+{
+    return p->tls_open != NULL && p->tls_feed_ciphertext != NULL &&
+           p->tls_take_ciphertext != NULL && p->tls_write_plain != NULL &&
+           p->tls_read_plain != NULL && p->tls_close != NULL;
+}
+
 bool fw_device_start(struct fw_device *d, const struct fw_device_config *cfg)
 {
     if (d == NULL || cfg == NULL || cfg->modem == NULL || cfg->queue == NULL ||
         cfg->publish_qos > 1 || (cfg->n_subscriptions > 0 && cfg->subscriptions == NULL) ||
         (cfg->jwt != NULL && (cfg->jwt_buf == NULL || cfg->jwt_cap < 257)))
+        return false;
+    if (cfg->transport == FW_DEVICE_MCU_TLS &&
+        (cfg->mcu_tls == NULL || cfg->n_subscriptions > FW_DEVICE_SUBS_MAX ||
+         !fw_device__port_has_tls(fw_sim7600_at(cfg->modem)->cfg.port)))
         return false;
     memset(d, 0, sizeof(*d));
     d->cfg = *cfg;
@@ -114,6 +257,7 @@ bool fw_device_start(struct fw_device *d, const struct fw_device_config *cfg)
     if (d->cfg.jwt_margin_s == 0)
         d->cfg.jwt_margin_s = FW_DEVICE_JWT_MARGIN_S;
     fw_sim7600_mqtt_init(&d->mqtt, cfg->modem);
+    fw_device__prepare(d);
     d->need_setup = true;
     fw_device__begin_setup(d);
     return true;
@@ -152,21 +296,26 @@ static void fw_device__online(struct fw_device *d)
         st = fw_sim7600_mqtt_poll(&d->mqtt);
         if (st == FW_SIM7600_MQTT_BUSY)
             return;
+        if (d->disconnecting && d->restarting) { /* start over now, through prepare */
+            d->disconnecting = d->restarting = false;
+            d->state = FW_DEVICE_BACKOFF;
+            d->resume_ms = fw_device__now(d);
+            return;
+        }
         if (d->disconnecting) { /* the token is renewed by connecting again */
             d->disconnecting = false;
             fw_device__connect(d);
             return;
         }
-        d->publishing = false;
         if (st != FW_SIM7600_MQTT_OK) {
             fw_device__lost(d, "publish failed");
             return;
         }
-        fw_queue_pop(d->cfg.queue);
-        d->stats.published++;
+        fw_device__delivered(d);
         return;
     }
-    if (fw_device__jwt_due(d)) {
+    if (fw_device__jwt_due(d) || fw_device__restart_due(d)) {
+        d->restarting = !fw_device__jwt_due(d);
         d->disconnecting = true;
         if (fw_sim7600_mqtt_disconnect(&d->mqtt) != FW_SIM7600_MQTT_BUSY)
             fw_device__lost(d, "disconnect refused");
@@ -180,7 +329,69 @@ static void fw_device__online(struct fw_device *d)
         fw_device__log(d, "event dropped: the modem cannot send it", NULL);
         return;
     }
-    d->publishing = true;
+    fw_device__sending(d, &item);
+}
+
+/* MCU TLS, online: renew the token by reconnecting, or publish the oldest
+ * event when none awaits its PUBACK. */
+static void fw_device__mcu_online(struct fw_device *d)
+{
+    struct fw_mqtt_session *s = fw_mcu_tls_session(d->cfg.mcu_tls);
+    struct fw_queue_item item;
+    enum fw_mqtt_session_status st;
+    uint16_t id = 0;
+    if (fw_device__jwt_due(d)) {
+        fw_device__log(d, "renewing the JWT: disconnecting", NULL);
+        d->disconnecting = fw_mcu_tls_disconnect(d->cfg.mcu_tls);
+        if (!d->disconnecting)
+            fw_device__lost(d, "disconnect refused");
+        return;
+    }
+    if (d->publishing || fw_queue_peek(d->cfg.queue, &item) != FW_QUEUE_OK)
+        return;
+    st = fw_mqtt_session_publish(s, item.topic, item.topic_len, item.payload, item.payload_len,
+                                 d->cfg.publish_qos, &id);
+    if (st == FW_MQTT_SESSION_NO_SPACE)
+        return; /* the transmit buffer is full: later */
+    if (st != FW_MQTT_SESSION_OK) {
+        fw_queue_pop(d->cfg.queue); /* the session can never send it (too long, bad topic) */
+        fw_device__log(d, "event dropped: the session cannot send it",
+                       fw_mqtt_session_status_str(st));
+        return;
+    }
+    fw_device__sending(d, &item);
+    if (d->cfg.publish_qos == 0)
+        fw_device__delivered(d); /* QoS 0: handed over is all there is */
+    else
+        d->inflight_id = id;
+}
+
+/* MCU TLS: follow the transport through connecting and online. */
+static void fw_device__mcu_step(struct fw_device *d)
+{
+    enum fw_mcu_tls_state t = fw_mcu_tls_poll(d->cfg.mcu_tls);
+    if (d->disconnecting) { /* renewing the token: reconnect once closed */
+        if (t == FW_MCU_TLS_IDLE || t == FW_MCU_TLS_FAILED) {
+            d->disconnecting = false;
+            fw_device__connect(d);
+        }
+        return;
+    }
+    switch (t) {
+    case FW_MCU_TLS_FAILED:
+        fw_device__lost(d, fw_mcu_tls_failure_str(fw_mcu_tls_failure(d->cfg.mcu_tls)));
+        return;
+    case FW_MCU_TLS_SUBSCRIBING:
+        d->state = FW_DEVICE_SUBSCRIBING;
+        return;
+    case FW_MCU_TLS_ONLINE:
+        if (d->state != FW_DEVICE_ONLINE)
+            fw_device__go_online(d);
+        fw_device__mcu_online(d);
+        return;
+    default: /* opening, handshake, closing after a failure */
+        return;
+    }
 }
 
 static void fw_device__step(struct fw_device *d)
@@ -201,29 +412,41 @@ static void fw_device__step(struct fw_device *d)
         }
     case FW_DEVICE_CONNECTING:
     case FW_DEVICE_SUBSCRIBING:
+    case FW_DEVICE_ONLINE:
+        if (fw_device__mcu(d)) {
+            fw_device__mcu_step(d);
+            return;
+        }
+        if (d->state == FW_DEVICE_ONLINE) {
+            fw_device__online(d);
+            return;
+        }
         switch (fw_sim7600_mqtt_poll(&d->mqtt)) {
         case FW_SIM7600_MQTT_BUSY: return;
         case FW_SIM7600_MQTT_OK:
-            if (d->state == FW_DEVICE_CONNECTING)
+            if (d->state == FW_DEVICE_CONNECTING) {
                 d->sub_index = 0;
-            else
+                fw_device__connect_result(d, true);
+            } else {
                 d->sub_index++;
+            }
             fw_device__subscribe_next(d);
             return;
         default:
+            if (d->state == FW_DEVICE_CONNECTING)
+                fw_device__connect_result(d, false);
             fw_device__lost(d, d->state == FW_DEVICE_CONNECTING ? "connect failed"
                                                                 : "subscribe failed");
             return;
         }
-    case FW_DEVICE_ONLINE:
-        fw_device__online(d);
-        return;
     default: /* FW_DEVICE_BACKOFF */
         fw_at_poll(fw_sim7600_at(d->cfg.modem));
         if ((int32_t)(fw_device__now(d) - d->resume_ms) < 0)
             return;
         if (fw_sim7600_take_events(d->cfg.modem) & FW_SIM7600_EV_BOOT)
             d->need_setup = true; /* the modem restarted while we waited */
+        if (fw_device__prepare(d))
+            d->need_setup = true; /* new server or certificates */
         if (d->need_setup)
             fw_device__begin_setup(d);
         else
@@ -238,7 +461,9 @@ enum fw_device_state fw_device_poll(struct fw_device *d)
         return FW_DEVICE_BACKOFF;
     /* read the modem even with no command running: URCs (messages, loss) */
     fw_at_poll(fw_sim7600_at(d->cfg.modem));
-    if (d->state != FW_DEVICE_BACKOFF && d->state != FW_DEVICE_SETUP && fw_device__check_events(d))
+    /* (the MCU-TLS transport takes the modem's events itself) */
+    if (d->state != FW_DEVICE_BACKOFF && d->state != FW_DEVICE_SETUP && !fw_device__mcu(d) &&
+        fw_device__check_events(d))
         return d->state;
     fw_device__step(d);
     return d->state;
@@ -246,7 +471,13 @@ enum fw_device_state fw_device_poll(struct fw_device *d)
 
 bool fw_device_idle(const struct fw_device *d)
 {
-    return d != NULL && d->state == FW_DEVICE_ONLINE && !d->publishing && !d->disconnecting;
+    if (d != NULL && d->state == FW_DEVICE_BACKOFF)
+        return true; /* only reading URCs while the pause runs */
+    if (d == NULL || d->state != FW_DEVICE_ONLINE || d->disconnecting)
+        return false;
+    if (fw_device__mcu(d))
+        return fw_mcu_tls_at_free(d->cfg.mcu_tls);
+    return !d->publishing;
 }
 
 bool fw_device_next_deadline_ms(const struct fw_device *d, uint32_t *deadline_ms)
@@ -256,11 +487,21 @@ bool fw_device_next_deadline_ms(const struct fw_device *d, uint32_t *deadline_ms
         return false;
     if (d->state == FW_DEVICE_SETUP)
         has = fw_sim7600_setup_next_deadline_ms(&d->setup, deadline_ms);
+    else if (fw_device__mcu(d) && d->state != FW_DEVICE_BACKOFF)
+        has = fw_mcu_tls_next_deadline_ms(d->cfg.mcu_tls, deadline_ms);
     else
         has = fw_at_next_deadline_ms(fw_sim7600_at(d->cfg.modem), deadline_ms);
     if (d->state == FW_DEVICE_BACKOFF)
         fw_deadline_keep_earliest(&has, deadline_ms, d->resume_ms);
     return has;
+}
+
+void fw_device_modem_silent(struct fw_device *d)
+{
+    if (d == NULL || d->state != FW_DEVICE_ONLINE)
+        return;
+    d->need_setup = true;
+    fw_device__lost(d, "modem not answering");
 }
 
 uint32_t fw_device_last_backoff(const struct fw_device *d)

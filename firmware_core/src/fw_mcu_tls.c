@@ -193,8 +193,8 @@ static void next_tcp_op(struct fw_mcu_tls *t)
             fail(t, FW_MCU_TLS_FAIL_TCP);
         return;
     }
-    if (t->cipher_in_off < t->cipher_in_len)
-        return; /* TLS has not taken the last piece yet */
+    if (t->cipher_in_off < t->cipher_in_len || t->state == FW_MCU_TLS_DISCONNECTING)
+        return; /* TLS has not taken the last piece yet, or nothing more is wanted */
     if (t->data_waiting || (uint32_t)(p->now_ms(p->ctx) - t->last_rx_ms) >= every) {
         t->data_waiting = false;
         if (fw_sim7600_tcp_receive(&t->tcp, t->cipher_in, sizeof(t->cipher_in)) ==
@@ -205,8 +205,14 @@ static void next_tcp_op(struct fw_mcu_tls *t)
     }
 }
 
-/* After a failure: let the running operation end, then AT+CIPCLOSE (a link
- * already gone counts as closed), then FAILED. */
+/* Where closing ends: IDLE after a clean disconnect, else FAILED. */
+static enum fw_mcu_tls_state closed_state(const struct fw_mcu_tls *t)
+{
+    return t->failure == FW_MCU_TLS_FAIL_NONE ? FW_MCU_TLS_IDLE : FW_MCU_TLS_FAILED;
+}
+
+/* After a failure or a disconnect: let the running operation end, then
+ * AT+CIPCLOSE (a link already gone counts as closed), then FAILED or IDLE. */
 static enum fw_mcu_tls_state close_step(struct fw_mcu_tls *t)
 {
     if (t->op != OP_NONE) {
@@ -214,15 +220,43 @@ static enum fw_mcu_tls_state close_step(struct fw_mcu_tls *t)
         if (st == FW_SIM7600_TCP_BUSY)
             return t->state;
         if (t->op == OP_CLOSE)
-            t->state = FW_MCU_TLS_FAILED;
+            t->state = closed_state(t);
         t->op = OP_NONE;
         return t->state;
     }
     if (fw_sim7600_tcp_close(&t->tcp) == FW_SIM7600_TCP_BUSY)
         t->op = OP_CLOSE;
     else
-        t->state = FW_MCU_TLS_FAILED;
+        t->state = closed_state(t);
     return t->state;
+}
+
+/* End a disconnect: drop TLS, then close the socket (failure stays NONE,
+ * so closing ends in IDLE). */
+static void close_cleanly(struct fw_mcu_tls *t)
+{
+    t->cfg.port->tls_close(t->cfg.port->ctx);
+    t->state = FW_MCU_TLS_CLOSING;
+}
+
+/* Disconnecting: once DISCONNECT and every TLS record are out, close. */
+static void disconnect_step(struct fw_mcu_tls *t)
+{
+    size_t pending = 0;
+    fw_mqtt_session_pending(&t->session, &pending);
+    if (t->op == OP_NONE && pending == 0 && t->cipher_out_len == 0)
+        close_cleanly(t);
+}
+
+/* The socket or the network went away: a failure, except while
+ * disconnecting, where the broker closing after DISCONNECT is the end
+ * wanted (the running operation then fails unheard, as after any close). */
+static void closed_by_peer(struct fw_mcu_tls *t)
+{
+    if (t->state == FW_MCU_TLS_DISCONNECTING)
+        close_cleanly(t);
+    else
+        fail(t, FW_MCU_TLS_FAIL_CLOSED);
 }
 
 enum fw_mcu_tls_state fw_mcu_tls_poll(struct fw_mcu_tls *t)
@@ -244,7 +278,7 @@ enum fw_mcu_tls_state fw_mcu_tls_poll(struct fw_mcu_tls *t)
         t->data_waiting = true;
     if (t->state != FW_MCU_TLS_TCP_OPENING &&
         (ev & (FW_SIM7600_EV_TCP_CLOSED | FW_SIM7600_EV_NET_CLOSED | FW_SIM7600_EV_BOOT)))
-        fail(t, FW_MCU_TLS_FAIL_CLOSED);
+        closed_by_peer(t);
     if (down(t) || t->state == FW_MCU_TLS_TCP_OPENING)
         return t->state;
     pump_in(t);
@@ -260,7 +294,66 @@ enum fw_mcu_tls_state fw_mcu_tls_poll(struct fw_mcu_tls *t)
         pump_out(t);
     if (!down(t) && t->op == OP_NONE)
         next_tcp_op(t);
+    if (t->state == FW_MCU_TLS_DISCONNECTING)
+        disconnect_step(t);
     return t->state;
+}
+
+bool fw_mcu_tls_disconnect(struct fw_mcu_tls *t)
+{
+    if (t == NULL || t->state != FW_MCU_TLS_ONLINE ||
+        fw_mqtt_session_disconnect(&t->session) != FW_MQTT_SESSION_OK)
+        return false;
+    t->state = FW_MCU_TLS_DISCONNECTING;
+    return true;
+}
+
+bool fw_mcu_tls_at_free(const struct fw_mcu_tls *t)
+{
+    return t != NULL && t->op == OP_NONE;
+}
+
+/* The session's own timers: keep-alive, PINGRESP, SUBACK and PUBACK deadlines. */
+static void session_deadlines(const struct fw_mqtt_session *s, bool *has, uint32_t *deadline_ms)
+{
+    size_t i;
+    if (s->state != FW_MQTT_SESSION_CONNECTED)
+        return;
+    if (s->keepalive_ms != 0 && !s->ping_outstanding)
+        fw_deadline_keep_earliest(has, deadline_ms, s->last_tx_ms + s->keepalive_ms);
+    if (s->ping_outstanding)
+        fw_deadline_keep_earliest(has, deadline_ms, s->ping_ms + s->cfg.ack_timeout_ms);
+    if (s->sub_id != 0)
+        fw_deadline_keep_earliest(has, deadline_ms, s->sub_ms + s->cfg.ack_timeout_ms);
+    for (i = 0; i < s->cfg.inflight_cap; i++)
+        if (s->cfg.inflight[i].packet_id != 0)
+            fw_deadline_keep_earliest(has, deadline_ms,
+                                      s->cfg.inflight[i].sent_ms + s->cfg.ack_timeout_ms);
+}
+
+bool fw_mcu_tls_next_deadline_ms(const struct fw_mcu_tls *t, uint32_t *deadline_ms)
+{
+    const struct fw_port *p;
+    uint32_t every;
+    size_t pending = 0;
+    bool has;
+    if (t == NULL || deadline_ms == NULL || t->state == FW_MCU_TLS_IDLE ||
+        t->state == FW_MCU_TLS_FAILED)
+        return false;
+    p = t->cfg.port;
+    has = fw_at_next_deadline_ms(fw_sim7600_at(t->cfg.modem), deadline_ms);
+    if (t->op != OP_NONE || t->state == FW_MCU_TLS_TCP_OPENING)
+        return has;
+    fw_mqtt_session_pending(&t->session, &pending);
+    if (down(t) || pending > 0 || t->cipher_out_len > 0 || t->cipher_in_off < t->cipher_in_len ||
+        t->data_waiting || t->state == FW_MCU_TLS_DISCONNECTING) {
+        fw_deadline_keep_earliest(&has, deadline_ms, p->now_ms(p->ctx)); /* work waiting */
+        return has;
+    }
+    every = t->cfg.rx_poll_ms != 0 ? t->cfg.rx_poll_ms : 1000u;
+    fw_deadline_keep_earliest(&has, deadline_ms, t->last_rx_ms + every);
+    session_deadlines(&t->session, &has, deadline_ms);
+    return has;
 }
 
 struct fw_mqtt_session *fw_mcu_tls_session(struct fw_mcu_tls *t)
@@ -290,6 +383,7 @@ const char *fw_mcu_tls_state_str(enum fw_mcu_tls_state state)
     case FW_MCU_TLS_ONLINE: return "online";
     case FW_MCU_TLS_CLOSING: return "closing";
     case FW_MCU_TLS_FAILED: return "failed";
+    case FW_MCU_TLS_DISCONNECTING: return "disconnecting";
     }
     return "?";
 }

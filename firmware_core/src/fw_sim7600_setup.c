@@ -29,6 +29,7 @@ static const struct fw_sim7600_setup__policy fw_sim7600_setup__policies[] = {
     [FW_SIM7600_STEP_REGISTER] = {2000, 0, 1000},
     [FW_SIM7600_STEP_APN] = {2000, 1, 0},
     [FW_SIM7600_STEP_CERT_LIST] = {5000, 1, 0},
+    [FW_SIM7600_STEP_CERT_DELETE] = {5000, 1, 0},
     [FW_SIM7600_STEP_CERT_DOWN] = {20000, 1, 0},
     [FW_SIM7600_STEP_SSL] = {2000, 1, 0},
     [FW_SIM7600_STEP_DONE] = {0, 1, 0},
@@ -59,11 +60,16 @@ static bool fw_sim7600_setup__valid(const struct fw_sim7600_setup_params *p)
 {
     size_t i;
     if (p->n_certs > FW_SIM7600_SETUP_MAX_CERTS || (p->n_certs > 0 && p->certs == NULL) ||
+        p->n_remove > FW_SIM7600_SETUP_MAX_CERTS || (p->n_remove > 0 && p->remove == NULL) ||
         p->ssl_ctx < -1 || p->ssl_ctx > 9 || (p->apn != NULL && !fw_sim7600_setup__plain(p->apn, 1, 100)))
         return false;
     for (i = 0; i < p->n_certs; i++) {
         if (!fw_sim7600_setup__plain(p->certs[i].name, 5, 108) || p->certs[i].data == NULL ||
             p->certs[i].len == 0 || p->certs[i].len > 10240u)
+            return false;
+    }
+    for (i = 0; i < p->n_remove; i++) {
+        if (!fw_sim7600_setup__plain(p->remove[i], 1, 108))
             return false;
     }
     if (p->ssl_ctx < 0)
@@ -83,7 +89,9 @@ static bool fw_sim7600_setup__applies(const struct fw_sim7600_setup *s)
     const struct fw_sim7600_setup_params *p = &s->params;
     switch (s->step) {
     case FW_SIM7600_STEP_APN: return p->apn != NULL;
-    case FW_SIM7600_STEP_CERT_LIST: return p->n_certs > 0;
+    case FW_SIM7600_STEP_CERT_LIST: return p->n_certs > 0 || p->n_remove > 0;
+    case FW_SIM7600_STEP_CERT_DELETE:
+        return s->sub < p->n_remove && (s->listed_remove & (1u << s->sub)) != 0;
     case FW_SIM7600_STEP_CERT_DOWN:
         return s->sub < p->n_certs && (s->present & (1u << s->sub)) == 0;
     case FW_SIM7600_STEP_SSL:
@@ -99,6 +107,8 @@ static unsigned fw_sim7600_setup__subs(const struct fw_sim7600_setup *s)
 {
     if (s->step == FW_SIM7600_STEP_CERT_DOWN)
         return (unsigned)s->params.n_certs;
+    if (s->step == FW_SIM7600_STEP_CERT_DELETE)
+        return (unsigned)s->params.n_remove;
     if (s->step == FW_SIM7600_STEP_SSL)
         return FW_SIM7600_SETUP_SSL_OPTIONS;
     return 1;
@@ -141,6 +151,10 @@ static bool fw_sim7600_setup__build(struct fw_sim7600_setup *s, struct fw_at_req
         fw_fmt__quoted(&f, s->params.apn);
         break;
     case FW_SIM7600_STEP_CERT_LIST: fw_fmt__str(&f, "AT+CCERTLIST"); break;
+    case FW_SIM7600_STEP_CERT_DELETE:
+        fw_fmt__str(&f, "AT+CCERTDELE=");
+        fw_fmt__quoted(&f, s->params.remove[s->sub]);
+        break;
     case FW_SIM7600_STEP_CERT_DOWN:
         cert = &s->params.certs[s->sub];
         fw_fmt__str(&f, "AT+CCERTDOWN=");
@@ -185,6 +199,10 @@ static void fw_sim7600_setup__on_line(void *ctx, struct fw_at *at, const char *l
         for (i = 0; i < s->params.n_certs; i++) {
             if (fw_sim7600_setup__quoted_equals(line, len, s->params.certs[i].name))
                 s->present |= 1u << i;
+        }
+        for (i = 0; i < s->params.n_remove; i++) {
+            if (fw_sim7600_setup__quoted_equals(line, len, s->params.remove[i]))
+                s->listed_remove |= 1u << i;
         }
         return;
     default:
@@ -242,6 +260,26 @@ static bool fw_sim7600_setup__needs_line(const struct fw_sim7600_setup *s)
     return s->step == FW_SIM7600_STEP_SIM || s->step == FW_SIM7600_STEP_REGISTER;
 }
 
+/* The modem answered none of the sync tries: pulse its reset line once (if
+ * the port has one) and sync again; the sync tries outlast its boot. */
+static bool fw_sim7600_setup__reset_modem(struct fw_sim7600_setup *s)
+{
+    const struct fw_port *port = fw_sim7600_at(s->modem)->cfg.port;
+    if (s->step != FW_SIM7600_STEP_SYNC || s->reset_pulsed || port->modem_reset == NULL ||
+        s->last.status != FW_AT_TIMEOUT)
+        return false;
+    s->reset_pulsed = true;
+    if (port->modem_reset(port->ctx) < 0) {
+        if (port->log != NULL)
+            port->log(port->ctx, FW_LOG_ERROR, "setup", "modem reset line failed", NULL, 0);
+        return false;
+    }
+    if (port->log != NULL)
+        port->log(port->ctx, FW_LOG_WARN, "setup", "modem silent: reset line pulsed", NULL, 0);
+    s->tries = 0;
+    return true;
+}
+
 /* Another try of the current step, or failure. */
 static void fw_sim7600_setup__retry(struct fw_sim7600_setup *s)
 {
@@ -250,7 +288,7 @@ static void fw_sim7600_setup__retry(struct fw_sim7600_setup *s)
     bool more;
     s->tries++;
     if (pol->tries > 0)
-        more = s->tries < pol->tries;
+        more = s->tries < pol->tries || fw_sim7600_setup__reset_modem(s);
     else
         more = (int32_t)(now + pol->pause_ms - (s->step_started_ms + s->params.register_timeout_ms)) < 0;
     if (!more || s->last.status == FW_AT_PORT_ERROR) {
@@ -288,7 +326,9 @@ enum fw_sim7600_setup_status fw_sim7600_setup_poll(struct fw_sim7600_setup *s)
     if (st == FW_AT_IN_PROGRESS)
         return s->status;
     s->last = *fw_at_result(fw_sim7600_at(s->modem));
-    if (st == FW_AT_OK && (!fw_sim7600_setup__needs_line(s) || s->accepted)) {
+    /* a file that cannot be deleted only takes room: go on without it */
+    if ((st == FW_AT_OK && (!fw_sim7600_setup__needs_line(s) || s->accepted)) ||
+        (s->step == FW_SIM7600_STEP_CERT_DELETE && st != FW_AT_PORT_ERROR)) {
         if (s->step == FW_SIM7600_STEP_CERT_DOWN)
             s->downloaded |= 1u << s->sub;
         fw_sim7600_setup__next(s);
@@ -326,6 +366,11 @@ enum fw_sim7600_setup_step fw_sim7600_setup_failed_step(const struct fw_sim7600_
     return s->step;
 }
 
+bool fw_sim7600_setup_reset_pulsed(const struct fw_sim7600_setup *s)
+{
+    return s->reset_pulsed;
+}
+
 uint32_t fw_sim7600_setup_downloaded(const struct fw_sim7600_setup *s)
 {
     return s->downloaded;
@@ -352,6 +397,7 @@ const char *fw_sim7600_setup_step_str(enum fw_sim7600_setup_step step)
     case FW_SIM7600_STEP_REGISTER: return "registration (AT+CGREG?)";
     case FW_SIM7600_STEP_APN: return "APN (AT+CGDCONT)";
     case FW_SIM7600_STEP_CERT_LIST: return "certificate list (AT+CCERTLIST)";
+    case FW_SIM7600_STEP_CERT_DELETE: return "certificate delete (AT+CCERTDELE)";
     case FW_SIM7600_STEP_CERT_DOWN: return "certificate download (AT+CCERTDOWN)";
     case FW_SIM7600_STEP_SSL: return "SSL context (AT+CSSLCFG)";
     case FW_SIM7600_STEP_DONE: return "done";

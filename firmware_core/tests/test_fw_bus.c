@@ -265,6 +265,39 @@ static void test_picture_in_chunks(void **state)
     }
 }
 
+/* the application encodes a chunk in place: the raw bytes sit at the tail
+ * of the event buffer; the event equals the one written from a separate
+ * copy, and a header too long to leave room fails instead of corrupting */
+static void test_picture_chunk_in_place(void **state)
+{
+    static char long_bus[200];
+    struct fw_bus_identity id = {"bus-1", "42", 9};
+    static uint8_t raw[2817];
+    static char separate[4096], in_place[4096];
+    size_t len_a, len_b, i;
+    (void)state;
+    for (i = 0; i < sizeof(raw); i++)
+        raw[i] = (uint8_t)(i * 31u + 7u);
+    assert_int_equal(fw_bus_event_picture_chunk(&id, 3, FW_BUS_PIC_PHONE, "request-id-of-forty-seven-characters-000000000",
+                                                0, 2, raw, sizeof(raw), 1700000000u, separate,
+                                                sizeof(separate), &len_a), FW_BUS_OK);
+    memcpy(in_place + sizeof(in_place) - sizeof(raw), raw, sizeof(raw));
+    assert_int_equal(fw_bus_event_picture_chunk(&id, 3, FW_BUS_PIC_PHONE, "request-id-of-forty-seven-characters-000000000",
+                                                0, 2, (const uint8_t *)in_place + sizeof(in_place) - sizeof(raw),
+                                                sizeof(raw), 1700000000u, in_place, sizeof(in_place),
+                                                &len_b), FW_BUS_OK);
+    assert_int_equal(len_a, len_b);
+    assert_memory_equal(separate, in_place, len_a);
+    memset(long_bus, 'b', sizeof(long_bus) - 1);
+    id.bus = long_bus; /* a header of over 400 bytes */
+    id.route = long_bus;
+    memcpy(in_place + sizeof(in_place) - sizeof(raw), raw, sizeof(raw));
+    assert_int_equal(fw_bus_event_picture_chunk(&id, 3, FW_BUS_PIC_PHONE, "request-id-of-forty-seven-characters-000000000",
+                                                0, 2, (const uint8_t *)in_place + sizeof(in_place) - sizeof(raw),
+                                                sizeof(raw), 1700000000u, in_place, sizeof(in_place),
+                                                &len_b), FW_BUS_NO_SPACE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +308,7 @@ int main(void)
         cmocka_unit_test(test_depot_and_speed),
         cmocka_unit_test(test_events),
         cmocka_unit_test(test_picture_in_chunks),
+        cmocka_unit_test(test_picture_chunk_in_place),
     };
     return cmocka_run_group_tests_name("fw_bus", tests, NULL, NULL);
 }

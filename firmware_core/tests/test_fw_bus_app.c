@@ -400,6 +400,35 @@ static void test_receiver_switched_on_again(void **state)
     }
 }
 
+/* the modem stops answering while the session looks alive: after
+ * FW_DEVICE_SILENT_LIMIT unanswered commands of the application the device
+ * starts over from the setup (whose sync would pulse the reset line) and
+ * comes back online when the modem answers again */
+static void test_silent_modem_starts_over(void **state)
+{
+    size_t c, i;
+    for (c = 0; c < 5; c++) {
+        struct rig r;
+        struct exchange ex[48];
+        size_t n;
+        rig_init(&r, fake_chunk_sizes[c]);
+        n = add_online(ex);
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", ""};
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", ""};
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", ""};
+        for (i = 0; i < sizeof(online_ex) / sizeof(online_ex[0]); i++)
+            ex[n++] = online_ex[i];
+        ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
+        ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
+        n = add_publish(&r, ex, n, LOCATION(1, ""));
+        drive(&r, ex, n);
+        assert_int_equal(fw_device_stats(&r.dev)->losses, 1);
+        assert_int_equal(fw_device_stats(&r.dev)->connects, 2);
+        assert_int_equal(fw_bus_app_stats(&r.app)->locations, 1);
+    }
+}
+
 /* ---- driver pictures and depot arrival ------------------------------------ */
 
 static int32_t rig_driver_event(void *ctx, enum fw_driver_behaviour *b)
@@ -564,8 +593,18 @@ static void test_picture_camera_failure(void **state)
 
 /* far from the depot, then inside its radius: one arrival event on the
  * depot's topic; staying inside gives no second one */
+/* The state report of DEPOT_CONFIG (fw_bus_state.h), its members in the
+ * configuration's names; AWS wraps them in a shadow update. */
+#define DEPOT_STATE "\"speed_threshold_kmh\":50,\"report_interval_s\":60,\"route\":\"42\"," \
+                    "\"depot\":{\"name\":\"central\",\"lat\":31.222400,\"lon\":121.353900," \
+                    "\"radius_m\":100},\"ts\":1700000000"
+
+/* The configuration arrives before the device is online: its state report
+ * is the first thing published (on state_topic), then the location and the
+ * arrival. */
 static void arrival_run(const struct fw_cloud_profile *profile, const char *events_topic,
-                        const char *arrival_topic, const char *arrival)
+                        const char *arrival_topic, const char *arrival, const char *state_topic,
+                        const char *state)
 {
     size_t c;
     for (c = 0; c < 5; c++) {
@@ -578,6 +617,7 @@ static void arrival_run(const struct fw_cloud_profile *profile, const char *even
         message(&r, "/bus/bus-1/configuration", DEPOT_CONFIG, strlen(DEPOT_CONFIG));
         n = add_online(ex);
         ex[n++] = (struct exchange){"AT+CGPS=1\r", "\r\nOK\r\n"};
+        n = add_publish_to(&r, ex, n, state_topic, state);
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FAR_LINE};
         n = add_publish_to(&r, ex, n, events_topic, FAR_LOCATION(1));
         ex[n++] = (struct exchange){"AT+CGPSINFO\r", FIX_LINE("0.0")};
@@ -592,7 +632,8 @@ static void arrival_run(const struct fw_cloud_profile *profile, const char *even
 static void test_depot_arrival(void **state)
 {
     static const struct fw_cloud_profile aws = {.kind = FW_CLOUD_AWS, .device_id = "bus-1"};
-    arrival_run(&aws, "/bus/events", "/depot/central/bus-arrived", ARRIVAL);
+    arrival_run(&aws, "/bus/events", "/depot/central/bus-arrived", ARRIVAL,
+                "$aws/things/bus-1/shadow/update", "{\"state\":{\"reported\":{" DEPOT_STATE "}}}");
 }
 
 /* GCP: the events/depot-arrived subfolder, numbered with the other events */
@@ -601,7 +642,7 @@ static void test_depot_arrival_gcp(void **state)
     static const struct fw_cloud_profile gcp = {.kind = FW_CLOUD_GCP, .device_id = "bus-1",
                                                 .project = "p", .region = "r", .registry = "g"};
     arrival_run(&gcp, "/devices/bus-1/events", "/devices/bus-1/events/depot-arrived",
-                ARRIVAL_SEQ(2));
+                ARRIVAL_SEQ(2), "/devices/bus-1/state", "{" DEPOT_STATE "}");
 }
 
 /* with a registration, the identification event (with the route given
@@ -642,6 +683,7 @@ int main(void)
         cmocka_unit_test(test_publish_hook),
         cmocka_unit_test(test_query_without_fix),
         cmocka_unit_test(test_receiver_switched_on_again),
+        cmocka_unit_test(test_silent_modem_starts_over),
         cmocka_unit_test(test_driver_picture_in_chunks),
         cmocka_unit_test(test_picture_query),
         cmocka_unit_test(test_picture_camera_failure),

@@ -168,6 +168,7 @@ static void test_online_loss_and_recovery(void **state)
                 fw_device_poll(&r.dev);
         }
         assert_int_equal(r.dev.state, FW_DEVICE_BACKOFF);
+        assert_true(fw_device_idle(&r.dev)); /* the application may read GNSS meanwhile */
         lost_at = r.fake.now;
         assert_true(fw_device_last_backoff(&r.dev) >= 500 && fw_device_last_backoff(&r.dev) <= 1000);
         fw_queue_push(&r.queue, FW_QUEUE_HIGH, "/bus/events", 11, (const uint8_t *)"e2", 2);

@@ -44,22 +44,9 @@ static void on_message(void *ctx, int client, const char *topic, size_t topic_le
 
 static void rig_init(struct rig *r, size_t chunk)
 {
-    struct fw_sim7600_config cfg;
     memset(r, 0, sizeof(*r));
     fake_port_init(&r->fake, chunk, 8);
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.port = &r->fake.port;
-    cfg.line_buf = r->line_buf;
-    cfg.line_cap = sizeof(r->line_buf);
-    cfg.tx_buf = r->tx_buf;
-    cfg.tx_cap = sizeof(r->tx_buf);
-    cfg.topic_buf = r->topic_buf;
-    cfg.topic_cap = sizeof(r->topic_buf);
-    cfg.payload_buf = r->payload_buf;
-    cfg.payload_cap = sizeof(r->payload_buf);
-    cfg.on_message = on_message;
-    cfg.ctx = r;
-    assert_int_equal(fw_sim7600_init(&r->modem, &cfg), FW_AT_IDLE);
+    FAKE_SIM7600_INIT(r, on_message, r);
     fw_sim7600_mqtt_init(&r->mqtt, &r->modem);
 }
 

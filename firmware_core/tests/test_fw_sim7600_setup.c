@@ -3,7 +3,8 @@
  * aws-modem-tls setup (silent boot, echo, registration after searching,
  * APN, only the missing certificates downloaded, the SSL context), a
  * server-only setup, and the failures (no SIM, registration denied until
- * the deadline, a refused download); replayed at read sizes 1, 2, 7, 64
+ * the deadline, a refused download), a silent modem brought back by its
+ * reset line; replayed at read sizes 1, 2, 7, 64
  * and whole on a clock that wraps.
  */
 #include <setjmp.h>
@@ -45,20 +46,9 @@ struct rig {
 
 static void rig_init(struct rig *r, size_t chunk)
 {
-    struct fw_sim7600_config cfg;
     memset(r, 0, sizeof(*r));
     fake_port_init(&r->fake, chunk, 8);
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.port = &r->fake.port;
-    cfg.line_buf = r->line_buf;
-    cfg.line_cap = sizeof(r->line_buf);
-    cfg.tx_buf = r->tx_buf;
-    cfg.tx_cap = sizeof(r->tx_buf);
-    cfg.topic_buf = r->topic_buf;
-    cfg.topic_cap = sizeof(r->topic_buf);
-    cfg.payload_buf = r->payload_buf;
-    cfg.payload_cap = sizeof(r->payload_buf);
-    assert_int_equal(fw_sim7600_init(&r->modem, &cfg), FW_AT_IDLE);
+    FAKE_SIM7600_INIT(r, NULL, NULL);
 }
 
 static struct fw_sim7600_setup_params aws_params(void)
@@ -184,6 +174,73 @@ static void test_no_sim(void **state)
     assert_int_equal(result.status, FW_AT_CME_ERROR);
 }
 
+static unsigned reset_pulses;
+
+/* A reset line that does nothing visible: the modem stays dead. */
+static int32_t pulse_reset_silently(void *ctx)
+{
+    (void)ctx;
+    reset_pulses++;
+    return 0;
+}
+
+/* The reset line: the modem reboots and greets with its boot URCs. */
+static int32_t pulse_reset(void *ctx)
+{
+    struct fake_port *f = ctx;
+    reset_pulses++;
+    fake_port_push_str(f, "\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS DONE\r\n\r\nPB DONE\r\n");
+    return 0;
+}
+
+/* a hung modem answers none of the 20 sync tries: the reset line is
+ * pulsed once, the rebooted modem (echo on again) answers and the setup
+ * goes on; without a reset line, or when the modem stays silent after the
+ * reset, the setup fails at the sync step */
+static void test_silent_modem_reset(void **state)
+{
+    static const size_t chunks[] = {1, 2, 7, 64, 4096};
+    struct exchange ex[40];
+    struct fw_sim7600_setup_params p = aws_params();
+    size_t i, c, n;
+    p.n_certs = 0;
+    p.ssl_ctx = -1;
+    p.apn = NULL;
+    for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+        static struct rig r;
+        n = 0;
+        for (i = 0; i < 20; i++)
+            ex[n++] = (struct exchange){"AT\r", NULL};
+        ex[n++] = (struct exchange){"AT\r", "AT\r\r\nOK\r\n"};
+        ex[n++] = (struct exchange){"ATE0\r", "ATE0\r\r\nOK\r\n"};
+        ex[n++] = (struct exchange){"AT+CMEE=2\r", "\r\nOK\r\n"};
+        ex[n++] = (struct exchange){"AT+CPIN?\r", "\r\n+CPIN: READY\r\n\r\nOK\r\n"};
+        ex[n++] = (struct exchange){"AT+CGREG?\r", "\r\n+CGREG: 0,1\r\n\r\nOK\r\n"};
+        rig_init(&r, chunks[c]);
+        r.fake.port.modem_reset = pulse_reset;
+        reset_pulses = 0;
+        assert_int_equal(drive(&r, fw_sim7600_setup_start(&r.setup, &r.modem, &p), ex, n),
+                         FW_SIM7600_SETUP_OK);
+        assert_int_equal(reset_pulses, 1);
+        assert_true(fw_sim7600_setup_reset_pulsed(&r.setup));
+    }
+    for (c = 0; c < 2; c++) { /* no line; a line but the modem stays dead */
+        static struct rig r;
+        n = 0;
+        for (i = 0; i < (c == 0 ? 20u : 40u); i++)
+            ex[n++] = (struct exchange){"AT\r", NULL};
+        rig_init(&r, 7);
+        if (c == 1)
+            r.fake.port.modem_reset = pulse_reset_silently;
+        reset_pulses = 0;
+        assert_int_equal(drive(&r, fw_sim7600_setup_start(&r.setup, &r.modem, &p), ex, n),
+                         FW_SIM7600_SETUP_FAILED);
+        assert_int_equal(fw_sim7600_setup_failed_step(&r.setup, NULL), FW_SIM7600_STEP_SYNC);
+        assert_int_equal(reset_pulses, c);
+        assert_int_equal(fw_sim7600_setup_reset_pulsed(&r.setup), c == 1);
+    }
+}
+
 /* registration denied: polled once a second until the 5 s deadline */
 static void test_registration_deadline(void **state)
 {
@@ -269,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_aws_modem_tls_setup),
         cmocka_unit_test(test_server_only_setup),
         cmocka_unit_test(test_no_sim),
+        cmocka_unit_test(test_silent_modem_reset),
         cmocka_unit_test(test_registration_deadline),
         cmocka_unit_test(test_refused_download),
         cmocka_unit_test(test_bad_params),

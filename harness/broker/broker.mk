@@ -4,7 +4,7 @@
 BROKER_DIR := harness/broker
 BROKER_PLUGIN := $(BUILD)/lib/cellbench_cloud.so
 BROKER_CORE_SRCS := $(BROKER_DIR)/registry.c $(BROKER_DIR)/gcp_jwt.c $(BROKER_DIR)/gcp_topics.c \
-	$(BROKER_DIR)/aws_policy.c $(BROKER_DIR)/cloud_store.c $(BROKER_DIR)/shadow.c harness/vclock.c
+	$(BROKER_DIR)/gcp_acks.c $(BROKER_DIR)/aws_policy.c $(BROKER_DIR)/cloud_store.c $(BROKER_DIR)/shadow.c harness/vclock.c
 BROKER_PLUGIN_SRCS := $(BROKER_CORE_SRCS) $(BROKER_DIR)/plugin.c $(BROKER_DIR)/plugin_gcp.c \
 	$(BROKER_DIR)/plugin_aws.c
 BROKER_PIC_OBJS := $(BROKER_PLUGIN_SRCS:%.c=$(BUILD)/pic/%.o)

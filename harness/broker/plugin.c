@@ -220,6 +220,8 @@ static int on_tick(int event, void *event_data, void *userdata)
     /* TICK comes every loop pass; token expiry needs looking at only once a
      * virtual second (the broker itself waits up to 100 ms real between passes
      * when idle, so an idle broker at a high rate still notices late) */
+    if (ctx->ack_log) /* every pass: the ack time is the virtual time it is seen */
+        gcp_follow_acks(ctx);
     if (ctx->profile == CLOUD_PROFILE_GCP && periodic_due(ctx))
         gcp_on_tick(ctx);
     return MOSQ_ERR_SUCCESS;
@@ -252,6 +254,10 @@ static void ctx_free(struct cloud_ctx *ctx)
         conn_remove(ctx, ctx->conns->client);
     aws_free(ctx);
     free(ctx->gcp_presence);
+    if (ctx->ack_log) {
+        gcp_log_follow_close(ctx->ack_log);
+        free(ctx->ack_log);
+    }
     cloud_registry_free(ctx->reg);
     cloud_store_close(ctx->store);
     vclock_close(ctx->clock);
@@ -292,6 +298,14 @@ static int ctx_configure(struct cloud_ctx *ctx, struct mosquitto_opt *opts, int 
     ctx->admin_password = password ? strdup(password) : NULL;
     const char *limits = option(opts, count, "rate_limits");
     ctx->rate_limits = !limits || strcmp(limits, "off") != 0;
+    const char *ack_log = option(opts, count, "config_ack_log");
+    if (ack_log && ctx->profile == CLOUD_PROFILE_GCP) {
+        ctx->ack_log = calloc(1, sizeof *ctx->ack_log);
+        if (!ctx->ack_log || gcp_log_follow_init(ctx->ack_log, ack_log) < 0) {
+            mosquitto_log_printf(MOSQ_LOG_ERR, "cellbench_cloud: out of memory");
+            return -1;
+        }
+    }
     return 0;
 }
 

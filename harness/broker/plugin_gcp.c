@@ -125,10 +125,16 @@ static void latest_config(struct cloud_ctx *ctx, const char *device, struct clou
     out->version = 1;
 }
 
-static void deliver_config(const struct cloud_conn *conn, const struct gcp_link *l,
+static void deliver_config(const struct cloud_conn *conn, struct gcp_link *l,
                            const struct cloud_blob *cfg)
 {
     char topic[300];
+    if (l->config_qos >= 1) { /* the version its "Sending PUBLISH" log line will stand for */
+        if (l->config_queued_count == (int)(sizeof l->config_queued / sizeof l->config_queued[0]))
+            memmove(l->config_queued, l->config_queued + 1, sizeof l->config_queued - sizeof l->config_queued[0]),
+                l->config_queued_count--;
+        l->config_queued[l->config_queued_count++] = cfg->version;
+    }
     snprintf(topic, sizeof topic, "/devices/%s/config", l->device->id);
     cloud_publish(conn_id(conn), topic, cfg->data ? (const void *)cfg->data : "", cfg->len,
                   l->config_qos);
@@ -411,7 +417,7 @@ static void admin_error(const char *request_topic, const char *code, const char 
 static void broadcast_config(struct cloud_ctx *ctx, const char *device, const struct cloud_blob *cfg)
 {
     for (struct cloud_conn *c = ctx->conns; c; c = c->next) {
-        const struct gcp_link *l = c->admin ? NULL : link_for(c, device);
+        struct gcp_link *l = c->admin ? NULL : link_for(c, device);
         if (l && l->config_qos >= 0)
             deliver_config(c, l, cfg);
     }
@@ -514,6 +520,24 @@ static void admin_list(struct cloud_ctx *ctx, const char *request_topic)
     admin_reply(request_topic, json_pack("{s:o, s:I}", "devices", list, "nowMs", (json_int_t)cloud_now_ms(ctx)));
 }
 
+/* state/get: the state, the config, and the device's last config acknowledgement
+ * (deviceAckTime in ms and its version; null when none was seen or acks are not followed). */
+static void admin_state_get(struct cloud_ctx *ctx, const char *request_topic, const char *device)
+{
+    struct cloud_blob ack;
+    json_t *reply = json_pack("{s:o, s:o}", "state", blob_json(ctx, "state", device), "config",
+                              blob_json(ctx, "config", device));
+    if (cloud_store_get_blob(ctx->store, "config-ack", device, &ack) == 0) {
+        json_object_set_new(reply, "deviceAckTime", json_integer(ack.updated_ms));
+        json_object_set_new(reply, "deviceAckVersion", json_integer(ack.version));
+        free(ack.data);
+    } else {
+        json_object_set_new(reply, "deviceAckTime", json_null());
+        json_object_set_new(reply, "deviceAckVersion", json_null());
+    }
+    admin_reply(request_topic, reply);
+}
+
 /* Dispatch cloud/gcp/devices/<D>/<verb...>. */
 static void admin_device(struct cloud_ctx *ctx, const struct mosquitto_evt_message *ed, const char *rest)
 {
@@ -537,8 +561,7 @@ static void admin_device(struct cloud_ctx *ctx, const struct mosquitto_evt_messa
     else if (strcmp(verb, "config/get") == 0)
         admin_reply(ed->topic, blob_json(ctx, "config", device));
     else if (strcmp(verb, "state/get") == 0)
-        admin_reply(ed->topic, json_pack("{s:o, s:o, s:n}", "state", blob_json(ctx, "state", device),
-                                         "config", blob_json(ctx, "config", device), "deviceAckTime"));
+        admin_state_get(ctx, ed->topic, device);
     else if (strcmp(verb, "commands/send") == 0 || strncmp(verb, "commands/send/", 14) == 0)
         admin_command(ctx, dev, ed, verb[13] ? verb + 14 : "");
     else
@@ -558,4 +581,84 @@ int gcp_on_admin(struct cloud_ctx *ctx, struct mosquitto_evt_message *ed)
     else
         admin_error(ed->topic, "INVALID_ARGUMENT", "unknown request");
     return MOSQ_ERR_SUCCESS;
+}
+
+/* ------------------------------------------------------------ config acknowledgements */
+
+/* The device connection whose client id is client, or NULL. */
+static struct cloud_conn *conn_by_client_id(struct cloud_ctx *ctx, const char *client)
+{
+    for (struct cloud_conn *c = ctx->conns; c; c = c->next) {
+        const char *id = c->admin ? NULL : mosquitto_client_id(c->client);
+        if (id && strcmp(id, client) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+/* A QoS 1 config message left for client under message id mid. */
+static void config_sent(struct cloud_ctx *ctx, const struct gcp_ack_line *line)
+{
+    struct gcp_topic t;
+    gcp_topic_parse(line->topic, &t);
+    struct cloud_conn *conn = conn_by_client_id(ctx, line->client);
+    struct gcp_link *l = conn && t.kind == GCP_TOPIC_CONFIG ? link_for(conn, t.device) : NULL;
+    if (!l || line->qos < 1 || line->dup) /* a retry keeps the version of its first send */
+        return;
+    int64_t version;
+    if (l->config_queued_count > 0) {
+        version = l->config_queued[0];
+        memmove(l->config_queued, l->config_queued + 1, (size_t)--l->config_queued_count * sizeof l->config_queued[0]);
+    } else { /* not queued by us (cannot happen today): the latest */
+        struct cloud_blob cfg;
+        latest_config(ctx, l->device->id, &cfg);
+        free(cfg.data);
+        version = cfg.version;
+    }
+    const int cap = (int)(sizeof conn->config_inflight / sizeof conn->config_inflight[0]);
+    int i = 0;
+    while (i < conn->config_inflight_count && conn->config_inflight[i].mid != line->mid)
+        i++;
+    if (i == cap) { /* full: the oldest goes */
+        memmove(conn->config_inflight, conn->config_inflight + 1, (size_t)(cap - 1) * sizeof conn->config_inflight[0]);
+        i = cap - 1;
+    } else if (i == conn->config_inflight_count) {
+        conn->config_inflight_count++;
+    }
+    conn->config_inflight[i] = (struct gcp_config_inflight){ line->mid, l->device, version };
+}
+
+/* A PUBACK: if it answers a config message, the device acknowledged that version. */
+static void config_acked(struct cloud_ctx *ctx, const struct gcp_ack_line *line)
+{
+    struct cloud_conn *conn = conn_by_client_id(ctx, line->client);
+    int i = 0;
+    while (conn && i < conn->config_inflight_count && conn->config_inflight[i].mid != line->mid)
+        i++;
+    if (!conn || i == conn->config_inflight_count)
+        return;
+    struct gcp_config_inflight acked = conn->config_inflight[i];
+    memmove(conn->config_inflight + i, conn->config_inflight + i + 1,
+            (size_t)(--conn->config_inflight_count - i) * sizeof conn->config_inflight[0]);
+    int64_t now_ms = cloud_now_ms(ctx);
+    if (cloud_store_put_blob(ctx->store, "config-ack", acked.device->id, "", 0, now_ms, acked.version) < 0)
+        mosquitto_log_printf(MOSQ_LOG_WARNING, "cellbench_cloud: gcp: cannot write the state file");
+    char topic[300];
+    snprintf(topic, sizeof topic, "cloud/gcp/notify/devices/%s/config-ack", acked.device->id);
+    if (cloud_admin_listens(ctx, topic))
+        cloud_publish_json(topic, json_pack("{s:I, s:I}", "version", (json_int_t)acked.version,
+                                            "deviceAckTimeMs", (json_int_t)now_ms));
+}
+
+void gcp_follow_acks(struct cloud_ctx *ctx)
+{
+    const char *text;
+    for (int n = 0; n < 10000 && (text = gcp_log_follow_next(ctx->ack_log)) != NULL; n++) {
+        struct gcp_ack_line line;
+        switch (gcp_acks_parse_line(text, &line)) {
+        case GCP_ACK_LINE_SEND: config_sent(ctx, &line); break;
+        case GCP_ACK_LINE_PUBACK: config_acked(ctx, &line); break;
+        case GCP_ACK_LINE_OTHER: break;
+        }
+    }
 }

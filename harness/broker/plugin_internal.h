@@ -18,6 +18,7 @@
 
 #include "aws_policy.h"
 #include "cloud_store.h"
+#include "gcp_acks.h"
 #include "registry.h"
 #include "vclock.h"
 
@@ -31,6 +32,15 @@ struct gcp_link {
     int commands_qos;   /* -1: not subscribed to /devices/D/commands/# */
     bool errors;        /* subscribed to /devices/D/errors (gateways) */
     int64_t last_state_ms; /* virtual time of the last state update; INT64_MIN none */
+    int64_t config_queued[8]; /* config versions handed to Mosquitto at QoS 1, not yet seen sent */
+    int config_queued_count;
+};
+
+/** A QoS 1 config message sent to a device, awaiting its PUBACK (gcp_acks.h). */
+struct gcp_config_inflight {
+    int mid;
+    const struct gcp_device *device;
+    int64_t version;
 };
 
 /** Most devices one gateway connection may have attached at once (here). */
@@ -45,6 +55,8 @@ struct cloud_conn {
     int64_t token_exp_s;     /* 0: none */
     struct gcp_link links[GCP_MAX_LINKS];
     int link_count;
+    struct gcp_config_inflight config_inflight[8]; /* by message id, oldest first */
+    int config_inflight_count;
     /* aws */
     const struct aws_thing *thing;
     struct aws_compiled_policy policy; /* its policies with this connection's variables */
@@ -87,6 +99,7 @@ struct cloud_ctx {
     int64_t last_periodic_s;  /* virtual second of the last periodic TICK work */
     struct gcp_presence *gcp_presence; /* gcp: one per registry device, made on first use */
     int pubsub_filters;       /* admin filters that could match pubsub/... */
+    struct gcp_log_follow *ack_log; /* gcp: the broker's debug log, for config PUBACKs; NULL: not followed */
 };
 
 /** Virtual time now, seconds / milliseconds. */
@@ -121,6 +134,8 @@ int gcp_on_admin(struct cloud_ctx *ctx, struct mosquitto_evt_message *ed);
 void gcp_on_tick(struct cloud_ctx *ctx);
 /** A device connection closed (gcp): stamps the disconnection of every device it served. */
 void gcp_on_disconnect(struct cloud_ctx *ctx, struct cloud_conn *conn);
+/** Read the broker log lines appended since the last call and record config acknowledgements. */
+void gcp_follow_acks(struct cloud_ctx *ctx);
 
 /* AWS profile (plugin_aws.c). */
 int aws_on_auth(struct cloud_ctx *ctx, struct mosquitto_evt_basic_auth *ed);

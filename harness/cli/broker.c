@@ -7,6 +7,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -35,10 +36,13 @@ struct broker_opts {
     char registry[PATH_MAX];
     char dir[PATH_MAX];
     char certs[PATH_MAX];
+    char server_certs[PATH_MAX]; /* server.pem and server.key; --certs unless --server-certs */
     char plugin[PATH_MAX];
     char clock[PATH_MAX];
     const char *mosquitto;
     bool no_rate_limits; /* benchmarks: no per-connection rate limits */
+    bool temp_dir;       /* dir made here (no --dir): removed at exit */
+    bool config_acks;    /* gcp: debug log followed for config PUBACKs */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -58,10 +62,15 @@ static void usage(FILE *out)
             "  --admin-port M  cloud application listener on 127.0.0.1 (default N+1)\n"
             "  --registry FILE things/policies (aws) or devices/keys (gcp), JSON\n"
             "  --dir DIR       configuration, log, admin password and cloud state\n"
-            "                  (default: a new directory under /tmp)\n"
+            "                  (default: a new directory under /tmp, removed at exit)\n"
             "  --clock FILE    virtual clock file (default: real time)\n"
             "  --certs DIR     ca.pem, server.pem, server.key (default certs/out)\n"
-            "  --no-rate-limits  aws: no 100 publishes/s and 1 CONNECT/s limits (benchmarks)\n");
+            "  --server-certs DIR  server.pem and server.key from DIR instead (a rotated\n"
+            "                  server certificate); client certificates still\n"
+            "                  verified with --certs' ca.pem\n"
+            "  --no-rate-limits  aws: no 100 publishes/s and 1 CONNECT/s limits (benchmarks)\n"
+            "  --config-acks   gcp: see config PUBACKs (deviceAckTime) through Mosquitto's\n"
+            "                  debug log (one log line per packet)\n");
 }
 
 /* Absolute form of path into out; false (with a message) when it does not exist. */
@@ -104,11 +113,12 @@ static int parse_opts(int argc, char **argv, struct broker_opts *o)
         { "dir", required_argument, NULL, 'd' },        { "clock", required_argument, NULL, 'c' },
         { "certs", required_argument, NULL, 'C' },      { "plugin", required_argument, NULL, 'L' },
         { "mosquitto", required_argument, NULL, 'm' },  { "help", no_argument, NULL, 'h' },
-        { "no-rate-limits", no_argument, NULL, 'R' },
+        { "no-rate-limits", no_argument, NULL, 'R' }, { "server-certs", required_argument, NULL, 'S' },
+        { "config-acks", no_argument, NULL, 'A' },
         { NULL, 0, NULL, 0 },
     };
     const char *profile = NULL, *registry = NULL, *dir = NULL, *clock = NULL;
-    const char *certs = "certs/out", *plugin = NULL;
+    const char *certs = "certs/out", *plugin = NULL, *server_certs = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -130,9 +140,11 @@ static int parse_opts(int argc, char **argv, struct broker_opts *o)
         case 'd': dir = optarg; break;
         case 'c': clock = optarg; break;
         case 'C': certs = optarg; break;
+        case 'S': server_certs = optarg; break;
         case 'L': plugin = optarg; break;
         case 'm': o->mosquitto = optarg; break;
         case 'R': o->no_rate_limits = true; break;
+        case 'A': o->config_acks = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -159,12 +171,15 @@ static int parse_opts(int argc, char **argv, struct broker_opts *o)
             return 1;
         }
         dir = o->dir;
+        o->temp_dir = true;
     } else if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
         fprintf(stderr, "cellbench broker: --dir %s: %s\n", dir, strerror(errno));
         return 1;
     }
     if (!absolute_path("--dir", dir, o->dir) || !absolute_path("--registry", registry, o->registry) ||
-        !absolute_path("--certs", certs, o->certs) || (clock && !absolute_path("--clock", clock, o->clock)))
+        !absolute_path("--certs", certs, o->certs) || (clock && !absolute_path("--clock", clock, o->clock)) ||
+        !absolute_path(server_certs ? "--server-certs" : "--certs", server_certs ? server_certs : certs,
+                       o->server_certs))
         return 1;
     if (plugin)
         snprintf(o->plugin, sizeof o->plugin, "%s", plugin);
@@ -221,11 +236,14 @@ static bool write_config(const struct broker_opts *o, const char *password, char
     fprintf(f, "user %s\n", pw ? pw->pw_name : "root");
     fprintf(f, "log_dest file %s/mosquitto.log\n", o->dir);
     fprintf(f, "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n");
+    if (o->config_acks && !aws) /* PUBACKs are invisible to plugins but logged at debug level */
+        fprintf(f, "log_type debug\n");
     fprintf(f, "connection_messages true\nmax_keepalive 1200\n");
     fprintf(f, "max_queued_messages 100000\n"); /* the cloud side must not lose events under load */
     fprintf(f, "set_tcp_nodelay true\n"); /* no Nagle delay: 40 ms real is minutes of trip at a high rate */
     fprintf(f, "\n# devices: TLS%s\nlistener %d\n", aws ? ", client certificate required" : "", o->port);
-    fprintf(f, "cafile %s/ca.pem\ncertfile %s/server.pem\nkeyfile %s/server.key\n", o->certs, o->certs, o->certs);
+    fprintf(f, "cafile %s/ca.pem\ncertfile %s/server.pem\nkeyfile %s/server.key\n", o->certs, o->server_certs,
+            o->server_certs);
     fprintf(f, "require_certificate %s\n", aws ? "true" : "false");
     fprintf(f, "max_qos 1\n"); /* a QoS 2 PUBLISH closes, a QoS 2 SUBSCRIBE is granted 1 */
     fprintf(f, "\n# cloud application (admin), loopback only\nlistener %d 127.0.0.1\n", o->admin_port);
@@ -237,6 +255,8 @@ static bool write_config(const struct broker_opts *o, const char *password, char
         fprintf(f, "plugin_opt_clock %s\n", o->clock);
     if (o->no_rate_limits)
         fprintf(f, "plugin_opt_rate_limits off\n");
+    if (o->config_acks && !aws)
+        fprintf(f, "plugin_opt_config_ack_log %s/mosquitto.log\n", o->dir);
     return fclose(f) == 0;
 }
 
@@ -317,6 +337,17 @@ static int supervise(pid_t child)
     }
 }
 
+static int serve(struct broker_opts *o);
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
 int cli_broker_main(int argc, char **argv)
 {
     struct broker_opts o;
@@ -324,6 +355,16 @@ int cli_broker_main(int argc, char **argv)
     int rc = parse_opts(argc, argv, &o);
     if (rc >= 0)
         return rc;
+    rc = serve(&o);
+    if (o.temp_dir) /* no --dir: the state was this run's only */
+        nftw(o.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return rc;
+}
+
+/* Check the registry, write the configuration, run and supervise Mosquitto. */
+static int serve(struct broker_opts *o_in)
+{
+    struct broker_opts o = *o_in;
     char err[1024];
     struct cloud_registry *reg = cloud_registry_load(o.registry, o.profile, err, sizeof err);
     if (!reg) {

@@ -12,11 +12,21 @@
  *
  * "broker restart" stops the broker and starts it again on the same ports
  * and state directory; the cloud application logs in again.
+ * "broker rotate-cert" does the same with the server certificate and key of
+ * CERTS/rotated/ (certs/gen.sh: a new CA, same host names), as a real
+ * endpoint change would: every device connection is dropped, and a device
+ * gets back in only once it trusts the new CA (client certificates are still
+ * verified with the first CA). Later restarts keep the rotated certificate.
+ * A stopped broker publishes no presence events, so for expect_connection
+ * every device connected when the runner stopped it counts as disconnected
+ * at that moment.
  * Cloud actions go through the broker's admin listener: config (aws: retained
  * on /bus/<id>/configuration; gcp: config/set), command (aws:
  * /bus/<id>/commands; gcp: commands/send/bus-commands), read_state (aws:
  * shadow get; gcp: state/get; its match is judged on the reply document).
- * Configuration strings get ${broker.endpoint} and ${file:PATH} substituted.
+ * Configuration strings get ${broker.endpoint}, ${broker.port} and ${file:PATH} substituted
+ * (PATH under certs/out/ is read from the run's PKI, which is RUNDIR/certs
+ * when the scenario names devices certs/out lacks).
  * A "gnss ..." fault takes that receiver off the route for the rest of the trip.
  * Every message the cloud application sees goes to RUNDIR/cloud.log.
  * expect_uart is judged on the simulator's capture (RUNDIR/<id>-uart.log,
@@ -34,8 +44,8 @@
  * picture_bytes is written to RUNDIR/<id>-picture-<entry>.bin first).
  * The "publish" command (args topic, payload) is fwcore's test hook: the
  * firmware of a device the timeline sends it to starts with --test-publish.
- * Not executed yet (reported as NOT RUN, and the run then fails):
- * "broker rotate-cert" and expect_ack.
+ * expect_ack is judged on the cloud log (acks.h; the gcp broker runs with
+ * --config-acks so it sees config PUBACKs).
  * --junit FILE writes a test case per verdict line (a failure carries the
  * reason, the run directory and the tail of the device's UART capture).
  * --report DIR writes DIR/<scenario>.html for every scenario, also when its
@@ -65,11 +75,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acks.h"
 #include "cloud_app.h"
 #include "orchestrate.h"
 #include "report.h"
 #include "route.h"
 #include "scenario.h"
+#include "hil.h"
+#include "target_qemu.h"
 #include "vclock.h"
 
 #define READY_GUARD_MS 20000 /* real-time hang guard for a process to come up */
@@ -80,6 +93,8 @@ struct run_opts {
     int64_t rate_micro; /* 0: the scenario's rate */
     bool keep;
     bool verbose;
+    bool target_qemu;   /* --target qemu: the firmware runs as the Cortex-M4 image (target_qemu.h) */
+    const char *hil_serial; /* --target hil --serial DEV: the firmware runs on a board (hil.h) */
     char root[PATH_MAX]; /* source tree: certs/ */
     char bin[PATH_MAX];  /* directory of cellbench, sim7600, fwcore */
     const char *junit_path; /* --junit FILE, or NULL */
@@ -102,6 +117,9 @@ struct run {
     int broker_child;          /* orch index of the running broker */
     bool gnss_override[ORCH_MAX_CHILDREN]; /* a "gnss ..." fault took the receiver off the route */
     unsigned broker_restarts;
+    bool cert_rotated;         /* the broker serves CERTS/rotated/server.pem */
+    double broker_stops[16];   /* trip times the runner stopped the broker (restart, rotate-cert) */
+    size_t broker_stop_count;
     int control[ORCH_MAX_CHILDREN]; /* control socket per device */
     struct cloud_app cloud;
     bool cloud_up;
@@ -114,6 +132,8 @@ struct run {
     int64_t jumped_ns;                 /* clock jumps executed so far (start_ns moved by them) */
     struct report_verdict *verdicts;   /* every verdict line, for --report */
     size_t verdict_count, verdict_cap;
+    struct ack_config *configs;        /* configurations sent, in order (expect_ack); config owned */
+    size_t config_count, config_cap;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -167,6 +187,14 @@ static bool file_exists(const char *path)
 
 /* ---- certificates ---- */
 
+/* certs/gen.sh made the rotated server certificate (older outputs lack it). */
+static bool has_rotated_certs(const struct run *r)
+{
+    char path[PATH_MAX * 2];
+    snprintf(path, sizeof path, "%s/rotated/server.pem", r->certs);
+    return file_exists(path);
+}
+
 static bool device_has_certs(const struct run *r, const char *id)
 {
     char path[PATH_MAX * 2];
@@ -195,7 +223,7 @@ static int gen_certs(const struct run *r, const char *out_dir, bool scenario_ids
  */
 static int ensure_certs(struct run *r)
 {
-    if (!device_has_certs(r, "bus-1")) {
+    if (!device_has_certs(r, "bus-1") || !has_rotated_certs(r)) {
         fprintf(stderr, "cellbench: making certificates (certs/gen.sh)\n");
         if (gen_certs(r, r->certs, false) < 0)
             return -1;
@@ -224,9 +252,7 @@ static const char *not_executed(const struct scenario *s, const struct scenario_
 {
     switch (a->kind) {
     case SCENARIO_ACTION_FAULT:
-        return a->u.fault.target == SCENARIO_FAULT_BROKER && strcmp(a->u.fault.line, "broker restart") != 0
-                   ? "broker certificate rotation is not executed yet"
-                   : NULL;
+        return NULL;
     case SCENARIO_ACTION_EXPECT_MESSAGE:
     case SCENARIO_ACTION_EXPECT_ORDER:
     case SCENARIO_ACTION_EXPECT_NO_LOSS:
@@ -241,7 +267,7 @@ static const char *not_executed(const struct scenario *s, const struct scenario_
     case SCENARIO_ACTION_DRIVER:
         return NULL;
     case SCENARIO_ACTION_EXPECT_ACK:
-        return "acknowledgements are not observed yet";
+        return NULL;
     case SCENARIO_ACTION_EXPECT_UART:
         return NULL;
     }
@@ -249,9 +275,8 @@ static const char *not_executed(const struct scenario *s, const struct scenario_
 }
 
 /*
- * NULL when fwcore runs the stack, else why not. Every stack runs; on the
- * MCU-TLS stacks fwcore connects and publishes an "online" event but has no
- * bus application yet, so trip expectations there fail with their reasons.
+ * NULL when fwcore runs the stack, else why not. fwcore runs the device
+ * lifecycle and the bus application on all four stacks.
  */
 static const char *stack_missing(enum scenario_stack st)
 {
@@ -336,8 +361,12 @@ static int start_broker(struct run *r, const char *name)
     snprintf(registry, sizeof registry, "%s/registry-%s.json", r->certs, profile);
     snprintf(dir, sizeof dir, "%s/broker", r->dir);
     snprintf(clock, sizeof clock, "%s/clock", r->dir);
+    char server_certs[PATH_MAX + 32];
+    snprintf(server_certs, sizeof server_certs, "%s%s", r->certs, r->cert_rotated ? "/rotated" : "");
     char *argv[] = { prog, "broker", "--profile", (char *)profile, "--port", port, "--admin-port", admin,
-                     "--registry", registry, "--dir", dir, "--clock", clock, "--certs", r->certs, NULL };
+                     "--registry", registry, "--dir", dir, "--clock", clock, "--certs", r->certs,
+                     "--server-certs", server_certs,
+                     "--config-acks", NULL }; /* gcp: config PUBACKs for expect_ack (aws ignores it) */
     r->broker_child = orch_spawn(&r->orch, name, argv);
     return r->broker_child < 0 ? -1 : orch_wait_line(&r->orch, r->broker_child, "ready", NULL, 0, READY_GUARD_MS);
 }
@@ -349,9 +378,19 @@ static int read_admin_password(const struct run *r, char *password, size_t cap)
     return read_text_file(path, password, cap);
 }
 
-/* "broker restart": stop it, start it again on the same ports and state directory, log the cloud in again. */
-static void restart_broker(struct run *r)
+/*
+ * "broker restart": stop it, start it again on the same ports and state
+ * directory, log the cloud in again. "broker rotate-cert" restarts it with
+ * the rotated server certificate (Mosquitto 2.0 rereads certfile/keyfile on
+ * SIGHUP but keeps existing TLS connections; a rotation drops them).
+ */
+static void restart_broker(struct run *r, bool rotate)
 {
+    if (rotate)
+        r->cert_rotated = true;
+    if (r->broker_stop_count < sizeof r->broker_stops / sizeof r->broker_stops[0])
+        r->broker_stops[r->broker_stop_count++] =
+            (double)(vclock_now_ns(r->clock) - r->start_ns) / (double)VCLOCK_NS_PER_S;
     char name[64], password[128];
     snprintf(name, sizeof name, "broker-restart-%u", ++r->broker_restarts);
     orch_stop_child(&r->orch, r->broker_child, STOP_GUARD_MS);
@@ -377,8 +416,41 @@ static int control_connect(const char *path)
     return -1;
 }
 
+static void gcp_identity(const struct run *r, char *project, char *region, char *registry, size_t cap);
+static int control_connect(const char *path);
+
+/* --target hil: start the board's firmware with the go line, then serve its serial port. */
+static int start_simulator_hil(struct run *r, size_t d)
+{
+    const char *id = r->sc.devices[d].id;
+    char prog[PATH_MAX + 16], ctl[PATH_MAX + 80], clock[PATH_MAX + 16], log[PATH_MAX + 80], name[80], project[128],
+        region[128], registry[128];
+    gcp_identity(r, project, region, registry, sizeof project);
+    struct target_qemu_device t = { .uart_path = r->opts->hil_serial, .dev = &r->sc.devices[d], .certs = r->certs,
+                                    .broker_port = r->port, .project = project, .region = region,
+                                    .registry = registry, .epoch_s = r->start_ns / VCLOCK_NS_PER_S,
+                                    .rate_micro = r->opts->rate_micro ? r->opts->rate_micro
+                                                                      : (int64_t)llround(r->sc.rate * VCLOCK_RATE_ONE) };
+    if (hil_go(&t, READY_GUARD_MS) < 0)
+        return -1;
+    snprintf(prog, sizeof prog, "%s/sim7600", r->opts->bin);
+    snprintf(ctl, sizeof ctl, "%s/%s.ctl", r->dir, id);
+    snprintf(clock, sizeof clock, "%s/clock", r->dir);
+    snprintf(log, sizeof log, "%s/%s-uart.log", r->dir, id);
+    snprintf(name, sizeof name, "sim-%s", id);
+    char *argv[] = { prog, "--serial", (char *)r->opts->hil_serial, "--control", ctl, "--clock", clock, "--log", log,
+                     NULL };
+    if (orch_spawn(&r->orch, name, argv) < 0)
+        return -1;
+    for (int waited = 0; (r->control[d] = control_connect(ctl)) < 0 && waited < READY_GUARD_MS; waited += 50)
+        usleep(50000);
+    return r->control[d] < 0 ? -1 : 0;
+}
+
 static int start_simulator(struct run *r, size_t d)
 {
+    if (r->opts->hil_serial)
+        return start_simulator_hil(r, d);
     const char *id = r->sc.devices[d].id;
     char prog[PATH_MAX + 16], link[PATH_MAX + 80], ctl[PATH_MAX + 80], clock[PATH_MAX + 16], log[PATH_MAX + 80],
         name[80];
@@ -430,12 +502,31 @@ static bool uses_publish_hook(const struct scenario *s, size_t d)
     return false;
 }
 
+/* --target qemu: the device's firmware as the QEMU image, on the simulator's PTY. */
+static int start_firmware_qemu(struct run *r, size_t d)
+{
+    char uart[PATH_MAX + 80], project[128], region[128], registry[128];
+    snprintf(uart, sizeof uart, "%s/%s.pty", r->dir, r->sc.devices[d].id);
+    gcp_identity(r, project, region, registry, sizeof project);
+    struct target_qemu_device t = { .bin_dir = r->opts->bin, .uart_path = uart, .dev = &r->sc.devices[d],
+                                    .certs = r->certs, .broker_port = r->port, .project = project,
+                                    .region = region, .registry = registry,
+                                    .rate_micro = vclock_rate_micro(r->clock),
+                                    .epoch_s = vclock_now_ns(r->clock) / VCLOCK_NS_PER_S };
+    return target_qemu_start(&r->orch, &t) < 0 ? -1 : 0;
+}
+
 static int start_firmware(struct run *r, size_t d)
 {
+    if (r->opts->target_qemu)
+        return start_firmware_qemu(r, d);
+    if (r->opts->hil_serial)
+        return 0; /* the board runs since its go line (start_simulator_hil) */
     const struct scenario_device *dev = &r->sc.devices[d];
     char prog[PATH_MAX + 16], uart[PATH_MAX + 80], clock[PATH_MAX + 16], state[PATH_MAX + 80], broker[64],
-        name[80], project[128], region[128], registry[128], inputs[PATH_MAX + 80];
+        name[80], project[128], region[128], registry[128], inputs[PATH_MAX + 80], ctl[PATH_MAX + 80];
     snprintf(prog, sizeof prog, "%s/fwcore", r->opts->bin);
+    snprintf(ctl, sizeof ctl, "%s/%s.ctl", r->dir, dev->id); /* the modem's reset line */
     snprintf(uart, sizeof uart, "%s/%s.pty", r->dir, dev->id);
     snprintf(clock, sizeof clock, "%s/clock", r->dir);
     snprintf(state, sizeof state, "%s/%s-state", r->dir, dev->id);
@@ -448,7 +539,8 @@ static int start_firmware(struct run *r, size_t d)
     char *argv[] = { prog, "--uart", uart, "--inputs", inputs, "--stack", (char *)scenario_stack_str(dev->stack), "--device",
                      (char *)dev->id, "--role", (char *)scenario_role_str(dev->role), "--certs", r->certs,
                      "--broker", broker, "--state", state, "--clock", clock, "--gcp-project", project,
-                     "--gcp-region", region, "--gcp-registry", registry, NULL, NULL, NULL, NULL, NULL };
+                     "--gcp-region", region, "--gcp-registry", registry, "--reset-line", ctl,
+                     NULL, NULL, NULL, NULL, NULL };
     size_t n = sizeof argv / sizeof argv[0] - 5; /* the first NULL */
     if (dev->registration) { /* the bus identifies itself with its registration and route */
         argv[n++] = "--registration";
@@ -531,7 +623,7 @@ static void run_fault(struct run *r, const struct scenario_action *a)
 {
     char reply[512];
     if (a->u.fault.target == SCENARIO_FAULT_BROKER) {
-        restart_broker(r);
+        restart_broker(r, strcmp(a->u.fault.line, "broker rotate-cert") == 0);
         return;
     }
     if (a->u.fault.target == SCENARIO_FAULT_CLOCK) {
@@ -565,7 +657,7 @@ static void cloud_topic(const struct run *r, enum scenario_action_kind k, const 
         snprintf(buf, cap, aws ? "cloud/aws/shadow/%s/get" : "cloud/gcp/devices/%s/state/get", id);
 }
 
-/* text with every ${broker.endpoint} and ${file:PATH} replaced; NULL when a file cannot be read. */
+/* text with every ${broker.endpoint}, ${broker.port} and ${file:PATH} replaced; NULL when a file cannot be read. */
 static char *substitute(const struct run *r, const char *text)
 {
     enum { VALUE_CAP = 65536 };
@@ -578,9 +670,16 @@ static char *substitute(const struct run *r, const char *text)
         value[0] = '\0';
         if (end && strncmp(text, "${broker.endpoint}", strlen("${broker.endpoint}")) == 0) {
             snprintf(value, VALUE_CAP, "localhost:%d", r->port);
+        } else if (end && strncmp(text, "${broker.port}", strlen("${broker.port}")) == 0) {
+            snprintf(value, VALUE_CAP, "%d", r->port);
         } else if (end && strncmp(text, "${file:", 7) == 0) {
             char path[PATH_MAX * 2];
-            snprintf(path, sizeof path, "%s/%.*s", r->opts->root, (int)(end - text - 7), text + 7);
+            const char *file = text + 7;
+            int len = (int)(end - file);
+            if (strncmp(file, "certs/out/", 10) == 0) /* the run's PKI (its own one for unknown devices) */
+                snprintf(path, sizeof path, "%s/%.*s", r->certs, len - 10, file + 10);
+            else
+                snprintf(path, sizeof path, "%s/%.*s", r->opts->root, len, file);
             if (read_text_file(path, value, VALUE_CAP) < 0) {
                 fprintf(stderr, "cellbench: configuration: cannot read %s\n", path);
                 free(out.data);
@@ -688,6 +787,36 @@ static char *cloud_payload(const struct run *r, const struct scenario_action *a)
     return strdup(buf);
 }
 
+/* Remember a configuration sent to device d (for expect_ack's version numbers). */
+static void remember_config(struct run *r, const struct scenario_action *a, size_t d, const char *payload)
+{
+    if (r->config_count == r->config_cap) {
+        size_t cap = r->config_cap * 2 + 4;
+        struct ack_config *grown = realloc(r->configs, cap * sizeof *grown);
+        if (!grown) {
+            abort_run(r, "%s", "out of memory");
+            return;
+        }
+        r->configs = grown;
+        r->config_cap = cap;
+    }
+    json_t *config = json_loads(payload, 0, NULL);
+    if (!config) {
+        abort_run(r, "%s", "a configuration sent is not JSON");
+        return;
+    }
+    r->configs[r->config_count++] = (struct ack_config){ r->sc.devices[d].id, a->at_s, config, 0 };
+}
+
+static void free_configs(struct run *r)
+{
+    for (size_t i = 0; i < r->config_count; i++)
+        json_decref((json_t *)r->configs[i].config);
+    free(r->configs);
+    r->configs = NULL;
+    r->config_count = r->config_cap = 0;
+}
+
 /* config (aws: retained, so a bus that connects later fetches it), command, read_state. */
 static void run_cloud_action(struct run *r, const struct scenario_action *a)
 {
@@ -702,6 +831,8 @@ static void run_cloud_action(struct run *r, const struct scenario_action *a)
         bool retain = a->kind == SCENARIO_ACTION_CONFIG && r->sc.profile == SCENARIO_PROFILE_AWS;
         if (cloud_app_publish(&r->cloud, topic, payload, strlen(payload), retain) < 0)
             abort_run(r, "the cloud application cannot publish on %.200s", topic);
+        if (a->kind == SCENARIO_ACTION_CONFIG)
+            remember_config(r, a, d, payload);
     }
     free(payload);
 }
@@ -942,6 +1073,57 @@ static bool check_read_state(const struct run *r, const struct scenario_action *
     return false;
 }
 
+/* The last acknowledgement of that kind by device among events, for a failure's reason. */
+static void last_ack_seen(const struct scenario_ack_event *events, size_t n, const char *device,
+                          enum scenario_ack what, char *buf, size_t cap)
+{
+    const struct scenario_ack_event *last = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (events[i].what == what && strcmp(events[i].device, device) == 0)
+            last = &events[i];
+    if (!last) {
+        snprintf(buf, cap, "; none seen in the whole run");
+        return;
+    }
+    char at[32];
+    scenario_format_time(last->t_s, at, sizeof at);
+    snprintf(buf, cap, "; the last one seen: version %ld at %s", last->version, at);
+}
+
+/*
+ * expect_ack: acknowledgements worked out from the cloud log (acks.h):
+ * config = the broker saw the device's PUBACK of that config (gcp), state =
+ * a device state reporting it (gcp), shadow = a shadow document whose
+ * reported state reports it (aws). Versions count the configurations sent.
+ */
+static bool check_ack(struct run *r, const struct scenario_action *a, const struct expect_record *log, size_t n,
+                      char *why, size_t cap)
+{
+    const char *id = r->sc.devices[a->device >= 0 ? (size_t)a->device : 0].id;
+    if (a->u.ack.what == SCENARIO_ACK_CONFIG && r->sc.profile != SCENARIO_PROFILE_GCP) {
+        snprintf(why, cap, "aws has no config versions to acknowledge; expect the shadow instead");
+        return false;
+    }
+    if (r->sc.profile == SCENARIO_PROFILE_GCP)
+        acks_gcp_versions(r->configs, r->config_count, log, n);
+    long latest = acks_latest(r->configs, r->config_count, id, a->at_s);
+    if (a->u.ack.version == 0 && latest == 0) {
+        snprintf(why, cap, "no configuration was sent to %s by then, so there is no latest version", id);
+        return false;
+    }
+    struct scenario_ack_event *events = NULL;
+    size_t count = acks_collect(r->sc.profile, r->configs, r->config_count, log, n, &events);
+    bool ok = scenario_check_ack(&r->sc, a, events, count, latest, why, cap);
+    if (!ok) {
+        char seen[96];
+        size_t used = strlen(why);
+        last_ack_seen(events, count, id, a->u.ack.what, seen, sizeof seen);
+        snprintf(why + used, cap > used ? cap - used : 0, "%s", seen);
+    }
+    free(events);
+    return ok;
+}
+
 static bool judge(struct run *r, const struct scenario_action *a, const struct expect_record *log, size_t n,
                   const struct scenario_conn_event *conn, size_t nconn, char *why, size_t cap)
 {
@@ -952,6 +1134,7 @@ static bool judge(struct run *r, const struct scenario_action *a, const struct e
     case SCENARIO_ACTION_EXPECT_CONNECTION:
         return scenario_check_connection(&r->sc, a, conn, nconn, why, cap);
     case SCENARIO_ACTION_READ_STATE: return check_read_state(r, a, log, n, why, cap);
+    case SCENARIO_ACTION_EXPECT_ACK: return check_ack(r, a, log, n, why, cap);
     case SCENARIO_ACTION_EXPECT_UART: return check_uart(r, a, why, cap);
     default: snprintf(why, cap, "not an expectation"); return false;
     }
@@ -1104,12 +1287,56 @@ static void junit_suite(struct run *r, const struct tally *t)
     r->cases_text = NULL;
 }
 
+/* Whether device was last reported connected at or before t. */
+static bool connected_before(const struct scenario_conn_event *ev, size_t n, const char *device, double t)
+{
+    bool connected = false;
+    for (size_t i = 0; i < n; i++) {
+        if (ev[i].t_s <= t && strcmp(ev[i].device, device) == 0)
+            connected = ev[i].connected;
+    }
+    return connected;
+}
+
+/*
+ * A broker the runner stopped (restart, rotate-cert) ended every device
+ * connection at that moment, but a stopped broker publishes no presence
+ * event: add a disconnection for each device connected then, keeping the
+ * events in time order. Returns the new count.
+ */
+static size_t add_broker_stops(const struct run *r, struct scenario_conn_event **conn, size_t n)
+{
+    size_t extra = r->broker_stop_count * r->sc.device_count, total = n;
+    if (extra == 0)
+        return n;
+    struct scenario_conn_event *ev = realloc(*conn, (n + extra) * sizeof *ev);
+    if (!ev)
+        return n;
+    for (size_t s = 0; s < r->broker_stop_count; s++) {
+        for (size_t d = 0; d < r->sc.device_count; d++) {
+            const char *id = r->sc.devices[d].id;
+            if (connected_before(ev, n, id, r->broker_stops[s]))
+                ev[total++] = (struct scenario_conn_event){ r->broker_stops[s], id, false };
+        }
+    }
+    for (size_t i = 1; i < total; i++) { /* stable insertion sort by time */
+        struct scenario_conn_event e = ev[i];
+        size_t j = i;
+        for (; j > 0 && ev[j - 1].t_s > e.t_s; j--)
+            ev[j] = ev[j - 1];
+        ev[j] = e;
+    }
+    *conn = ev;
+    return total;
+}
+
 static void report(struct run *r, struct tally *t)
 {
     struct expect_record *log = NULL;
     struct scenario_conn_event *conn = NULL;
     size_t n = cloud_app_records(&r->cloud, &log);
     size_t nconn = cloud_app_conn_events(&r->cloud, &conn);
+    nconn = add_broker_stops(r, &conn, nconn);
     for (size_t i = 0; i < r->sc.action_count; i++) {
         const struct scenario_action *a = &r->sc.actions[i];
         char label[200], why[512] = "";
@@ -1162,6 +1389,13 @@ static bool scenario_runnable(struct run *r, struct tally *t)
             emit(r, t, NULL, VERDICT_NOT_RUN, r->sc.name, why);
             ok = false;
         }
+    }
+    const char *qemu_missing = r->opts->target_qemu || r->opts->hil_serial ? target_qemu_unsupported(&r->sc) : NULL;
+    if (r->opts->hil_serial && r->sc.device_count != 1)
+        qemu_missing = "a board runs one device: the scenario must have exactly one";
+    if (qemu_missing) {
+        emit(r, t, NULL, VERDICT_NOT_RUN, r->sc.name, qemu_missing);
+        ok = false;
     }
     if (r->sc.route.source == SCENARIO_ROUTE_NONE) {
         emit(r, t, NULL, VERDICT_NOT_RUN, r->sc.name, "scenarios without a route are not executed yet");
@@ -1235,8 +1469,9 @@ static int run_scenario(const struct run_opts *o, const char *path)
         fprintf(stderr, "%s\n", err.message);
         return 2;
     }
-    printf("== %s (%s, %s, rate %g)\n", r.sc.name, path, scenario_profile_str(r.sc.profile),
-           o->rate_micro ? (double)o->rate_micro / VCLOCK_RATE_ONE : r.sc.rate);
+    printf("== %s (%s, %s, rate %g%s)\n", r.sc.name, path, scenario_profile_str(r.sc.profile),
+           o->rate_micro ? (double)o->rate_micro / VCLOCK_RATE_ONE : r.sc.rate,
+           o->target_qemu ? ", qemu" : o->hil_serial ? ", board" : "");
     struct tally t = { 0, 0, 0 };
     r.cases = o->junit ? open_memstream(&r.cases_text, &r.cases_len) : NULL;
     if (!scenario_runnable(&r, &t)) {
@@ -1281,6 +1516,7 @@ static int run_scenario(const struct run_opts *o, const char *path)
     else
         remove_run_dir(r.dir);
     free_verdicts(&r);
+    free_configs(&r);
     scenario_free(&r.sc);
     return rc;
 }
@@ -1288,7 +1524,7 @@ static int run_scenario(const struct run_opts *o, const char *path)
 static void run_usage(FILE *out)
 {
     fprintf(out, "usage: cellbench run SCENARIO... [--rate X] [--junit FILE] [--report DIR] [--meters SPEC]\n"
-                 "                [--keep] [--verbose]\n"
+                 "                [--keep] [--verbose] [--target host|qemu|hil [--serial DEV]]\n"
                  "  --rate X    virtual seconds per real second (default: the scenario's rate)\n"
                  "  --junit FILE  JUnit XML: a test case per expectation (failures with the UART tail)\n"
                  "  --report DIR  an HTML page per scenario run, DIR/<scenario>.html, logs copied beside it\n"
@@ -1296,9 +1532,9 @@ static void run_usage(FILE *out)
                  "                (default aws=5120,gcp=1/1024)\n"
                  "  --keep      keep the run directory (logs, UART captures) even when everything passed\n"
                  "  --verbose   show the timeline as it is executed\n"
-                 "exit status: 0 every expectation held, 1 some failed or were not run, 2 bad input\n"
-                 "not yet: the publish command, broker rotate-cert and expect_ack\n"
-                 "(reported as NOT RUN)\n");
+                 "  --target T  host (fwcore, default), qemu (the Cortex-M4 image in qemu-system-arm) or\n"
+                 "              hil (a flashed nRF52840 on --serial DEV; cellbench hil flashes it)\n"
+                 "exit status: 0 every expectation held, 1 some failed or were not run, 2 bad input\n");
 }
 
 static int parse_run_opts(int argc, char **argv, struct run_opts *o)
@@ -1307,9 +1543,13 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
         { "rate", required_argument, NULL, 'r' }, { "keep", no_argument, NULL, 'k' },
         { "verbose", no_argument, NULL, 'v' },    { "help", no_argument, NULL, 'h' },
         { "junit", required_argument, NULL, 'J' }, { "report", required_argument, NULL, 'R' },
-        { "meters", required_argument, NULL, 'M' },  { NULL, 0, NULL, 0 },
+        { "meters", required_argument, NULL, 'M' },  { "target", required_argument, NULL, 'T' },
+        { "serial", required_argument, NULL, 'S' },
+        { NULL, 0, NULL, 0 },
     };
     int c;
+    bool target_hil = false;
+    const char *serial = NULL;
     optind = 1;
     o->meter_count = billing_default_meters(o->meters);
     while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
@@ -1324,6 +1564,15 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
         case 'v': o->verbose = true; break;
         case 'h': run_usage(stdout); return 0;
         case 'J': o->junit_path = optarg; break;
+        case 'T':
+            if (strcmp(optarg, "host") != 0 && strcmp(optarg, "qemu") != 0 && strcmp(optarg, "hil") != 0) {
+                fprintf(stderr, "cellbench run: --target: '%s' is neither host nor qemu nor hil\n", optarg);
+                return 2;
+            }
+            o->target_qemu = strcmp(optarg, "qemu") == 0;
+            target_hil = strcmp(optarg, "hil") == 0;
+            break;
+        case 'S': serial = optarg; break;
         case 'R': o->report_dir = optarg; break;
         case 'M': {
             char why[256];
@@ -1340,6 +1589,11 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
         run_usage(stderr);
         return 2;
     }
+    if (target_hil != (serial != NULL)) {
+        fprintf(stderr, "cellbench run: --target hil and --serial DEV go together\n");
+        return 2;
+    }
+    o->hil_serial = serial;
     program_dir(o->bin);
     source_root(o->bin, o->root);
     return -1;

@@ -284,15 +284,18 @@ static void test_cloud_actions(void **state)
                    "    \"endpoint\": \"mqtts://${broker.endpoint}\",\n"
                    "    \"depot\": { \"name\": \"north\", \"lat\": 50.5, \"lon\": 30.5, \"radius_m\": 100 } } },\n"
                    "{ \"at\": 20, \"command\": \"query_location\" },\n"
-                   "{ \"at\": 30, \"read_state\": { \"match\": { \"code\": 404 } } },\n"
+                   "{ \"at\": 30, \"read_state\": { \"match\": { \"state.reported.speed_threshold_kmh\": 70,\n"
+                   "    \"state.reported.route\": \"42\", \"state.reported.depot.name\": \"north\" } } },\n"
+                   "{ \"at\": 0, \"expect_ack\": { \"what\": \"shadow\", \"version\": 1, \"within\": 30 } },\n"
                    "{ \"at\": 0, \"device\": \"bus-1\",\n"
                    "  \"expect_message\": { \"topic\": \"$aws/events/presence/connected/+\", \"within\": 30 } }",
                    path, sizeof path);
     const char *args[] = { "run", "--rate", "20", "--keep", path, NULL };
     assert_int_equal(run_cellbench(f, args), 0);
-    assert_output_has(f, f->out, "PASS    00:00:30 $.timeline[2] read_state bus-1");
-    assert_output_has(f, f->out, "PASS    00:00:00 $.timeline[3] expect_message bus-1"); /* sender known */
-    assert_output_has(f, f->out, "cloud: 2 passed, 0 failed, 0 not run");
+    assert_output_has(f, f->out, "PASS    00:00:30 $.timeline[2] read_state bus-1"); /* the shadow the bus reported */
+    assert_output_has(f, f->out, "PASS    00:00:00 $.timeline[3] expect_ack bus-1");
+    assert_output_has(f, f->out, "PASS    00:00:00 $.timeline[4] expect_message bus-1"); /* sender known */
+    assert_output_has(f, f->out, "cloud: 3 passed, 0 failed, 0 not run");
     assert_true(find_run_dir(f, dir, sizeof dir));
     snprintf(file, sizeof file, "%s/fw-bus-1.log", dir);
     assert_output_has(f, file, "configuration accepted (route 42, depot north)");
@@ -301,6 +304,30 @@ static void test_cloud_actions(void **state)
     assert_output_has(f, file, " /bus/bus-1/commands {\"cmd\":\"location\",\"id\":\"timeline-1\"}");
     snprintf(file, sizeof file, "%s/bus-1-uart.log", dir);
     assert_output_has(f, file, "/bus/bus-1/commands\\r\\n+CMQTTRXPAYLOAD: 0,36");
+    assert_nothing_left(dir);
+}
+
+/* gcp acknowledgements through the whole bench: the config's PUBACK (seen by the broker) and the
+ * device state; a version never sent fails and names the last acknowledgement seen. */
+static void test_gcp_acks(void **state)
+{
+    struct fixture *f = *state;
+    char path[400];
+    write_profile_scenario(f, "gcp", "acks.json", "acks", 40,
+                           "{ \"at\": 0, \"config\": { \"speed_threshold_kmh\": 55 } },\n"
+                           "{ \"at\": 0, \"expect_ack\": { \"what\": \"config\", \"version\": 1, \"within\": 30 } },\n"
+                           "{ \"at\": 0, \"expect_ack\": { \"what\": \"state\", \"version\": \"latest\", \"within\": 30 } },\n"
+                           "{ \"at\": 0, \"expect_ack\": { \"what\": \"config\", \"version\": 2, \"within\": 30 } }",
+                           path, sizeof path);
+    const char *args[] = { "run", "--rate", "20", path, NULL };
+    assert_int_equal(run_cellbench(f, args), 1);
+    assert_output_has(f, f->out, "PASS    00:00:00 $.timeline[1] expect_ack bus-1");
+    assert_output_has(f, f->out, "PASS    00:00:00 $.timeline[2] expect_ack bus-1");
+    assert_output_has(f, f->out, "FAIL    00:00:00 $.timeline[3] expect_ack bus-1: bus-1 did not acknowledge config "
+                                 "version 2 between 00:00:00 and 00:00:30; the last one seen: version 1 at 00:00:");
+    assert_output_has(f, f->out, "acks: 2 passed, 1 failed, 0 not run");
+    char dir[600];
+    assert_true(find_run_dir(f, dir, sizeof dir));
     assert_nothing_left(dir);
 }
 
@@ -445,6 +472,56 @@ static void test_broker_restart(void **state)
     snprintf(file, sizeof file, "%s/cloud.log", dir);
     assert_output_has(f, file, " cloud/aws/reply/shadow/bus-1/get {\"code\":404");
     assert_nothing_left(dir);
+}
+
+/* cert-rotation.json: the new CA and endpoint arrive by configuration while
+ * the broker still serves the old certificate (the device falls back), then
+ * "broker rotate-cert" restarts the broker with certs/out/rotated/: every
+ * device is disconnected and the bus comes back trusting the new CA. */
+static void test_cert_rotation_passes(void **state)
+{
+    struct fixture *f = *state;
+    char dir[600], file[700];
+    const char *args[] = { "run", "--keep", CELLBENCH_SOURCE_DIR "/scenarios/cert-rotation.json", NULL };
+    int rc = run_cellbench(f, args);
+    if (rc != 0)
+        show_output(f);
+    assert_int_equal(rc, 0);
+    assert_output_has(f, f->out, "PASS    00:02:40 $.timeline[3] expect_connection bus-1");
+    assert_output_has(f, f->out, "cert-rotation: 3 passed, 0 failed, 0 not run");
+    assert_true(find_run_dir(f, dir, sizeof dir));
+    snprintf(file, sizeof file, "%s/pids", dir);
+    assert_output_has(f, file, " broker-restart-1\n");
+    snprintf(file, sizeof file, "%s/broker/mosquitto.conf", dir);
+    assert_output_has(f, file, "/rotated/server.pem\n");
+    snprintf(file, sizeof file, "%s/fw-bus-1.log", dir);
+    assert_output_has(f, file, "rotation: falling back to the previous pair");
+    assert_output_has(f, file, "rotation: new pair confirmed");
+    snprintf(file, sizeof file, "%s/bus-1-uart.log", dir); /* the modem's store re-provisioned */
+    assert_output_has(f, file, "AT+CCERTDELE=\\\"ca.pem\\\"");
+    assert_output_has(f, file, "AT+CCERTDOWN=\\\"rot-");
+    assert_nothing_left(dir);
+}
+
+/* A configuration moving the endpoint (the same broker by its IP address,
+ * ${broker.port} substituted): the bus reconnects to the new host. */
+static void test_endpoint_moves(void **state)
+{
+    struct fixture *f = *state;
+    char path[400];
+    write_scenario(f, "move.json", "move", 90,
+                   "{ \"at\": 0, \"config\": { \"speed_threshold_kmh\": 60 } },\n"
+                   "{ \"at\": 20, \"config\": { \"speed_threshold_kmh\": 60, \"endpoint\": \"127.0.0.1:${broker.port}\" } },\n"
+                   "{ \"at\": 80, \"expect_connection\": { \"state\": \"connected\" } },\n"
+                   "{ \"at\": 80, \"expect_uart\": { \"contains\": [ \"AT+CMQTTCONNECT=0,\\\"tcp://localhost:\",\n"
+                   "  \"AT+CMQTTCONNECT=0,\\\"tcp://127.0.0.1:\" ] } }",
+                   path, sizeof path);
+    const char *args[] = { "run", "--rate", "40", path, NULL };
+    int rc = run_cellbench(f, args);
+    if (rc != 0)
+        show_output(f);
+    assert_int_equal(rc, 0);
+    assert_output_has(f, f->out, "move: 2 passed, 0 failed, 0 not run");
 }
 
 /* A device certs/out lacks gets a PKI of the run's own; the shared certs/out stays as it was. */
@@ -628,8 +705,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_validate_and_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_demo_trip_passes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_smoke_passes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cert_rotation_passes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_endpoint_moves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_and_not_run_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cloud_actions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gcp_acks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_network_fault_seen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broker_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_device_gets_own_pki, setup, teardown),

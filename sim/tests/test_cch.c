@@ -180,7 +180,7 @@ static void server_auth_push_mode_with_sni(void **state)
     simtest_at_ok(&d, "AT+CSSLCFG=\"enableSNI\",0,1\r");
     assert_string_equal(simtest_control(&d, "host iot.example.test 127.0.0.1"), "ok host iot.example.test 127.0.0.1");
 
-    open_session(&d, 0, "iot.example.test", srv.port, 2, 0);
+    open_session(&d, 0, "iot.example.test", srv.base.port, 2, 0);
     assert_true(simtest_tls_echo_wait_handshakes(&srv, 1, GUARD_MS));
     char sni[256];
     simtest_tls_echo_sni(&srv, sni, sizeof(sni));
@@ -192,7 +192,7 @@ static void server_auth_push_mode_with_sni(void **state)
     simtest_send(&d, "AT+CCHOPEN?\r");
     char expect[128];
     snprintf(expect, sizeof(expect), "\r\n+CCHOPEN: 0,\"iot.example.test\",%d,2,\r\n+CCHOPEN: 1,\"\",,,\r\n\r\nOK\r\n",
-             srv.port);
+             srv.base.port);
     assert_true(simtest_expect(&d, expect, GUARD_MS));
 
     /* the server closes: the host is told */
@@ -205,7 +205,7 @@ static void server_auth_push_mode_with_sni(void **state)
 
     /* without SNI the server sees no name */
     simtest_at_ok(&d, "AT+CSSLCFG=\"enableSNI\",0,0\r");
-    open_session(&d, 0, "iot.example.test", srv.port, 2, 0);
+    open_session(&d, 0, "iot.example.test", srv.base.port, 2, 0);
     assert_true(simtest_tls_echo_wait_handshakes(&srv, 2, GUARD_MS));
     simtest_tls_echo_sni(&srv, sni, sizeof(sni));
     assert_string_equal(sni, "");
@@ -225,7 +225,7 @@ static void mutual_auth_manual_receive(void **state)
     start_service(&d, "AT+CCHSET=0,1\r");
     configure_context(&d, 2, "devices/bus-1");
     simtest_at_ok(&d, "AT+CCHSSLCFG=1,0\r");
-    open_session(&d, 1, "127.0.0.1", srv.port, 2, 0);
+    open_session(&d, 1, "127.0.0.1", srv.base.port, 2, 0);
     assert_true(simtest_tls_echo_wait_handshakes(&srv, 1, GUARD_MS));
     char subject[256];
     simtest_tls_echo_client_subject(&srv, subject, sizeof(subject));
@@ -296,7 +296,7 @@ static void expect_open_result(const struct simtest_tls_options *opts, int authm
     if (check_time) {
         simtest_at_ok(&d, "AT+CSSLCFG=\"ignorelocaltime\",0,0\r");
     }
-    open_session(&d, 0, "127.0.0.1", srv.port, 2, expect_err);
+    open_session(&d, 0, "127.0.0.1", srv.base.port, 2, expect_err);
     /* a failed open frees the session: it can be opened again */
     simtest_send(&d, "AT+CCHOPEN?\r");
     assert_true(simtest_expect(&d, expect_err == 0 ? "+CCHOPEN: 0,\"127.0.0.1\"" : "+CCHOPEN: 0,\"\",,,", GUARD_MS));
@@ -340,7 +340,7 @@ static void missing_files_refused_and_dropped(void **state)
     /* authmode 1 without a CA file in the store: "not set certificates" */
     simtest_at_ok(&d, "AT+CSSLCFG=\"authmode\",0,1\r");
     simtest_at_ok(&d, "AT+CSSLCFG=\"cacert\",0,\"absent.pem\"\r");
-    open_session(&d, 0, "127.0.0.1", srv.port, 2, 19);
+    open_session(&d, 0, "127.0.0.1", srv.base.port, 2, 19);
     /* nobody listening: connect error */
     open_session(&d, 0, "127.0.0.1", simtest_free_port(), 1, 14);
     /* a name that does not resolve: DNS error */
@@ -349,11 +349,11 @@ static void missing_files_refused_and_dropped(void **state)
     simtest_send(&d, "AT+CCHOPEN=0,\"no-such-host.invalid\",443,1;+CCHCLOSE=0\r");
     assert_true(simtest_expect(&d, "\r\nOK\r\n\r\n+CCHCLOSE: 0,0\r\n", GUARD_MS));
     /* a name the host resolves */
-    open_session(&d, 0, "localhost", srv.port, 1, 0);
+    open_session(&d, 0, "localhost", srv.base.port, 1, 0);
     simtest_at_ok(&d, "AT+CCHCLOSE=0\r");
 
     /* plain TCP (client_type 1) to the echo server, then the control hook drops it */
-    open_session(&d, 1, "127.0.0.1", srv.port, 1, 0);
+    open_session(&d, 1, "127.0.0.1", srv.base.port, 1, 0);
     send_data(&d, 1, "tcp!");
     assert_true(simtest_expect(&d, "\r\n+CCHRECV: DATA,1,4\r\ntcp!", GUARD_MS));
     assert_string_equal(simtest_control(&d, "drop cch 0"), "error: no open CCH session");
@@ -362,7 +362,7 @@ static void missing_files_refused_and_dropped(void **state)
     assert_true(simtest_expect(&d, "\r\n+CCH_PEER_CLOSED: 1\r\n", GUARD_MS));
 
     /* network loss with an open session stops the service */
-    open_session(&d, 1, "127.0.0.1", srv.port, 1, 0);
+    open_session(&d, 1, "127.0.0.1", srv.base.port, 1, 0);
     simtest_control(&d, "net down");
     assert_true(simtest_expect(&d, "\r\n+CCH: CCHSTOP\r\n", GUARD_MS));
     simtest_send(&d, "AT+CCHSEND=1,4\r");
@@ -370,7 +370,7 @@ static void missing_files_refused_and_dropped(void **state)
     simtest_control(&d, "net up");
     simtest_send(&d, "AT+CCHSTART\r");
     assert_true(simtest_expect(&d, "+CCHSTART: 0\r\n", GUARD_MS));
-    open_session(&d, 1, "127.0.0.1", srv.port, 1, 0);
+    open_session(&d, 1, "127.0.0.1", srv.base.port, 1, 0);
     const char *stats = simtest_control(&d, "stats");
     assert_non_null(strstr(stats, "\"cch_open\":1"));
     simtest_driver_fini(&d);
@@ -388,8 +388,8 @@ static void two_sessions_at_once_and_reset(void **state)
     assert_int_equal(simtest_tls_echo_start(&tcp, &tcp_opts), 0);
     struct simtest_driver d;
     start_service(&d, "AT+CCHSET=1,0\r");
-    open_session(&d, 0, "127.0.0.1", tls.port, 2, 0);
-    open_session(&d, 1, "127.0.0.1", tcp.port, 1, 0);
+    open_session(&d, 0, "127.0.0.1", tls.base.port, 2, 0);
+    open_session(&d, 1, "127.0.0.1", tcp.base.port, 1, 0);
     /* a third open of a busy session is refused */
     simtest_send(&d, "AT+CCHOPEN=0,\"127.0.0.1\",1\r");
     assert_true(simtest_expect(&d, "\r\nERROR\r\n", GUARD_MS));
@@ -461,16 +461,16 @@ static void sslversion_is_honoured(void **state)
     start_service(&d, "AT+CCHSET=0,0\r");
     char version[16];
     /* 4 (all): the module's stack stops at TLS 1.2 */
-    open_session(&d, 0, "127.0.0.1", srv.port, 2, 0);
+    open_session(&d, 0, "127.0.0.1", srv.base.port, 2, 0);
     assert_true(simtest_tls_echo_wait_handshakes(&srv, 1, GUARD_MS));
     simtest_tls_echo_version(&srv, version, sizeof(version));
     assert_string_equal(version, "TLSv1.2");
     simtest_at_ok(&d, "AT+CCHCLOSE=0\r");
     /* the server (OpenSSL 3 defaults) refuses TLS 1.0 */
     simtest_at_ok(&d, "AT+CSSLCFG=\"sslversion\",0,1\r");
-    open_session(&d, 0, "127.0.0.1", srv.port, 2, 15);
+    open_session(&d, 0, "127.0.0.1", srv.base.port, 2, 15);
     simtest_at_ok(&d, "AT+CSSLCFG=\"sslversion\",0,3\r");
-    open_session(&d, 0, "127.0.0.1", srv.port, 2, 0);
+    open_session(&d, 0, "127.0.0.1", srv.base.port, 2, 0);
     assert_true(simtest_tls_echo_wait_handshakes(&srv, 2, GUARD_MS));
     simtest_tls_echo_version(&srv, version, sizeof(version));
     assert_string_equal(version, "TLSv1.2");

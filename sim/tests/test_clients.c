@@ -1515,7 +1515,7 @@ static void envirodiy_ssl_client(void **state)
     assert_int_equal(TG_WAIT(&t, 5000, TG_OK, TG_ERROR), 1);
     tg_send_at(&t, "+CCHSSLCFG=0,0");
     assert_int_equal(TG_WAIT(&t, 5000, TG_OK, TG_ERROR), 1);
-    tg_send_at(&t, "+CCHOPEN=0,\"127.0.0.1\",%d", srv.port);
+    tg_send_at(&t, "+CCHOPEN=0,\"127.0.0.1\",%d", srv.base.port);
     assert_int_equal(TG_WAIT(&t, 75000, TG_OK, TG_ERROR), 1);
     assert_int_equal(TG_WAIT(&t, 75000, "+CCHOPEN:", TG_ERROR), 1);
     assert_int_equal(tg_get_int_before(&t, ','), 0);

@@ -142,12 +142,12 @@ static void get_with_content_length_and_404(void **state)
     struct simtest_driver d;
     start_http(&d, NULL);
     simtest_at_ok(&d, "AT+HTTPPARA=\"USERDATA\",\"Authorization: Bearer t0k3n\\r\\nX-Device: bus-1\"\r");
-    set_url(&d, "http", srv.port, "/hello");
+    set_url(&d, "http", srv.base.port, "/hello");
     get(&d, "0,200,11");
     char request[2048];
     simtest_http_last_request(&srv, request, sizeof(request));
     char expect[128];
-    snprintf(expect, sizeof(expect), "GET /hello HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n", srv.port);
+    snprintf(expect, sizeof(expect), "GET /hello HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n", srv.base.port);
     assert_memory_equal(request, expect, strlen(expect));
     assert_non_null(strstr(request, "\r\nAuthorization: Bearer t0k3n\r\nX-Device: bus-1\r\n\r\n"));
 
@@ -181,13 +181,13 @@ static void get_with_content_length_and_404(void **state)
     simtest_send(&d, "AT+HTTPHEAD\r");
     assert_true(simtest_expect(&d, expect, GUARD_MS));
 
-    set_url(&d, "http", srv.port, "/nope");
+    set_url(&d, "http", srv.base.port, "/nope");
     get(&d, "0,404,9");
     simtest_send(&d, "AT+HTTPREAD=0,100\r");
     assert_true(simtest_expect(&d, "\r\nOK\r\n\r\n+HTTPREAD: DATA,9\r\nnot found\r\n+HTTPREAD: 0\r\n", GUARD_MS));
 
     /* HEAD: headers only */
-    set_url(&d, "http", srv.port, "/hello");
+    set_url(&d, "http", srv.base.port, "/hello");
     simtest_at_ok(&d, "AT+HTTPACTION=2\r");
     assert_true(simtest_expect(&d, "\r\n+HTTPACTION: 2,200,0\r\n", GUARD_MS));
     simtest_at_ok(&d, "AT+HTTPTERM\r");
@@ -203,7 +203,7 @@ static void chunked_eof_and_big_bodies(void **state)
     struct simtest_driver d;
     start_http(&d, NULL);
 
-    set_url(&d, "http", srv.port, "/chunked/20000");
+    set_url(&d, "http", srv.base.port, "/chunked/20000");
     get(&d, "0,200,20000");
     size_t total = 0;
     while (total < 20000) {
@@ -211,12 +211,12 @@ static void chunked_eof_and_big_bodies(void **state)
     }
     assert_int_equal(total, 20000);
 
-    set_url(&d, "http", srv.port, "/eof/3000");
+    set_url(&d, "http", srv.base.port, "/eof/3000");
     get(&d, "0,200,3000");
     assert_int_equal(read_pattern(&d, 1000, 5000), 2000);
 
     /* 64 KB response cache unless READMODE=1 */
-    set_url(&d, "http", srv.port, "/big/70000");
+    set_url(&d, "http", srv.base.port, "/big/70000");
     get(&d, "0,602,0");
     simtest_at_ok(&d, "AT+HTTPPARA=\"READMODE\",1\r");
     get(&d, "0,200,70000");
@@ -225,7 +225,7 @@ static void chunked_eof_and_big_bodies(void **state)
     }
     assert_int_equal(total, 70000);
 
-    set_url(&d, "http", srv.port, "/garbage");
+    set_url(&d, "http", srv.base.port, "/garbage");
     get(&d, "0,600,0");
     /* refused and unresolvable */
     set_url(&d, "http", simtest_free_port(), "/");
@@ -253,14 +253,14 @@ static void https_with_server_verification(void **state)
     simtest_at_ok(&d, "AT+CSSLCFG=\"authmode\",1,1\r");
     simtest_at_ok(&d, "AT+CSSLCFG=\"cacert\",1,\"ca.pem\"\r");
     simtest_at_ok(&d, "AT+HTTPPARA=\"SSLCFG\",1\r");
-    set_url(&d, "https", srv.port, "/chunked/3000");
+    set_url(&d, "https", srv.base.port, "/chunked/3000");
     get(&d, "0,719,0"); /* ca.pem is not in the store yet */
 
     simtest_download_cert(&d, "ca.pem", "ca.pem");
 
     get(&d, "0,200,3000");
     assert_int_equal(read_pattern(&d, 0, 3000), 3000);
-    set_url(&d, "https", bad.port, "/hello");
+    set_url(&d, "https", bad.base.port, "/hello");
     get(&d, "0,715,0");
     simtest_driver_fini(&d);
     simtest_http_stop(&srv);
@@ -280,7 +280,7 @@ static void receive_timeout_on_virtual_clock(void **state)
     struct simtest_driver d;
     start_http(&d, &cfg);
     simtest_at_ok(&d, "AT+HTTPPARA=\"RECVTO\",2\r");
-    set_url(&d, "http", srv.port, "/stall");
+    set_url(&d, "http", srv.base.port, "/stall");
     simtest_at_ok(&d, "AT+HTTPACTION=0\r");
     /* one action at a time; nothing to read while it runs */
     simtest_send(&d, "AT+HTTPACTION=0\r");
@@ -318,7 +318,7 @@ static void network_loss_ends_the_action(void **state)
     assert_int_equal(simtest_http_start(&srv, NULL), 0);
     struct simtest_driver d;
     start_http(&d, NULL);
-    set_url(&d, "http", srv.port, "/stall");
+    set_url(&d, "http", srv.base.port, "/stall");
     simtest_at_ok(&d, "AT+HTTPACTION=0\r");
     for (int i = 0; i < GUARD_MS / 10 && atomic_load(&srv.requests) == 0; i++) {
         simtest_pump(&d, 10);
@@ -329,7 +329,7 @@ static void network_loss_ends_the_action(void **state)
     simtest_at_ok(&d, "AT+HTTPACTION=0\r");
     assert_true(simtest_expect(&d, "\r\n+HTTPACTION: 0,717,0\r\n", GUARD_MS));
     simtest_control(&d, "net up");
-    set_url(&d, "http", srv.port, "/hello");
+    set_url(&d, "http", srv.base.port, "/hello");
     get(&d, "0,200,11");
     simtest_driver_fini(&d);
     simtest_http_stop(&srv);

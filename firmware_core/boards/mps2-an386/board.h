@@ -33,6 +33,18 @@ size_t board_uart_read(uint8_t *buf, size_t cap);
 /* Receive bytes lost because the ring buffer was full. */
 uint32_t board_uart_overruns(void);
 
+/* SysTick clock ticks (BOARD_CLOCK_HZ) since board_tick_init(): under QEMU's
+ * -icount shift=0 one instruction is 1 ns of virtual time, 25 instructions a tick. */
+uint64_t board_clock_ticks(void);
+
+/* Deepest the stack has gone since reset, in bytes (the painted words it
+ * overwrote between the end of .bss and the top of RAM), and the room it has. */
+uint32_t board_stack_used(void);
+uint32_t board_stack_size(void);
+
+/* Decimal text of v in buf (at least 11 bytes); returns buf. */
+char *board_utoa(uint32_t v, char *buf);
+
 /* Wait for the next interrupt (tick or UART). */
 void board_sleep(void);
 

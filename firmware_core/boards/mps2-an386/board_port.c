@@ -5,15 +5,27 @@
 
 #include "board.h"
 #include "board_port.h"
+#include "ec_key.h"
+#include "p256.h"
+#include "sha256.h"
 
 /* Longest log line, including the escaped detail. */
 #define LOG_LINE_MAX 200u
 
-/* The host's clock stands in for a real-time clock the MPS2 does not have. */
+/* The port's milliseconds: SysTick's, scaled by the clock rate. */
+static uint32_t scaled_ms(const struct board_port *p)
+{
+    return (uint32_t)((uint64_t)board_ms() * p->rate_milli / 1000u);
+}
+
+/* The host's clock stands in for a real-time clock the MPS2 does not have,
+ * unless the command line gave the start time. */
 static uint64_t port_unix_time_s(void *ctx)
 {
-    (void)ctx;
-    return semihost_time();
+    const struct board_port *p = ctx;
+    if (p->epoch_s == 0)
+        return semihost_time();
+    return p->epoch_s + scaled_ms(p) / 1000u;
 }
 
 static int32_t port_uart_write(void *ctx, const uint8_t *buf, size_t len)
@@ -30,8 +42,24 @@ static int32_t port_uart_read(void *ctx, uint8_t *buf, size_t cap)
 
 static uint32_t port_now_ms(void *ctx)
 {
-    (void)ctx;
-    return board_ms();
+    return scaled_ms(ctx);
+}
+
+/* ES256 on the CPU: SHA-256 of msg, then P-256 ECDSA with RFC 6979 nonces. */
+static int32_t port_sign(void *ctx, enum fw_sign_alg alg, const uint8_t *msg, size_t len, uint8_t *sig,
+                         size_t cap, size_t *sig_len)
+{
+    const struct board_port *p = ctx;
+    uint8_t hash[SHA256_DIGEST_LEN];
+    enum p256_status st;
+    if (alg != FW_SIGN_ES256 || !p->have_key || cap < P256_SIGNATURE_LEN)
+        return -1;
+    sha256(msg, len, hash);
+    st = p256_ecdsa_sign(p->es256_key, hash, sig);
+    if (st != P256_OK)
+        return -1;
+    *sig_len = P256_SIGNATURE_LEN;
+    return 0;
 }
 
 /* Append text to line[*n], keeping room for the newline and NUL. */
@@ -134,5 +162,35 @@ void board_port_init(struct board_port *p, enum fw_log_level max_level)
     p->port.log = port_log;
     p->port.persist_load = port_persist_load;
     p->port.persist_save = port_persist_save;
-    /* random and sign: not on this board yet (no jitter in back-off; no GCP JWT) */
+    p->port.sign = port_sign;
+    p->rate_milli = 1000u;
+    /* random: the MPS2 has no entropy source (back-off without jitter) */
+}
+
+void board_port_set_clock(struct board_port *p, uint32_t rate_milli, uint64_t epoch_s)
+{
+    p->rate_milli = rate_milli;
+    p->epoch_s = epoch_s;
+}
+
+int board_port_set_es256_key(struct board_port *p, const uint8_t *pem, size_t len)
+{
+    enum ec_key_status st = ec_key_p256_from_pem((const char *)pem, len, p->es256_key);
+    if (st != EC_KEY_OK) {
+        semihost_write("board: device key refused: ");
+        semihost_write(ec_key_status_str(st));
+        semihost_write("\n");
+        return -1;
+    }
+    p->have_key = 1;
+    return 0;
+}
+
+uint64_t board_port_time_es256(struct board_port *p, const uint8_t *msg, size_t len, uint8_t sig[64])
+{
+    size_t sig_len = 0;
+    uint64_t start = board_clock_ticks(), end;
+    int32_t rc = port_sign(p, FW_SIGN_ES256, msg, len, sig, P256_SIGNATURE_LEN, &sig_len);
+    end = board_clock_ticks();
+    return rc == 0 ? end - start : 0;
 }

@@ -6,17 +6,30 @@
  *       (fw_sim7600_setup: sync with AT until OK, ATE0, AT+CMEE=2, SIM,
  *       registration, APN) and AT+CGMR; exit 0 when the modem is ready,
  *       1 when a step failed, 2 on the hang guard;
- *   aws DEVICE HOST:PORT CERTDIR N     the bus application for aws-modem-tls
- *       (bus_run.c); exit 0 once N location events are published;
- *   gcp ...                            not on this board yet: the JWT needs the
- *       P-256 signer wired to port->sign; exit 3.
- * Everything it reports goes to the semihosting console.
+ *   aws|gcp DEVICE HOST:PORT CERTDIR N [OPTION=VALUE...]
+ *       the bus application for aws-modem-tls / gcp-modem-tls (bus_run.c); exit 0
+ *       once N location events are published (N = 0: run until QEMU is stopped).
+ *       Options: project=, region=, registry= (the GCP identity), rate=X (the
+ *       scenario clock's rate, decimal, default 1), epoch=S (Unix time at boot;
+ *       default: the host's time), registration=, route= (the bus's identity;
+ *       %XX escapes, e.g. %20 for the spaces the command line cannot carry);
+ *   hil CERTDIR
+ *       stand in for the nRF52840 board in the HIL tests: wait for the go line
+ *       on UART0 (go_line.h), then run the bus application as it says, with
+ *       the credentials from the host directory CERTDIR;
+ *   bench-es256 KEYFILE
+ *       sign a JWT-sized message once with the key and print the signature and
+ *       the SysTick ticks it took (under -icount shift=0: instructions / 40).
+ * Everything it reports goes to the semihosting console; the reset handler adds
+ * the stack high-water mark on the way out.
  */
 #include <string.h>
 
 #include "board.h"
 #include "board_port.h"
+#include "bus_args.h"
 #include "bus_run.h"
+#include "go_line.h"
 #include "fw_sim7600_setup.h"
 
 /* Whole run's hang guard on the board's own clock. */
@@ -25,10 +38,11 @@
 #define EXIT_READY 0
 #define EXIT_SETUP_FAILED 1
 #define EXIT_HANG_GUARD 2
-#define EXIT_NOT_ON_BOARD 3
 /* Most command-line words, and the hang guard of the bus application. */
-#define MAX_ARGS 8
+#define MAX_ARGS 12
 #define BUS_GUARD_MS 120000u
+/* Largest key file the bench reads. */
+#define KEY_FILE_MAX 1024u
 
 /* Everything the image holds, in .bss. */
 struct image {
@@ -42,6 +56,7 @@ struct image {
     char revision[64];
     char cmdline[512];
     const char *argv[MAX_ARGS];
+    struct go_line go;
 };
 
 static struct image img;
@@ -128,33 +143,85 @@ static int split_cmdline(void)
     return argc;
 }
 
-/* Decimal count >= 1, or 0 when s is not one. */
-static uint32_t parse_count(const char *s)
-{
-    uint32_t n = 0;
-    for (; *s >= '0' && *s <= '9' && n < 100000u; s++)
-        n = n * 10u + (uint32_t)(*s - '0');
-    return *s == '\0' ? n : 0;
-}
-
 static int run_bus(int argc)
 {
     struct bus_run_args args;
-    if (strcmp(img.argv[0], "gcp") == 0) {
-        semihost_write("qemu-boot: gcp-modem-tls is not on this board yet (JWT signer not wired)\n");
-        return EXIT_NOT_ON_BOARD;
-    }
-    if (argc != 5 || strcmp(img.argv[0], "aws") != 0 || parse_count(img.argv[4]) == 0) {
-        semihost_write("qemu-boot: usage: [aws DEVICE HOST:PORT CERTDIR EVENTS]\n");
+    uint32_t rate_milli;
+    uint64_t epoch;
+    if (!bus_args_parse(argc, img.argv, &args, &rate_milli, &epoch)) {
+        semihost_write("qemu-boot: usage: " BUS_ARGS_USAGE "\n");
         return EXIT_SETUP_FAILED;
     }
     board_port_init(&img.port, FW_LOG_INFO);
-    args.device = img.argv[1];
-    args.broker = img.argv[2];
-    args.certs = img.argv[3];
-    args.events = parse_count(img.argv[4]);
+    board_port_set_clock(&img.port, rate_milli, epoch);
     args.guard_ms = BUS_GUARD_MS;
     return bus_run(&img.port, &args);
+}
+
+/* hil CERTDIR: the go line on UART0 starts the bus application, as on the nRF52840. */
+static int run_hil(int argc)
+{
+    struct bus_run_args args;
+    uint32_t rate_milli;
+    uint64_t epoch;
+    if (argc != 2) {
+        semihost_write("qemu-boot: usage: hil CERTDIR\n");
+        return EXIT_SETUP_FAILED;
+    }
+    semihost_write("qemu-boot: waiting for the go line on UART0\n");
+    go_line_wait(&img.go, &args, &rate_milli, &epoch);
+    semihost_write("qemu-boot: go\n");
+    args.certs = img.argv[1];
+    board_port_init(&img.port, FW_LOG_INFO);
+    board_port_set_clock(&img.port, rate_milli, epoch);
+    args.guard_ms = BUS_GUARD_MS;
+    return bus_run(&img.port, &args);
+}
+
+/* Lowercase hex of len bytes of in, NUL-terminated, into out (2 * len + 1 bytes). */
+static void to_hex(const uint8_t *in, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+    for (i = 0; i < len; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 0xFu];
+    }
+    out[2 * len] = '\0';
+}
+
+/* bench-es256 KEYFILE: one ES256 signature of a JWT-sized header.claims string. */
+static int run_bench_es256(int argc)
+{
+    static const char msg[] =
+        "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJpYXQiOjE3MDAwMDAwMDAsImV4cCI6MTcwMDAwMzYw"
+        "MCwiYXVkIjoiY2VsbGJlbmNoLXByb2plY3QifQ";
+    static uint8_t pem[KEY_FILE_MAX];
+    uint8_t sig[64];
+    char hex[129], num[12];
+    int32_t len;
+    uint64_t ticks;
+    if (argc != 2 || (len = semihost_read_file(img.argv[1], pem, sizeof(pem))) <= 0) {
+        semihost_write("qemu-boot: usage: bench-es256 KEYFILE (a readable PEM key)\n");
+        return EXIT_SETUP_FAILED;
+    }
+    board_port_init(&img.port, FW_LOG_INFO);
+    if (board_port_set_es256_key(&img.port, pem, (size_t)len) != 0)
+        return EXIT_SETUP_FAILED;
+    ticks = board_port_time_es256(&img.port, (const uint8_t *)msg, sizeof(msg) - 1u, sig);
+    if (ticks == 0) {
+        semihost_write("qemu-boot: signing failed\n");
+        return EXIT_SETUP_FAILED;
+    }
+    semihost_write("es256: message ");
+    semihost_write(msg);
+    to_hex(sig, sizeof(sig), hex);
+    semihost_write("\nes256: signature ");
+    semihost_write(hex);
+    semihost_write("\nes256: systick ticks ");
+    semihost_write(board_utoa((uint32_t)ticks, num));
+    semihost_write("\n");
+    return EXIT_READY;
 }
 
 static int run_bring_up(void)
@@ -191,7 +258,12 @@ int main(void)
     board_uart_init();
     semihost_write("qemu-boot: cellbench-bus on mps2-an386 (Cortex-M4), modem on UART0\n");
     argc = split_cmdline();
-    rc = argc == 0 ? run_bring_up() : argc < 0 ? EXIT_SETUP_FAILED : run_bus(argc);
+    if (argc > 0 && strcmp(img.argv[0], "bench-es256") == 0)
+        rc = run_bench_es256(argc);
+    else if (argc > 0 && strcmp(img.argv[0], "hil") == 0)
+        rc = run_hil(argc);
+    else
+        rc = argc == 0 ? run_bring_up() : argc < 0 ? EXIT_SETUP_FAILED : run_bus(argc);
     if (board_uart_overruns() != 0)
         semihost_write("qemu-boot: UART receive ring overflowed\n");
     semihost_write(rc == EXIT_READY ? "qemu-boot: done, exit 0\n" : "qemu-boot: done, failing\n");

@@ -56,6 +56,30 @@ uint32_t board_ms(void)
     return tick_ms;
 }
 
+uint64_t board_clock_ticks(void)
+{
+    uint32_t ms, cvr;
+    do { /* a tick interrupt between the two reads makes the pair inconsistent: read again */
+        ms = tick_ms;
+        cvr = SYST_CVR;
+    } while (ms != tick_ms);
+    return (uint64_t)ms * (BOARD_CLOCK_HZ / 1000u) + (SYST_RVR - cvr);
+}
+
+char *board_utoa(uint32_t v, char *buf)
+{
+    char tmp[10];
+    int n = 0, i = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v != 0);
+    while (n > 0)
+        buf[i++] = tmp[--n];
+    buf[i] = '\0';
+    return buf;
+}
+
 void Uart0Rx_Handler(void)
 {
     while (UART_STATE & STATE_RXFULL) {

@@ -7,10 +7,16 @@
 #               semihosting exit status 0;
 #   sim-absent  the same with the SIM removed through the simulator's control
 #               socket: exit status 1 at the SIM step;
+#   es256       "bench-es256 KEY": one ES256 signature under -icount shift=0,
+#               verified by OpenSSL; prints its instruction count;
 #   aws         "aws bus-1 localhost:PORT certs/out 1": the bus application
 #               against the aws cloud broker (cellbench broker) with a GNSS fix
 #               in the simulator: online over the modem's TLS, and a location
-#               event of bus-1 reaches a cloud subscriber; exit status 0.
+#               event of bus-1 reaches a cloud subscriber; exit status 0;
+#   gcp         the same on gcp-modem-tls: the JWT signed on the CPU with the
+#               device's es256-private.pem, the event on /devices/bus-1/events.
+# Every case prints the painted-stack high-water mark the image reports.
+# QEMU_BOOT_CASES="es256 gcp" runs only those cases.
 #
 # Wiring: QEMU starts paused with UART0 on a PTY (QEMU's PTY drops bytes while
 # nobody has it open, so the CPU runs only once the simulator serves it with
@@ -141,6 +147,7 @@ run_case ready 0
 grep -q '^qemu-boot: modem ready$' "$tmp/ready.console" || fail "ready: setup did not report the modem ready"
 grep -q '^qemu-boot: revision +CGMR: ' "$tmp/ready.console" || fail "ready: no AT+CGMR answer"
 grep -qF 'AT+CGDCONT=1,\"IP\",\"internet\"\r' "$tmp/ready/rx.txt" || fail "ready: APN not set"
+grep -q '^board: stack high-water ' "$tmp/ready.console" && echo "ready: $(sed -n 's/^board: //p' "$tmp/ready.console" | grep '^stack')"
 
 fi
 if selected sim-absent; then
@@ -159,50 +166,115 @@ free_port() {
     done
 }
 
-aws_case() {
-    local port admin broker_pid sub_pid pw
-    if [ ! -f "$certs/registry-aws.json" ]; then
-        fail "aws: $certs missing (bash certs/gen.sh; make test runs it)"
+# cloud_case aws|gcp: the bus application against that profile's cloud broker; a
+# cloud subscriber must see bus-1's location event (aws: /bus/events; gcp: the
+# device's events topic, after the broker checked the JWT signed on the CPU)
+cloud_case() {
+    local profile=$1 port admin broker_pid sub_pid pw topic args
+    if [ ! -f "$certs/registry-$profile.json" ]; then
+        fail "$profile: $certs missing (bash certs/gen.sh; make test runs it)"
         return
     fi
     port=$(free_port)
     admin=$(free_port)
-    mkdir -p "$tmp/aws-broker"
-    setsid "$cellbench" broker --profile aws --port "$port" --admin-port "$admin" \
-        --registry "$certs/registry-aws.json" --dir "$tmp/aws-broker/dir" --certs "$certs" \
-        >"$tmp/aws-broker/out" 2>&1 &
+    mkdir -p "$tmp/$profile-broker"
+    setsid "$cellbench" broker --profile "$profile" --port "$port" --admin-port "$admin" \
+        --registry "$certs/registry-$profile.json" --dir "$tmp/$profile-broker/dir" --certs "$certs" \
+        >"$tmp/$profile-broker/out" 2>&1 &
     broker_pid=$!
     pids+=("-$broker_pid")
-    if ! wait_line "$tmp/aws-broker/out" ready; then
-        fail "aws: the broker did not start"
-        cat "$tmp/aws-broker/out"
+    if ! wait_line "$tmp/$profile-broker/out" ready; then
+        fail "$profile: the broker did not start"
+        cat "$tmp/$profile-broker/out"
         return
     fi
-    pw=$(cat "$tmp/aws-broker/dir/admin-password")
-    stdbuf -oL mosquitto_sub -d -h 127.0.0.1 -p "$admin" -u cloud -P "$pw" -t /bus/events -q 1 \
-        >"$tmp/aws-broker/sub" 2>&1 &
+    pw=$(cat "$tmp/$profile-broker/dir/admin-password")
+    topic=/bus/events
+    args="aws,bus-1,localhost:$port,$certs,1"
+    if [ "$profile" = gcp ]; then
+        topic=/devices/bus-1/events
+        args="gcp,bus-1,localhost:$port,$certs,1,project=$(reg_field project),region=$(reg_field region)"
+        args="$args,registry=$(reg_field registry)"
+    fi
+    stdbuf -oL mosquitto_sub -d -h 127.0.0.1 -p "$admin" -u cloud -P "$pw" -t "$topic" -q 1 \
+        >"$tmp/$profile-broker/sub" 2>&1 &
     sub_pid=$!
     pids+=("$sub_pid")
-    wait_line "$tmp/aws-broker/sub" SUBACK || fail "aws: the cloud subscriber did not subscribe"
-    run_case aws 0 "gnss fix 50.5 30.5 120 36" "aws,bus-1,localhost:$port,$certs,1"
-    grep -q '^bus: device online$' "$tmp/aws.console" || fail "aws: the device never came online"
-    grep -q '^bus: location events published$' "$tmp/aws.console" || fail "aws: no location event published"
-    wait_line "$tmp/aws-broker/sub" '"type":"location","bus":"bus-1"' ||
-        fail "aws: the cloud subscriber saw no location event of bus-1"
-    grep -q '"lat":50.5' "$tmp/aws-broker/sub" || fail "aws: the event does not carry the fix"
-    echo "--- aws: what the cloud subscriber received ---"
-    grep '^{' "$tmp/aws-broker/sub"
+    wait_line "$tmp/$profile-broker/sub" SUBACK || fail "$profile: the cloud subscriber did not subscribe"
+    run_case "$profile" 0 "gnss fix 50.5 30.5 120 36" "$args"
+    grep -q '^bus: device online$' "$tmp/$profile.console" || fail "$profile: the device never came online"
+    grep -q '^bus: location events published$' "$tmp/$profile.console" ||
+        fail "$profile: no location event published"
+    wait_line "$tmp/$profile-broker/sub" '"type":"location","bus":"bus-1"' ||
+        fail "$profile: the cloud subscriber saw no location event of bus-1"
+    grep -q '"lat":50.5' "$tmp/$profile-broker/sub" || fail "$profile: the event does not carry the fix"
+    stack_line "$profile"
+    echo "--- $profile: what the cloud subscriber received ---"
+    grep '^{' "$tmp/$profile-broker/sub"
 }
 
-for tool in "$cellbench" mosquitto_sub stdbuf setsid; do
+# reg_field NAME: a string field of the GCP registry (project, region, registry)
+reg_field() {
+    sed -n "s/.*\"$1\": *\"\([^\"]*\)\".*/\1/p" "$certs/registry-gcp.json" | head -n 1
+}
+
+# stack_line CASE: the painted-stack high-water mark the image reported on the way out
+stack_line() {
+    local line
+    line=$(grep '^board: stack high-water ' "$tmp/$1.console")
+    [ -n "$line" ] || { fail "$1: no stack high-water mark reported"; return; }
+    echo "$1: ${line#board: }"
+}
+
+# der_int HEX: a DER INTEGER (hex) of a 32-byte big-endian unsigned number
+der_int() {
+    local v=$1
+    while [ "${v:0:2}" = 00 ] && [ ${#v} -gt 2 ]; do v=${v:2}; done
+    case ${v:0:1} in [89a-f]) v=00$v ;; esac
+    printf '02%02x%s' $((${#v} / 2)) "$v"
+}
+
+# es256: one JWT signature on the CPU under -icount shift=0 (one instruction = 1 ns of
+# virtual time; SysTick counts 25 MHz of it, so instructions = ticks x 40, SysTick
+# interrupt handlers included); OpenSSL must verify the signature with the public key
+es256_case() {
+    local dir="$tmp/es256" rc msg sig ticks r s body
+    mkdir -p "$dir"
+    timeout "$guard" qemu-system-arm -M mps2-an386 -nographic -monitor none -serial null -icount shift=0 \
+        -semihosting-config "enable=on,target=native,arg=cellbench-bus,arg=bench-es256,arg=$certs/devices/bus-1/es256-private.pem" \
+        -kernel "$elf" >"$dir/out" 2>&1
+    rc=$?
+    echo "--- es256: semihosting console (QEMU exit status $rc) ---"
+    cat "$dir/out"
+    [ "$rc" -eq 0 ] || { fail "es256: exit status $rc"; return; }
+    msg=$(sed -n 's/^es256: message //p' "$dir/out")
+    sig=$(sed -n 's/^es256: signature //p' "$dir/out")
+    ticks=$(sed -n 's/^es256: systick ticks //p' "$dir/out")
+    [ ${#sig} -eq 128 ] && [ -n "$msg" ] && [ -n "$ticks" ] || { fail "es256: no signature or count"; return; }
+    r=$(der_int "${sig:0:64}")
+    s=$(der_int "${sig:64:64}")
+    body="$r$s"
+    printf '30%02x%s' $((${#body} / 2)) "$body" | xxd -r -p >"$dir/sig.der"
+    printf '%s' "$msg" >"$dir/msg"
+    openssl dgst -sha256 -verify "$certs/devices/bus-1/es256-public.pem" -signature "$dir/sig.der" "$dir/msg" \
+        >"$dir/verify" 2>&1 || fail "es256: OpenSSL does not verify the signature: $(cat "$dir/verify")"
+    echo "es256: one ES256 signature on Cortex-M4 (QEMU -icount shift=0): $((ticks * 40)) instructions"
+    [ $((ticks * 40)) -le 20000000 ] || fail "es256: more than 20 million instructions"
+    cp "$dir/out" "$tmp/es256.console"
+    stack_line es256
+}
+
+for tool in "$cellbench" mosquitto_sub stdbuf setsid openssl xxd; do
     command -v "$tool" >/dev/null 2>&1 || { fail "missing $tool (make, make deps)"; }
 done
-selected aws && aws_case
+selected es256 && es256_case
+selected aws && cloud_case aws
+selected gcp && cloud_case gcp
 
 if [ "$failures" -ne 0 ]; then
     echo "test_qemu_boot: $failures check(s) failed"
     exit 1
 fi
 echo "test_qemu_boot: the image boots on mps2-an386, brings the simulated SIM7600 up and exits 0;"
-echo "without a SIM it stops at the SIM step with status 1; the aws bus application publishes"
-echo "a location event that reaches the cloud subscriber and exits 0"
+echo "without a SIM it stops at the SIM step with status 1; its ES256 signature verifies with OpenSSL;"
+echo "the aws and gcp bus applications publish a location event that reaches the cloud subscriber"

@@ -31,6 +31,9 @@ struct fw_linux_port {
     FILE *log;                    /* stderr unless changed */
     int verbose;                  /* log FW_LOG_DEBUG events too */
     struct fw_linux_tls *tls;     /* MCU-side TLS (fw_port_linux_tls.h), NULL if none */
+    const char *reset_control;    /* the modem's reset line: the simulator's
+                                   * control socket, NULL if none
+                                   * (fw_linux_port_use_reset_line) */
     struct fw_linux_inputs *inputs; /* driver and camera inputs, NULL if none
                                      * (fw_linux_port_use_inputs) */
 };

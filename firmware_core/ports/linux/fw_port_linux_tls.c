@@ -7,6 +7,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -25,12 +26,35 @@ static int32_t tls_failed(struct fw_linux_tls *t, const char *what)
     return -1;
 }
 
+/* Trust every certificate of the PEM bytes; -1 when there is none. */
+static int load_ca_pem(SSL_CTX *ctx, const uint8_t *pem, size_t len)
+{
+    BIO *in;
+    X509 *x;
+    int added = 0;
+    if (len == 0 || len > 65536 || (in = BIO_new_mem_buf(pem, (int)len)) == NULL)
+        return -1;
+    while ((x = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL) {
+        added += X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), x) == 1;
+        X509_free(x);
+    }
+    ERR_clear_error(); /* the end of the data */
+    BIO_free(in);
+    return added > 0 ? 0 : -1;
+}
+
 static int load_credentials(struct fw_linux_tls *t, SSL_CTX *ctx, uint32_t ca_id,
                             uint32_t cert_id, uint32_t key_id)
 {
-    if (ca_id == 0 || ca_id > 3 || t->files[ca_id] == NULL ||
-        SSL_CTX_load_verify_locations(ctx, t->files[ca_id], NULL) != 1)
+    if (ca_id == 0 || ca_id > 3)
         return -1;
+    if (ca_id == FW_LINUX_TLS_CA && t->ca_pem != NULL) {
+        if (load_ca_pem(ctx, t->ca_pem, t->ca_pem_len) != 0)
+            return -1;
+    } else if (t->files[ca_id] == NULL ||
+               SSL_CTX_load_verify_locations(ctx, t->files[ca_id], NULL) != 1) {
+        return -1;
+    }
     if (cert_id == 0)
         return 0;
     if (cert_id > 3 || key_id == 0 || key_id > 3 || t->files[cert_id] == NULL ||

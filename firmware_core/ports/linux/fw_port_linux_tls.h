@@ -2,7 +2,8 @@
  * fw_port_linux_tls.h - the Linux port's TLS for the MCU-TLS stacks: an
  * OpenSSL client whose network side is two memory BIOs, so the core moves
  * the ciphertext over the modem's TCP socket itself. Credential ids name
- * PEM files (FW_LINUX_TLS_CA/CERT/KEY). Certificates are checked against
+ * PEM files (FW_LINUX_TLS_CA/CERT/KEY); the CA slot may instead hold PEM
+ * bytes in memory (ca_pem: e.g. the active CA of fw_rotation). Certificates are checked against
  * the bench's clock (the virtual clock when one is given).
  */
 #ifndef FW_PORT_LINUX_TLS_H
@@ -23,6 +24,9 @@ enum { FW_LINUX_TLS_NONE = 0, FW_LINUX_TLS_CA = 1, FW_LINUX_TLS_CERT = 2, FW_LIN
 /* One TLS client. Zero it, set files[] and clock, then use the functions. */
 struct fw_linux_tls {
     const char *files[4];         /* PEM path per credential slot; [0] unused */
+    const uint8_t *ca_pem;        /* when set: the CA slot's certificates from these
+                                   * ca_pem_len PEM bytes instead of its file */
+    size_t ca_pem_len;
     struct vclock *clock;         /* time for certificate checks; NULL: real time */
     struct ssl_ctx_st *ctx;
     struct ssl_st *ssl;

@@ -182,3 +182,23 @@ void fake_port_run(struct fake_port *f, struct fw_at *at, const struct fake_step
         }
     }
 }
+
+void fake_sim7600_init(struct fw_sim7600 *modem, struct fake_port *f, char *line, size_t line_cap,
+                       char *tx, size_t tx_cap, char *topic, size_t topic_cap, uint8_t *payload,
+                       size_t payload_cap, fw_sim7600_message_fn on_message, void *ctx)
+{
+    struct fw_sim7600_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.port = &f->port;
+    cfg.line_buf = line;
+    cfg.line_cap = line_cap;
+    cfg.tx_buf = tx;
+    cfg.tx_cap = tx_cap;
+    cfg.topic_buf = topic;
+    cfg.topic_cap = topic_cap;
+    cfg.payload_buf = payload;
+    cfg.payload_cap = payload_cap;
+    cfg.on_message = on_message;
+    cfg.ctx = ctx;
+    assert_int_equal(fw_sim7600_init(modem, &cfg), FW_AT_IDLE);
+}

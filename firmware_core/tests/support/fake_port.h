@@ -12,6 +12,7 @@
 
 #include "fw_at.h"
 #include "fw_port.h"
+#include "fw_sim7600.h"
 
 #define FAKE_TX_CAP 65536
 #define FAKE_RX_CAP 65536
@@ -72,6 +73,19 @@ struct fake_step {
 
 /* Run steps against at, failing the calling CMocka test on a TX mismatch. */
 void fake_port_run(struct fake_port *f, struct fw_at *at, const struct fake_step *steps, size_t n);
+
+/* Initialise a SIM7600 driver on the fake port with the caller's buffers
+ * (the messages callback and its context may be NULL); fails the calling
+ * CMocka test when the driver refuses. FAKE_SIM7600_INIT passes a test
+ * rig's line_buf, tx_buf, topic_buf and payload_buf arrays with their sizes. */
+void fake_sim7600_init(struct fw_sim7600 *modem, struct fake_port *f, char *line, size_t line_cap,
+                       char *tx, size_t tx_cap, char *topic, size_t topic_cap, uint8_t *payload,
+                       size_t payload_cap, fw_sim7600_message_fn on_message, void *ctx);
+#define FAKE_SIM7600_INIT(rig, on_message, ctx)                                                    \
+    fake_sim7600_init(&(rig)->modem, &(rig)->fake, (rig)->line_buf, sizeof((rig)->line_buf),      \
+                      (rig)->tx_buf, sizeof((rig)->tx_buf), (rig)->topic_buf,                     \
+                      sizeof((rig)->topic_buf), (rig)->payload_buf, sizeof((rig)->payload_buf),   \
+                      (on_message), (ctx))
 
 /* The chunk sizes every transcript is replayed at (0 = whole). */
 extern const size_t fake_chunk_sizes[5];

@@ -83,9 +83,9 @@ static bool port_up(int port)
 static int start_plain(struct target *t)
 {
     char conf[400], text[2048];
-    snprintf(t->b.dir, sizeof t->b.dir, "/tmp/cellbench-bench.XXXXXX");
-    if (!mkdtemp(t->b.dir))
+    if (bt_temp_dir(t->b.dir, sizeof t->b.dir, "cellbench-bench") < 0)
         return -1;
+    t->b.own_dir = true;
     t->b.port = bt_free_port();
     do
         t->b.admin_port = bt_free_port();
@@ -486,28 +486,11 @@ out:
     return rc;
 }
 
-/* Remove dir and the files in it (callgrind profiles, wrapper, log). */
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    char path[600];
-    for (struct dirent *e; (e = readdir(d));) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 /* Count the broker's instructions for the fixed workload; 0 or -1. */
 static int cg_measure(const char *profile, bool plugin, struct cg_counts *out)
 {
-    char dir[] = "/tmp/cellbench-cg.XXXXXX", wrapper[400];
-    if (!mkdtemp(dir) || write_cg_wrapper(dir, wrapper, sizeof wrapper) < 0)
+    char dir[64], wrapper[400];
+    if (bt_temp_dir(dir, sizeof dir, "cellbench-cg") < 0 || write_cg_wrapper(dir, wrapper, sizeof wrapper) < 0)
         return -1;
     struct target t = { .profile = profile, .plugin = plugin, .wrapper = wrapper };
     if (start_target(&t) < 0) {
@@ -532,7 +515,7 @@ static int cg_measure(const char *profile, bool plugin, struct cg_counts *out)
         fprintf(stderr, "bench_broker: %s %s: callgrind workload failed (see %s)\n", profile,
                 plugin ? "plugin" : "plain", dir);
     else if (!getenv("CELLBENCH_KEEP_CALLGRIND"))
-        remove_dir(dir);
+        bt_remove_tree(dir);
     else
         printf("callgrind profiles of %s %s: %s/cg.out.*\n", profile, plugin ? "plugin" : "plain", dir);
     return rc;

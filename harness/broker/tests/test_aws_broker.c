@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <mosquitto.h>
 
 #include "brokertest.h"
 #include "vclock.h"
@@ -62,8 +63,7 @@ static int write_registry(const char *path)
 
 static int group_setup(void **state)
 {
-    snprintf(workdir, sizeof workdir, "/tmp/cellbench-aws.XXXXXX");
-    if (!mkdtemp(workdir))
+    if (bt_workdir(workdir, sizeof workdir, "cellbench-aws") < 0)
         return -1;
     char dir[300];
     snprintf(registry_path, sizeof registry_path, "%s/registry.json", workdir);
@@ -410,6 +410,42 @@ static void test_restart_keeps_shadows_and_retained_messages(void **state)
     bt_client_free(admin);
 }
 
+/*
+ * "broker rotate-cert": the broker restarted with the server certificate of
+ * certs/out/rotated/ (a new CA, same host names). The connection made before
+ * ends; a client that trusts only the old CA can no longer connect, one that
+ * was given the new CA can (its device certificate is still from the first
+ * CA, which the broker keeps verifying clients with).
+ */
+static void test_rotated_server_certificate(void **state)
+{
+    char dir[300], rotated[512];
+    int rc;
+    snprintf(dir, sizeof dir, "%s", broker.dir);
+    snprintf(rotated, sizeof rotated, "%s", abs_cert("rotated"));
+    struct bt_client *before = thing_connect("bus-1", "devices/bus-1");
+    assert_int_equal(bt_broker_stop(&broker), 0);
+    assert_true(bt_client_wait_closed(before));
+    bt_client_free(before);
+    broker.extra_args[0] = "--server-certs";
+    broker.extra_args[1] = rotated;
+    broker.extra_args[2] = NULL;
+    assert_int_equal(bt_broker_start(&broker, "aws", registry_path, clock_path, dir), 0);
+    bt_client_free(thing_client("bus-1", "devices/bus-1", &rc));
+    assert_int_equal(rc, -1); /* the old CA does not verify the new server certificate */
+    vclock_jump(clock_, 1100 * VCLOCK_NS_PER_MS);
+    struct bt_client *c = bt_client_new("bus-1");
+    assert_int_equal(mosquitto_tls_set(c->mosq, abs_cert("rotated/ca.pem"), NULL, abs_cert("devices/bus-1/cert.pem"),
+                                       abs_cert("devices/bus-1/key.pem"), NULL),
+                     MOSQ_ERR_SUCCESS);
+    assert_int_equal(bt_client_connect(c, broker.port, NULL, NULL), 0);
+    bt_client_free(c);
+    /* back to the first certificate */
+    assert_int_equal(bt_broker_stop(&broker), 0);
+    broker.extra_args[0] = NULL;
+    assert_int_equal(bt_broker_start(&broker, "aws", registry_path, clock_path, dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_publishes_over_100_per_second_discarded),
         cmocka_unit_test(test_shadow_delta_and_version_conflict),
         cmocka_unit_test(test_restart_keeps_shadows_and_retained_messages),
+        cmocka_unit_test(test_rotated_server_certificate),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -24,8 +24,15 @@ static char workdir[256];
 
 static int group_setup(void **state)
 {
-    snprintf(workdir, sizeof workdir, "/tmp/cellbench-cli.XXXXXX");
-    return mkdtemp(workdir) ? 0 : -1;
+    return bt_workdir(workdir, sizeof workdir, "cellbench-cli");
+}
+
+/* Remove the work directory (brokers' --dir and logs) again. */
+static int group_teardown(void **state)
+{
+    char cmd[320];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", workdir);
+    return system(cmd) == 0 ? 0 : -1;
 }
 
 /* Run `cellbench broker ARGS` to completion; returns its exit status, output in out. */
@@ -59,6 +66,11 @@ static void test_argument_errors(void **state)
              workdir);
     assert_int_equal(run_broker(args, out, sizeof out), 2);
     assert_non_null(strstr(out, "$.project: missing"));
+    /* a --server-certs directory that does not exist */
+    snprintf(args, sizeof args, "--profile gcp --port 1 --registry %s --dir %s/y --server-certs /nonexistent-rotated",
+             bt_cert("registry-gcp.json"), workdir);
+    assert_int_equal(run_broker(args, out, sizeof out), 1);
+    assert_non_null(strstr(out, "--server-certs /nonexistent-rotated"));
 }
 
 static bool port_accepts(int port)
@@ -118,5 +130,5 @@ int main(void)
         cmocka_unit_test(test_ready_then_clean_stop_on_sigint),
         cmocka_unit_test(test_mosquitto_start_failure_is_reported),
     };
-    return cmocka_run_group_tests(tests, group_setup, NULL);
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -24,8 +24,7 @@ static char workdir[256];
 
 static int group_setup(void **state)
 {
-    snprintf(workdir, sizeof workdir, "/tmp/cellbench-rules.XXXXXX");
-    return mkdtemp(workdir) ? 0 : -1;
+    return bt_workdir(workdir, sizeof workdir, "cellbench-rules");
 }
 
 /* Write text as a registry file and load it; err gets the message. */

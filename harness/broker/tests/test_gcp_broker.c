@@ -78,8 +78,7 @@ static void write_registry(void)
 
 static int group_setup(void **state)
 {
-    snprintf(workdir, sizeof workdir, "/tmp/cellbench-gcp.XXXXXX");
-    if (!mkdtemp(workdir))
+    if (bt_workdir(workdir, sizeof workdir, "cellbench-gcp") < 0)
         return -1;
     snprintf(registry_path, sizeof registry_path, "%s/registry.json", workdir);
     snprintf(clock_path, sizeof clock_path, "%s/clock", workdir);
@@ -89,6 +88,7 @@ static int group_setup(void **state)
         return -1;
     char dir[300];
     snprintf(dir, sizeof dir, "%s/broker", workdir);
+    broker.extra_args[0] = "--config-acks"; /* every rule must hold with it too */
     return bt_broker_start(&broker, "gcp", registry_path, clock_path, dir);
 }
 
@@ -334,6 +334,75 @@ static void test_config_delivered_on_subscribe_and_on_update(void **state)
     assert_true(bt_client_wait_message(c, "/devices/bus-2/config", &m));
     assert_string_equal(m.payload, "{\"threshold\":70}");
     free(m.payload);
+    bt_client_free(c);
+    bt_client_free(admin);
+}
+
+/* The version in an acknowledgement notice, after checking its ack time is now. */
+static int64_t acked_version(struct bt_client *admin, const char *device)
+{
+    char topic[128];
+    struct bt_msg m;
+    snprintf(topic, sizeof topic, "cloud/gcp/notify/devices/%s/config-ack", device);
+    assert_true(bt_client_wait_message(admin, topic, &m));
+    json_t *j = json_loads(m.payload, 0, NULL);
+    free(m.payload);
+    assert_non_null(j);
+    int64_t v = json_integer_value(json_object_get(j, "version"));
+    int64_t at_ms = json_integer_value(json_object_get(j, "deviceAckTimeMs"));
+    json_decref(j);
+    assert_true(at_ms / 1000 >= vnow() - 5 && at_ms / 1000 <= vnow());
+    return v;
+}
+
+/* The device's PUBACK of a QoS 1 config message acknowledges that version:
+ * announced to the cloud side and kept for state/get (deviceAckTime). */
+static void test_config_ack_seen_from_device_puback(void **state)
+{
+    struct bt_client *admin = bt_admin_connect(&broker, "cloud-acks");
+    assert_non_null(admin);
+    assert_int_equal(bt_client_subscribe(admin, "cloud/gcp/notify/#", 1), 1);
+    jump_s(2);
+    int64_t v = reply_int(bt_admin_request(admin, "cloud/gcp/devices/bus-1/config/set", "{\"a\":1}", 7), "version");
+    struct bt_client *c = device_connect("bus-1"); /* libmosquitto PUBACKs what it receives */
+    assert_int_equal(bt_client_subscribe(c, "/devices/bus-1/config", 1), 1);
+    struct bt_msg m;
+    assert_true(bt_client_wait_message(c, "/devices/bus-1/config", &m));
+    free(m.payload);
+    assert_int_equal(acked_version(admin, "bus-1"), v);
+    jump_s(2);
+    int64_t v2 = reply_int(bt_admin_request(admin, "cloud/gcp/devices/bus-1/config/set", "{\"a\":2}", 7), "version");
+    assert_int_equal(v2, v + 1);
+    assert_true(bt_client_wait_message(c, "/devices/bus-1/config", &m));
+    free(m.payload);
+    assert_int_equal(acked_version(admin, "bus-1"), v2);
+    char *reply = bt_admin_request(admin, "cloud/gcp/devices/bus-1/state/get", NULL, 0);
+    assert_non_null(reply);
+    json_t *j = json_loads(reply, 0, NULL);
+    free(reply);
+    assert_int_equal(json_integer_value(json_object_get(j, "deviceAckVersion")), v2);
+    assert_true(json_is_integer(json_object_get(j, "deviceAckTime")));
+    json_decref(j);
+    bt_client_free(c);
+    bt_client_free(admin);
+}
+
+/* A QoS 0 config subscription has no PUBACK, so nothing is acknowledged. */
+static void test_config_at_qos0_is_not_acknowledged(void **state)
+{
+    struct bt_client *admin = bt_admin_connect(&broker, "cloud-acks0");
+    assert_non_null(admin);
+    assert_int_equal(bt_client_subscribe(admin, "cloud/gcp/notify/#", 1), 1);
+    struct bt_client *c = device_connect("bus-2");
+    assert_int_equal(bt_client_subscribe(c, "/devices/bus-2/config", 0), 0);
+    struct bt_msg m;
+    assert_true(bt_client_wait_message(c, "/devices/bus-2/config", &m));
+    assert_int_equal(m.qos, 0);
+    free(m.payload);
+    /* a round trip later (the admin's reply comes after the config went out), no notice */
+    char *reply = bt_admin_request(admin, "cloud/gcp/devices/bus-2/config/get", NULL, 0);
+    free(reply);
+    assert_false(bt_client_has_message(admin, "cloud/gcp/notify/devices/bus-2/config-ack"));
     bt_client_free(c);
     bt_client_free(admin);
 }
@@ -585,6 +654,8 @@ int main(void)
         cmocka_unit_test(test_subscription_rules),
         cmocka_unit_test(test_config_delivered_on_subscribe_and_on_update),
         cmocka_unit_test(test_config_version_check_and_rate_limit),
+        cmocka_unit_test(test_config_ack_seen_from_device_puback),
+        cmocka_unit_test(test_config_at_qos0_is_not_acknowledged),
         cmocka_unit_test(test_commands_only_while_subscribed),
         cmocka_unit_test(test_state_stored_and_limited_to_one_per_second),
         cmocka_unit_test(test_gateway_attach_and_act_for_bound_device),

@@ -66,7 +66,7 @@ static void respond(struct simtest_http_server *srv, struct simtest_conn *conn, 
     } else if (strcmp(path, "/stall") == 0) {
         send_text(conn, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
         char buf[64];
-        while (simtest_conn_read(conn, buf, sizeof(buf), &srv->stop) > 0) {
+        while (simtest_conn_read(conn, buf, sizeof(buf), &srv->base.stop) > 0) {
         }
     } else if (strcmp(path, "/garbage") == 0) {
         send_text(conn, "SPDY/9 what\r\n\r\n");
@@ -81,25 +81,25 @@ static bool read_request(struct simtest_http_server *srv, struct simtest_conn *c
     size_t used = 0;
     buf[0] = '\0';
     while (strstr(buf, "\r\n\r\n") == NULL && used + 1 < cap) {
-        long n = simtest_conn_read(conn, buf + used, cap - 1 - used, &srv->stop);
+        long n = simtest_conn_read(conn, buf + used, cap - 1 - used, &srv->base.stop);
         if (n <= 0) {
             return false;
         }
         used += (size_t)n;
         buf[used] = '\0';
     }
-    pthread_mutex_lock(&srv->lock);
+    pthread_mutex_lock(&srv->base.lock);
     snprintf(srv->last_request, sizeof(srv->last_request), "%s", buf);
-    pthread_mutex_unlock(&srv->lock);
+    pthread_mutex_unlock(&srv->base.lock);
     return true;
 }
 
 static void *http_main(void *arg)
 {
     struct simtest_http_server *srv = arg;
-    while (!atomic_load(&srv->stop)) {
+    while (!atomic_load(&srv->base.stop)) {
         struct simtest_conn conn;
-        if (simtest_conn_accept(srv->listen_fd, srv->ctx, &srv->stop, 100, &conn) != 0) {
+        if (simtest_conn_accept(srv->base.listen_fd, srv->base.ctx, &srv->base.stop, 100, &conn) != 0) {
             continue;
         }
         char request[2048];
@@ -116,38 +116,17 @@ static void *http_main(void *arg)
 int simtest_http_start(struct simtest_http_server *srv, const struct simtest_tls_options *options)
 {
     memset(srv, 0, sizeof(*srv));
-    bool ok = true;
-    srv->ctx = simtest_tls_server_ctx(options, &ok);
-    if (!ok) {
-        return -1;
-    }
-    srv->listen_fd = simtest_tls_listen(&srv->port);
-    if (srv->listen_fd < 0) {
-        SSL_CTX_free(srv->ctx);
-        return -1;
-    }
-    atomic_init(&srv->stop, false);
-    pthread_mutex_init(&srv->lock, NULL);
-    if (pthread_create(&srv->thread, NULL, http_main, srv) != 0) {
-        close(srv->listen_fd);
-        SSL_CTX_free(srv->ctx);
-        return -1;
-    }
-    return 0;
+    return simtest_listener_start(&srv->base, options, http_main, srv);
 }
 
 void simtest_http_stop(struct simtest_http_server *srv)
 {
-    atomic_store(&srv->stop, true);
-    pthread_join(srv->thread, NULL);
-    close(srv->listen_fd);
-    SSL_CTX_free(srv->ctx);
-    pthread_mutex_destroy(&srv->lock);
+    simtest_listener_stop(&srv->base);
 }
 
 void simtest_http_last_request(struct simtest_http_server *srv, char *out, size_t cap)
 {
-    pthread_mutex_lock(&srv->lock);
+    pthread_mutex_lock(&srv->base.lock);
     snprintf(out, cap, "%s", srv->last_request);
-    pthread_mutex_unlock(&srv->lock);
+    pthread_mutex_unlock(&srv->base.lock);
 }

@@ -18,12 +18,7 @@
 
 /** A running HTTP test server. */
 struct simtest_http_server {
-    int port;                 /**< loopback port it listens on */
-    int listen_fd;
-    SSL_CTX *ctx;             /**< NULL for plain HTTP */
-    pthread_t thread;
-    atomic_bool stop;
-    pthread_mutex_t lock;
+    struct simtest_listener base; /**< ctx NULL for plain HTTP */
     char last_request[2048];  /**< head of the last request received */
     atomic_int requests;      /**< requests received (counted before the answer) */
 };

@@ -158,7 +158,7 @@ void simtest_conn_close(struct simtest_conn *conn)
 
 static void record_peer(struct simtest_tls_server *srv, SSL *ssl)
 {
-    pthread_mutex_lock(&srv->lock);
+    pthread_mutex_lock(&srv->base.lock);
     const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     snprintf(srv->sni, sizeof(srv->sni), "%s", name != NULL ? name : "");
     snprintf(srv->version, sizeof(srv->version), "%s", SSL_get_version(ssl));
@@ -168,7 +168,7 @@ static void record_peer(struct simtest_tls_server *srv, SSL *ssl)
         X509_NAME_oneline(X509_get_subject_name(peer), srv->client_subject, sizeof(srv->client_subject));
         X509_free(peer);
     }
-    pthread_mutex_unlock(&srv->lock);
+    pthread_mutex_unlock(&srv->base.lock);
 }
 
 static void send_pattern(struct simtest_conn *conn, long count)
@@ -191,7 +191,7 @@ static void echo_session(struct simtest_tls_server *srv, struct simtest_conn *co
 {
     char buf[4096];
     long n;
-    while ((n = simtest_conn_read(conn, buf, sizeof(buf) - 1, &srv->stop)) > 0) {
+    while ((n = simtest_conn_read(conn, buf, sizeof(buf) - 1, &srv->base.stop)) > 0) {
         buf[n] = '\0';
         if (strncmp(buf, "QUIT", 4) == 0) {
             return;
@@ -207,9 +207,9 @@ static void echo_session(struct simtest_tls_server *srv, struct simtest_conn *co
 static void *echo_main(void *arg)
 {
     struct simtest_tls_server *srv = arg;
-    while (!atomic_load(&srv->stop)) {
+    while (!atomic_load(&srv->base.stop)) {
         struct simtest_conn conn;
-        int rc = simtest_conn_accept(srv->listen_fd, srv->ctx, &srv->stop, 100, &conn);
+        int rc = simtest_conn_accept(srv->base.listen_fd, srv->base.ctx, &srv->base.stop, 100, &conn);
         if (rc == -2) {
             atomic_fetch_add(&srv->connections, 1);
             atomic_fetch_add(&srv->handshakes_failed, 1);
@@ -229,36 +229,48 @@ static void *echo_main(void *arg)
     return NULL;
 }
 
-int simtest_tls_echo_start(struct simtest_tls_server *srv, const struct simtest_tls_options *options)
+int simtest_listener_start(struct simtest_listener *base, const struct simtest_tls_options *options,
+                         void *(*serve)(void *), void *arg)
 {
-    memset(srv, 0, sizeof(*srv));
     bool ok = true;
-    srv->ctx = simtest_tls_server_ctx(options, &ok);
+    base->ctx = simtest_tls_server_ctx(options, &ok);
     if (!ok) {
         return -1;
     }
-    srv->listen_fd = simtest_tls_listen(&srv->port);
-    if (srv->listen_fd < 0) {
-        SSL_CTX_free(srv->ctx);
+    base->listen_fd = simtest_tls_listen(&base->port);
+    if (base->listen_fd < 0) {
+        SSL_CTX_free(base->ctx);
         return -1;
     }
-    atomic_init(&srv->stop, false);
-    pthread_mutex_init(&srv->lock, NULL);
-    if (pthread_create(&srv->thread, NULL, echo_main, srv) != 0) {
-        close(srv->listen_fd);
-        SSL_CTX_free(srv->ctx);
+    atomic_init(&base->stop, false);
+    pthread_mutex_init(&base->lock, NULL);
+    if (pthread_create(&base->thread, NULL, serve, arg) != 0) {
+        close(base->listen_fd);
+        SSL_CTX_free(base->ctx);
+        pthread_mutex_destroy(&base->lock);
         return -1;
     }
     return 0;
 }
 
+void simtest_listener_stop(struct simtest_listener *base)
+{
+    atomic_store(&base->stop, true);
+    pthread_join(base->thread, NULL);
+    close(base->listen_fd);
+    SSL_CTX_free(base->ctx);
+    pthread_mutex_destroy(&base->lock);
+}
+
+int simtest_tls_echo_start(struct simtest_tls_server *srv, const struct simtest_tls_options *options)
+{
+    memset(srv, 0, sizeof(*srv));
+    return simtest_listener_start(&srv->base, options, echo_main, srv);
+}
+
 void simtest_tls_echo_stop(struct simtest_tls_server *srv)
 {
-    atomic_store(&srv->stop, true);
-    pthread_join(srv->thread, NULL);
-    close(srv->listen_fd);
-    SSL_CTX_free(srv->ctx);
-    pthread_mutex_destroy(&srv->lock);
+    simtest_listener_stop(&srv->base);
 }
 
 bool simtest_tls_echo_wait_handshakes(struct simtest_tls_server *srv, int count, int guard_ms)
@@ -275,21 +287,21 @@ bool simtest_tls_echo_wait_handshakes(struct simtest_tls_server *srv, int count,
 
 void simtest_tls_echo_sni(struct simtest_tls_server *srv, char *out, size_t cap)
 {
-    pthread_mutex_lock(&srv->lock);
+    pthread_mutex_lock(&srv->base.lock);
     snprintf(out, cap, "%s", srv->sni);
-    pthread_mutex_unlock(&srv->lock);
+    pthread_mutex_unlock(&srv->base.lock);
 }
 
 void simtest_tls_echo_version(struct simtest_tls_server *srv, char *out, size_t cap)
 {
-    pthread_mutex_lock(&srv->lock);
+    pthread_mutex_lock(&srv->base.lock);
     snprintf(out, cap, "%s", srv->version);
-    pthread_mutex_unlock(&srv->lock);
+    pthread_mutex_unlock(&srv->base.lock);
 }
 
 void simtest_tls_echo_client_subject(struct simtest_tls_server *srv, char *out, size_t cap)
 {
-    pthread_mutex_lock(&srv->lock);
+    pthread_mutex_lock(&srv->base.lock);
     snprintf(out, cap, "%s", srv->client_subject);
-    pthread_mutex_unlock(&srv->lock);
+    pthread_mutex_unlock(&srv->base.lock);
 }

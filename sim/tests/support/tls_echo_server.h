@@ -25,13 +25,28 @@ struct simtest_tls_options {
 };
 
 /** A running echo server (fields after port are for the server thread). */
-struct simtest_tls_server {
+/** What every threaded test server has: a loopback listener (TLS or
+ *  plain), its thread and a lock for what the thread records. */
+struct simtest_listener {
     int port;                  /**< loopback port it listens on */
     int listen_fd;
     SSL_CTX *ctx;              /**< NULL for plain TCP */
     pthread_t thread;
     atomic_bool stop;
     pthread_mutex_t lock;
+};
+
+/** Build the context from options (NULL or without cert: plain), listen on
+ *  a free loopback port and run serve(arg) on a thread; serve loops until
+ *  base->stop is set. Returns 0 or -1 (nothing left running). */
+int simtest_listener_start(struct simtest_listener *base, const struct simtest_tls_options *options,
+                         void *(*serve)(void *), void *arg);
+
+/** Stop the thread, close the listener and free the context. */
+void simtest_listener_stop(struct simtest_listener *base);
+
+struct simtest_tls_server {
+    struct simtest_listener base;
     char sni[256];             /**< server name of the last handshake ("" when none) */
     char client_subject[256];  /**< subject of the last client certificate ("" when none) */
     char version[16];          /**< protocol of the last handshake, e.g. "TLSv1.2" */

@@ -1,7 +1,10 @@
 /*
  * fwcore - the bus-unit firmware core on Linux: talks AT to a SIM7600 (the
- * simulator's PTY or a real modem) and runs the modem-TLS device lifecycle
- * for AWS or GCP. See --help. Logs one line per event on stderr.
+ * simulator's PTY or a real modem) and runs the device lifecycle (fw_device)
+ * and the bus application (fw_bus_app) for AWS or GCP on any of the four
+ * stacks: TLS and MQTT in the modem (modem-tls) or on the MCU over the
+ * modem's raw TCP socket (mcu-tls, OpenSSL through the port's TLS hooks).
+ * See --help. Logs one line per event on stderr.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,7 +20,9 @@
 #include "fw_inputs_linux.h"
 #include "fw_port_linux.h"
 #include "fw_port_linux_tls.h"
+#include "fw_rotation.h"
 #include "fw_sim7600_setup.h"
+#include "fw_reset_line_linux.h"
 
 #define FILE_MAX 10240
 
@@ -27,6 +32,7 @@ struct options {
     const char *uart, *stack, *device, *role, *certs, *broker, *state, *inputs, *clock;
     const char *project, *region, *registry;
     const char *registration, *route; /* identification event */
+    const char *reset_line;           /* the simulator's control socket */
     int verbose;
     int test_publish; /* --test-publish: the bus app's "publish" test hook */
 };
@@ -39,6 +45,7 @@ struct app {
     struct fw_queue queue;
     struct fw_cloud_profile profile;
     struct fw_bus_app bus;
+    struct fw_rotation rot;         /* endpoint and CA from configurations (modem-TLS) */
     struct fw_linux_inputs inputs;  /* --inputs */
     bool depot;
     struct fw_sim7600_cert certs[3];
@@ -56,16 +63,14 @@ struct app {
     char events_topic[300];
     char jwt[1024];
     struct fw_jwt_params jwt_params;
-    /* the MCU-TLS stack */
+    /* the MCU-TLS stacks */
+    bool mcu_stack;
     struct fw_linux_tls tls;
-    struct fw_sim7600_setup setup;
     struct fw_mcu_tls mcu;
     char tls_files[3][1024];
-    uint8_t mqtt_tx[4096], mqtt_rx[4096];
+    uint8_t mqtt_tx[16384], mqtt_rx[FW_SIM7600_MQTT_PAYLOAD_MAX + 1024];
     struct fw_mqtt_inflight inflight[8];
-    struct fw_mqtt_subscription mqtt_subs[2];
     char host[256];
-    bool gcp;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -82,8 +87,7 @@ static void usage(FILE *out)
             "usage: fwcore --uart PATH --stack STACK --device ID --certs DIR [options]\n"
             "  --uart PATH        the modem's tty (simulator PTY or serial device)\n"
             "  --stack STACK      aws-modem-tls | gcp-modem-tls | aws-mcu-tls | gcp-mcu-tls\n"
-            "                     (the mcu-tls stacks connect, subscribe, publish an online\n"
-            "                     event, log messages and reconnect; no bus loop yet)\n"
+            "                     (mcu-tls: TLS and MQTT here, the modem carries raw TCP)\n"
             "  --device ID        thing name / device id\n"
             "  --role ROLE        bus (default) | depot\n"
             "  --certs DIR        certs/gen.sh output: ca.pem, devices/ID/{cert,key,es256-private}.pem\n"
@@ -95,6 +99,8 @@ static void usage(FILE *out)
             "  --registration R   vehicle registration: an identification event first\n"
             "  --route N          route number until a configuration names one\n"
             "  --clock PATH       shared virtual clock file (default: host clocks)\n"
+            "  --reset-line PATH  the modem's reset line: the simulator's control socket,\n"
+            "                     pulsed (verb reset) when the modem answers nothing\n"
             "  --gcp-project P, --gcp-region R, --gcp-registry G   GCP identity\n"
             "                     (defaults cellbench, local, buses)\n"
             "  --test-publish     accept the cloud's \"publish\" command (a test hook that\n"
@@ -111,8 +117,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"certs", 1, 0, 'c'}, {"broker", 1, 0, 'b'}, {"state", 1, 0, 'S'}, {"inputs", 1, 0, 'i'},
         {"clock", 1, 0, 'k'}, {"gcp-project", 1, 0, 'P'}, {"gcp-region", 1, 0, 'R'},
         {"gcp-registry", 1, 0, 'G'}, {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'},
-        {"registration", 1, 0, 'I'}, {"route", 1, 0, 'N'}, {"test-publish", 0, 0, 'T'},
-        {0, 0, 0, 0}};
+        {"registration", 1, 0, 'I'}, {"route", 1, 0, 'N'}, {"reset-line", 1, 0, 'L'},
+        {"test-publish", 0, 0, 'T'}, {0, 0, 0, 0}};
     int ch;
     memset(o, 0, sizeof(*o));
     o->role = "bus";
@@ -133,6 +139,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         case 'I': o->registration = optarg; break;
         case 'N': o->route = optarg; break;
         case 'k': o->clock = optarg; break;
+        case 'L': o->reset_line = optarg; break;
         case 'P': o->project = optarg; break;
         case 'R': o->region = optarg; break;
         case 'G': o->registry = optarg; break;
@@ -266,6 +273,91 @@ static int setup_credentials(struct app *a, struct fw_device_config *cfg, bool g
     return 0;
 }
 
+/* MCU-TLS: the modem only carries raw TCP (no certificates, no SSL
+ * context); TLS here with the files of certs/out (GCP: server-only TLS and
+ * a JWT without the modem's 256-byte limit as password). */
+static int setup_mcu_transport(struct app *a, struct fw_device_config *cfg, bool gcp, char **key)
+{
+    struct fw_mcu_tls_config *c = &cfg->mcu;
+    const char *colon = strrchr(a->opt.broker, ':');
+    char path[1024];
+    cfg->setup.ssl_ctx = -1;
+    snprintf(a->tls_files[0], sizeof(a->tls_files[0]), "%s/ca.pem", a->opt.certs);
+    snprintf(a->tls_files[1], sizeof(a->tls_files[1]), "%s/devices/%s/cert.pem", a->opt.certs,
+             a->opt.device);
+    snprintf(a->tls_files[2], sizeof(a->tls_files[2]), "%s/devices/%s/key.pem", a->opt.certs,
+             a->opt.device);
+    for (int i = 0; i < (gcp ? 1 : 3); i++) { /* GCP: server-only TLS, no device certificate */
+        FILE *f = fopen(a->tls_files[i], "rb");
+        if (f == NULL) {
+            fprintf(stderr, "fwcore: cannot read %s: %s\n", a->tls_files[i], strerror(errno));
+            return -1;
+        }
+        fclose(f);
+    }
+    a->tls.files[FW_LINUX_TLS_CA] = a->tls_files[0];
+    a->tls.files[FW_LINUX_TLS_CERT] = a->tls_files[1];
+    a->tls.files[FW_LINUX_TLS_KEY] = a->tls_files[2];
+    snprintf(a->host, sizeof(a->host), "%.*s", (int)(colon - a->opt.broker), a->opt.broker);
+    cfg->transport = FW_DEVICE_MCU_TLS;
+    cfg->mcu_tls = &a->mcu;
+    c->link = 0;
+    c->host = a->host;
+    c->tcp_port = (uint16_t)atoi(colon + 1);
+    c->server_name = a->host;
+    c->ca_id = FW_LINUX_TLS_CA;
+    c->cert_id = gcp ? FW_LINUX_TLS_NONE : FW_LINUX_TLS_CERT;
+    c->key_id = gcp ? FW_LINUX_TLS_NONE : FW_LINUX_TLS_KEY;
+    c->session.port = &a->port.port;
+    c->session.tx_buf = a->mqtt_tx;
+    c->session.tx_cap = sizeof(a->mqtt_tx);
+    c->session.rx_buf = a->mqtt_rx;
+    c->session.rx_cap = sizeof(a->mqtt_rx);
+    c->session.inflight = a->inflight;
+    c->session.inflight_cap = sizeof(a->inflight) / sizeof(a->inflight[0]);
+    c->connect.client_id = a->client_id;
+    c->connect.keep_alive_s = 60;
+    c->connect.clean_session = true;
+    c->rx_poll_ms = 200;
+    if (!gcp)
+        return 0;
+    snprintf(path, sizeof(path), "%s/devices/%s/es256-private.pem", a->opt.certs, a->opt.device);
+    *key = strdup(path);
+    a->jwt_params.alg = FW_SIGN_ES256;
+    a->jwt_params.audience = a->opt.project;
+    a->jwt_params.lifetime_s = 3600;
+    a->jwt_params.max_len = 0; /* the MCU's own MQTT has no 256-byte modem limit */
+    cfg->jwt = &a->jwt_params;
+    cfg->jwt_buf = a->jwt;
+    cfg->jwt_cap = sizeof(a->jwt);
+    c->connect.username = "unused";
+    return 0;
+}
+
+/* Server endpoint and CA rotation: --broker and ca.pem are the factory
+ * pair; a configuration's "endpoint" and "ca_cert" replace them (kept under
+ * --state), with fall-back to the previous pair (fw_rotation.h). */
+static int start_rotation(struct app *a, struct fw_device_config *cfg, bool gcp)
+{
+    struct fw_rotation_config rc;
+    memset(&rc, 0, sizeof(rc));
+    rc.port = &a->port.port;
+    rc.endpoint = a->opt.broker;
+    rc.ca_name = a->names[0];
+    rc.ca = a->certs[0].data;
+    rc.ca_len = a->certs[0].len;
+    rc.setup = cfg->setup;
+    rc.setup.certs = gcp ? NULL : a->certs + 1; /* the client certificate and key */
+    rc.setup.n_certs = gcp ? 0 : 2;
+    if (!fw_rotation_init(&a->rot, &rc)) {
+        fprintf(stderr, "fwcore: --broker %s or ca.pem (at most %u bytes) unusable\n", a->opt.broker,
+                FW_ROTATION_CA_MAX);
+        return -1;
+    }
+    cfg->hooks = fw_rotation_device_hooks(&a->rot);
+    return 0;
+}
+
 static int start(struct app *a)
 {
     struct fw_sim7600_config mcfg;
@@ -275,12 +367,20 @@ static int start(struct app *a)
     char *key = NULL;
     int rc;
     memset(&cfg, 0, sizeof(cfg));
-    if (setup_identity(a, &cfg, gcp) != 0 || setup_credentials(a, &cfg, gcp, &key) != 0)
+    if (setup_identity(a, &cfg, gcp) != 0)
+        return 2;
+    rc = a->mcu_stack ? setup_mcu_transport(a, &cfg, gcp, &key)
+                      : setup_credentials(a, &cfg, gcp, &key);
+    if (rc != 0)
         return 2;
     rc = fw_linux_port_open(&a->port, a->opt.device, a->opt.uart, a->opt.clock, key, a->opt.state);
     free(key);
-    if (rc != 0)
+    if (rc != 0 || (a->opt.reset_line && fw_linux_port_use_reset_line(&a->port, a->opt.reset_line) != 0))
         return 1;
+    if (a->mcu_stack) {
+        a->tls.clock = a->port.clock;
+        fw_linux_port_attach_tls(&a->port, &a->tls);
+    }
     a->port.verbose = a->opt.verbose;
     memset(&mcfg, 0, sizeof(mcfg));
     mcfg.port = &a->port.port;
@@ -296,6 +396,10 @@ static int start(struct app *a)
     mcfg.ctx = a;
     if (fw_sim7600_init(&a->modem, &mcfg) != FW_AT_IDLE)
         return 1;
+    /* rotation re-provisions the modem's certificate store: the modem-TLS
+     * stacks only (the MCU-TLS stacks keep the factory pair for now) */
+    if (!a->mcu_stack && start_rotation(a, &cfg, gcp) != 0)
+        return 2;
     if (fw_queue_init(&a->queue, &a->port.port, 1, a->queue_buf, sizeof(a->queue_buf)) != FW_QUEUE_OK)
         fprintf(stderr, "%s warn app: stored offline queue unusable, starting empty\n", a->opt.device);
     snprintf(a->server, sizeof(a->server), "tcp://%s", a->opt.broker);
@@ -322,236 +426,10 @@ static int start(struct app *a)
     bcfg.route = a->opt.route;
     bcfg.config_topic = a->topics[0];
     bcfg.test_publish = a->opt.test_publish != 0;
+    bcfg.config_hook = fw_rotation_config_hook;
+    bcfg.config_hook_ctx = &a->rot;
     a->depot = strcmp(a->opt.role, "depot") == 0;
     return fw_bus_app_init(&a->bus, &bcfg) ? 0 : 2;
-}
-
-/* Messages from the cloud on the MCU-TLS stack: logged (the bus
- * application's loop runs on the modem-TLS lifecycle only so far). */
-static void on_mcu_message(void *ctx, const struct fw_mqtt_publish *msg)
-{
-    struct app *a = ctx;
-    fprintf(stderr, "%s info app: message on %.*s (%zu bytes)\n", a->opt.device,
-            (int)msg->topic_len, msg->topic, msg->payload_len);
-}
-
-static void on_mcu_puback(void *ctx, uint16_t packet_id)
-{
-    struct app *a = ctx;
-    fprintf(stderr, "%s info app: event %u acknowledged\n", a->opt.device, (unsigned)packet_id);
-}
-
-/* Bring the modem up for raw TCP: no certificates, no SSL context (the MCU
- * does TLS). Returns 0 when ready, 1 on failure or a stop request. */
-static int mcu_setup_modem(struct app *a)
-{
-    struct fw_sim7600_setup_params sp;
-    enum fw_sim7600_setup_status st;
-    memset(&sp, 0, sizeof(sp));
-    sp.ssl_ctx = -1;
-    st = fw_sim7600_setup_start(&a->setup, &a->modem, &sp);
-    while (st == FW_SIM7600_SETUP_BUSY && !stop_requested) {
-        uint32_t deadline = 0;
-        bool timed = fw_sim7600_setup_next_deadline_ms(&a->setup, &deadline);
-        fw_linux_port_wait_until(&a->port, timed, deadline, 10);
-        st = fw_sim7600_setup_poll(&a->setup);
-    }
-    if (st != FW_SIM7600_SETUP_OK) {
-        fprintf(stderr, "%s error device: modem setup %s at %s\n", a->opt.device,
-                fw_sim7600_setup_status_str(st),
-                fw_sim7600_setup_step_str(fw_sim7600_setup_failed_step(&a->setup, NULL)));
-        return 1;
-    }
-    return 0;
-}
-
-/* GCP: the password is a JWT signed through the port (built once per
- * connection; renewing it before expiry on this stack is not done yet). */
-static int mcu_gcp_password(struct app *a, struct fw_mcu_tls_config *c)
-{
-    size_t len = 0;
-    uint64_t exp = 0;
-    enum fw_jwt_status st;
-    a->jwt_params.alg = FW_SIGN_ES256;
-    a->jwt_params.audience = a->opt.project;
-    a->jwt_params.lifetime_s = 3600;
-    a->jwt_params.max_len = 0; /* the MCU's own MQTT has no 256-byte modem limit */
-    st = fw_jwt_build(&a->port.port, &a->jwt_params, a->jwt, sizeof(a->jwt), &len, &exp);
-    if (st != FW_JWT_OK) {
-        fprintf(stderr, "%s error device: JWT: %s\n", a->opt.device, fw_jwt_status_str(st));
-        return 1;
-    }
-    c->connect.username = "unused";
-    c->connect.password = (const uint8_t *)a->jwt;
-    c->connect.password_len = len;
-    c->cert_id = FW_LINUX_TLS_NONE; /* GCP: server-only TLS */
-    c->key_id = FW_LINUX_TLS_NONE;
-    return 0;
-}
-
-static int mcu_start(struct app *a)
-{
-    struct fw_device_config unused;
-    struct fw_mcu_tls_config c;
-    const char *colon = strrchr(a->opt.broker, ':');
-    memset(&unused, 0, sizeof(unused));
-    if (setup_identity(a, &unused, a->gcp) != 0)
-        return 2;
-    snprintf(a->tls_files[0], sizeof(a->tls_files[0]), "%s/ca.pem", a->opt.certs);
-    snprintf(a->tls_files[1], sizeof(a->tls_files[1]), "%s/devices/%s/cert.pem", a->opt.certs,
-             a->opt.device);
-    snprintf(a->tls_files[2], sizeof(a->tls_files[2]), "%s/devices/%s/key.pem", a->opt.certs,
-             a->opt.device);
-    a->tls.files[FW_LINUX_TLS_CA] = a->tls_files[0];
-    a->tls.files[FW_LINUX_TLS_CERT] = a->tls_files[1];
-    a->tls.files[FW_LINUX_TLS_KEY] = a->tls_files[2];
-    a->tls.clock = a->port.clock;
-    fw_linux_port_attach_tls(&a->port, &a->tls);
-    snprintf(a->host, sizeof(a->host), "%.*s", (int)(colon - a->opt.broker), a->opt.broker);
-    a->mqtt_subs[0].filter = a->subs[0];
-    a->mqtt_subs[0].qos = 1;
-    a->mqtt_subs[1].filter = a->subs[1];
-    a->mqtt_subs[1].qos = 1;
-    memset(&c, 0, sizeof(c));
-    c.modem = &a->modem;
-    c.port = &a->port.port;
-    c.link = 0;
-    c.host = a->host;
-    c.tcp_port = (uint16_t)atoi(colon + 1);
-    c.server_name = a->host;
-    c.ca_id = FW_LINUX_TLS_CA;
-    c.cert_id = FW_LINUX_TLS_CERT;
-    c.key_id = FW_LINUX_TLS_KEY;
-    c.session.port = &a->port.port;
-    c.session.tx_buf = a->mqtt_tx;
-    c.session.tx_cap = sizeof(a->mqtt_tx);
-    c.session.rx_buf = a->mqtt_rx;
-    c.session.rx_cap = sizeof(a->mqtt_rx);
-    c.session.inflight = a->inflight;
-    c.session.inflight_cap = 8;
-    c.session.on_message = on_mcu_message;
-    c.session.on_puback = on_mcu_puback;
-    c.session.ctx = a;
-    c.connect.client_id = a->client_id;
-    c.connect.keep_alive_s = 60;
-    c.connect.clean_session = true;
-    c.subs = a->mqtt_subs;
-    c.n_subs = unused.n_subscriptions;
-    c.rx_poll_ms = 200;
-    if (a->gcp && mcu_gcp_password(a, &c) != 0)
-        return 1;
-    if (!fw_mcu_tls_start(&a->mcu, &c)) {
-        fprintf(stderr, "%s error device: MCU-TLS transport refused its configuration\n",
-                a->opt.device);
-        return 1;
-    }
-    return 0;
-}
-
-/* One event saying the unit is online (the bus application's events need
- * its loop, which runs on the modem-TLS lifecycle only so far). */
-static void mcu_publish_online(struct app *a)
-{
-    char body[256];
-    uint16_t id = 0;
-    int n = snprintf(body, sizeof(body), "{\"bus\":\"%s\",\"type\":\"online\",\"ts\":%llu}",
-                     a->opt.device, (unsigned long long)a->port.port.unix_time_s(a->port.port.ctx));
-    enum fw_mqtt_session_status st = fw_mqtt_session_publish(
-        fw_mcu_tls_session(&a->mcu), a->events_topic, strlen(a->events_topic),
-        (const uint8_t *)body, (size_t)n, 1, &id);
-    fprintf(stderr, "%s info app: online event %u %s\n", a->opt.device, (unsigned)id,
-            fw_mqtt_session_status_str(st));
-}
-
-/* Back-off before reconnect number tries (1, 2, ...): 1 s doubling up to
- * 64 s, plus up to a quarter more from the port's random source. */
-static uint32_t mcu_backoff_ms(struct app *a, unsigned tries)
-{
-    uint32_t base = 1000u << (tries < 7 ? tries - 1 : 6);
-    uint8_t r[2] = {0, 0};
-    a->port.port.random(a->port.port.ctx, r, sizeof(r));
-    return base + (uint32_t)(((uint32_t)r[0] << 8 | r[1]) % (base / 4 + 1));
-}
-
-/* The MCU-TLS loop's idle wait: until modem input, an AT command's timeout
- * or the end of a back-off pause (retry_at, when waiting), in virtual time;
- * at most 10 ms of real time (the session's own timers are reached through
- * that bound). */
-static void mcu_idle_wait(struct app *a, bool waiting, uint32_t retry_at)
-{
-    uint32_t deadline = 0;
-    bool timed = fw_at_next_deadline_ms(fw_sim7600_at(&a->modem), &deadline);
-    if (waiting)
-        fw_deadline_keep_earliest(&timed, &deadline, retry_at);
-    fw_linux_port_wait_until(&a->port, timed, deadline, 10);
-}
-
-/* --stack aws-mcu-tls / gcp-mcu-tls: the MCU runs TLS and MQTT over the
- * modem's raw TCP socket; after a loss it backs off and connects again
- * (with a fresh JWT on GCP). Not done yet: JWT renewal while connected,
- * the offline queue, the bus application's loop on this stack. */
-static int run_mcu_tls(struct app *a)
-{
-    struct fw_sim7600_config mcfg;
-    enum fw_mcu_tls_state last = FW_MCU_TLS_IDLE;
-    char key[1024];
-    unsigned tries = 0;
-    bool waiting = false;
-    uint32_t retry_at = 0;
-    int rc;
-    a->gcp = strncmp(a->opt.stack, "gcp-", 4) == 0;
-    snprintf(key, sizeof(key), "%s/devices/%s/es256-private.pem", a->opt.certs, a->opt.device);
-    if (fw_linux_port_open(&a->port, a->opt.device, a->opt.uart, a->opt.clock,
-                           a->gcp ? key : NULL, NULL) != 0)
-        return 1;
-    a->port.verbose = a->opt.verbose;
-    memset(&mcfg, 0, sizeof(mcfg));
-    mcfg.port = &a->port.port;
-    mcfg.line_buf = a->line_buf;
-    mcfg.line_cap = sizeof(a->line_buf);
-    mcfg.tx_buf = a->tx_buf;
-    mcfg.tx_cap = sizeof(a->tx_buf);
-    mcfg.topic_buf = a->topic_buf;
-    mcfg.topic_cap = sizeof(a->topic_buf);
-    mcfg.payload_buf = a->payload_buf;
-    mcfg.payload_cap = sizeof(a->payload_buf);
-    if (fw_sim7600_init(&a->modem, &mcfg) != FW_AT_IDLE)
-        return 1;
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    rc = mcu_setup_modem(a);
-    if (rc == 0)
-        rc = mcu_start(a);
-    while (rc == 0 && !stop_requested) {
-        enum fw_mcu_tls_state st = fw_mcu_tls_poll(&a->mcu);
-        if (st != last) {
-            fprintf(stderr, "%s info device: %s\n", a->opt.device, fw_mcu_tls_state_str(st));
-            if (st == FW_MCU_TLS_ONLINE) {
-                mcu_publish_online(a);
-                tries = 0;
-            }
-            last = st;
-        }
-        if (st == FW_MCU_TLS_FAILED && !waiting) {
-            uint32_t delay = mcu_backoff_ms(a, ++tries);
-            fprintf(stderr, "%s warn device: connection lost (%s), retry in %u ms\n",
-                    a->opt.device, fw_mcu_tls_failure_str(fw_mcu_tls_failure(&a->mcu)),
-                    (unsigned)delay);
-            retry_at = a->port.port.now_ms(a->port.port.ctx) + delay;
-            waiting = true;
-        }
-        if (waiting && (int32_t)(a->port.port.now_ms(a->port.port.ctx) - retry_at) >= 0) {
-            waiting = false;
-            /* the modem may have restarted or lost the network: set it up again */
-            rc = mcu_setup_modem(a);
-            if (rc == 0)
-                rc = mcu_start(a);
-        }
-        mcu_idle_wait(a, waiting, retry_at);
-    }
-    fw_mcu_tls_stop(&a->mcu);
-    fw_linux_port_close(&a->port);
-    return rc;
 }
 
 int main(int argc, char **argv)
@@ -563,9 +441,9 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (strcmp(a.opt.stack, "aws-mcu-tls") == 0 || strcmp(a.opt.stack, "gcp-mcu-tls") == 0)
-        return run_mcu_tls(&a);
-    if (strcmp(a.opt.stack, "aws-modem-tls") != 0 && strcmp(a.opt.stack, "gcp-modem-tls") != 0) {
+    a.mcu_stack = strcmp(a.opt.stack, "aws-mcu-tls") == 0 || strcmp(a.opt.stack, "gcp-mcu-tls") == 0;
+    if (!a.mcu_stack && strcmp(a.opt.stack, "aws-modem-tls") != 0 &&
+        strcmp(a.opt.stack, "gcp-modem-tls") != 0) {
         fprintf(stderr, "fwcore: unknown stack %s\n", a.opt.stack);
         usage(stderr);
         return 2;
@@ -596,6 +474,8 @@ int main(int argc, char **argv)
                         : fw_bus_app_next_deadline_ms(&a.bus, &deadline);
         fw_linux_port_wait_until(&a.port, timed, deadline, 10);
     }
+    if (a.mcu_stack)
+        fw_mcu_tls_stop(&a.mcu);
     fw_linux_port_close(&a.port);
     if (a.opt.inputs != NULL)
         fw_linux_inputs_close(&a.inputs);

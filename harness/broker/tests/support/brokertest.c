@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <jwt.h>
 #include <limits.h>
 #include <mosquitto.h>
@@ -79,6 +80,48 @@ const char *bt_cert(const char *relative)
     return out;
 }
 
+#define BT_WORKDIRS_MAX 16
+
+static char bt_workdirs[BT_WORKDIRS_MAX][256];
+static int bt_workdir_count;
+
+static int bt_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void bt_remove_tree(const char *path)
+{
+    nftw(path, bt_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void bt_remove_workdirs(void)
+{
+    for (int i = 0; i < bt_workdir_count; i++)
+        bt_remove_tree(bt_workdirs[i]);
+}
+
+int bt_temp_dir(char *buf, size_t cap, const char *prefix)
+{
+    if ((size_t)snprintf(buf, cap, "/tmp/%s.XXXXXX", prefix) >= cap || !mkdtemp(buf))
+        return -1;
+    return 0;
+}
+
+int bt_workdir(char *buf, size_t cap, const char *prefix)
+{
+    if (bt_workdir_count == BT_WORKDIRS_MAX || bt_temp_dir(buf, cap, prefix) < 0)
+        return -1;
+    if (bt_workdir_count == 0)
+        atexit(bt_remove_workdirs);
+    snprintf(bt_workdirs[bt_workdir_count++], sizeof bt_workdirs[0], "%s", buf);
+    return 0;
+}
+
 int bt_write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -130,9 +173,9 @@ int bt_broker_start(struct bt_broker *b, const char *profile, const char *regist
         snprintf(b->dir, sizeof b->dir, "%s", dir);
         mkdir(dir, 0755); /* so that broker.err can be written before the broker runs */
     } else {
-        snprintf(b->dir, sizeof b->dir, "/tmp/cellbench-bt.XXXXXX");
-        if (!mkdtemp(b->dir))
+        if (bt_temp_dir(b->dir, sizeof b->dir, "cellbench-bt") < 0)
             return -1;
+        b->own_dir = true;
     }
     b->port = bt_free_port();
     do
@@ -192,6 +235,10 @@ int bt_broker_stop(struct bt_broker *b)
     kill(b->pid, SIGTERM);
     waitpid(b->pid, &status, 0);
     b->pid = 0;
+    if (b->own_dir) {
+        bt_remove_tree(b->dir);
+        b->own_dir = false;
+    }
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

@@ -20,12 +20,25 @@ struct bt_broker {
     int port;
     int admin_port;
     char dir[256];
+    bool own_dir;              /* dir made by bt_broker_start (or the caller with
+                                * bt_temp_dir), removed by bt_broker_stop */
     char admin_password[64];
     const char *extra_args[4]; /* more `cellbench broker` arguments (NULL-ended), set before start */
 };
 
 /** A free TCP port on 127.0.0.1 (bound and released). */
 int bt_free_port(void);
+
+/** Make a fresh directory /tmp/<prefix>.XXXXXX into buf (capacity cap),
+ *  removed with everything in it when the program exits. Returns 0 or -1. */
+int bt_workdir(char *buf, size_t cap, const char *prefix);
+
+/** Make a fresh directory /tmp/<prefix>.XXXXXX into buf; the caller
+ *  removes it with bt_remove_tree(). Returns 0 or -1. */
+int bt_temp_dir(char *buf, size_t cap, const char *prefix);
+
+/** Remove path and everything below it. */
+void bt_remove_tree(const char *path);
 
 /** Path of a file under certs/out (static buffer reused per call slot). */
 const char *bt_cert(const char *relative);

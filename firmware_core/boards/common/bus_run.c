@@ -1,17 +1,17 @@
 /*
- * bus_run.c - the bus application on the mps2-an386 board (see bus_run.h).
- * Certificates come from the host through semihosting file reads: QEMU's
- * stand-in for the provisioned certificate region a real unit has in flash.
+ * bus_run.c - the bus application on a board (see bus_run.h). Certificates
+ * come from board_credential(): host files through semihosting on QEMU (its
+ * stand-in for the provisioned region), the provisioned flash region on the
+ * nRF52840.
  */
 #include <string.h>
 
-#include "board.h"
+#include "board_api.h"
 #include "bus_run.h"
 #include "fw_bus_app.h"
 #include "fw_cloud.h"
 #include "fw_device.h"
 
-#define CERT_FILE_MAX 4096u
 #define PATH_MAX_LEN 256u
 #define TOPIC_MAX 300u
 #define QUEUE_BYTES 4096u
@@ -25,7 +25,6 @@ struct bus_image {
     struct fw_cloud_profile profile;
     struct fw_bus_app bus;
     struct fw_sim7600_cert certs[3];
-    uint8_t files[3][CERT_FILE_MAX];
     char names[3][112];
     char line_buf[512];
     char tx_buf[FW_SIM7600_MQTT_CMD_MAX];
@@ -37,6 +36,8 @@ struct bus_image {
     char topics[2][TOPIC_MAX];
     const char *subs[2];
     char events_topic[TOPIC_MAX];
+    struct fw_jwt_params jwt_params;
+    char jwt[FW_JWT_MODEM_PASSWORD_MAX + 1];
 };
 
 static struct bus_image bimg;
@@ -56,35 +57,65 @@ static bool join3(char *dst, size_t cap, const char *a, const char *b, const cha
     return true;
 }
 
-static bool load_cert(int i, const char *dir, const char *rel_a, const char *rel_b,
-                      const char *name_a, const char *name_b)
+/* Credential rel of dir into slot i, named name_a name_b on the modem. */
+static bool load_cert(unsigned i, const char *dir, const char *rel, const char *name_a, const char *name_b)
 {
-    char path[PATH_MAX_LEN];
+    const uint8_t *data;
     int32_t len;
-    if (!join3(path, sizeof(path), dir, rel_a, rel_b) ||
-        !join3(bimg.names[i], sizeof(bimg.names[i]), name_a, name_b, NULL))
+    if (!join3(bimg.names[i], sizeof(bimg.names[i]), name_a, name_b, NULL))
         return false;
-    len = semihost_read_file(path, bimg.files[i], CERT_FILE_MAX);
-    if (len <= 0) {
-        semihost_write("bus: cannot read ");
-        semihost_write(path);
-        semihost_write("\n");
+    len = board_credential(i, dir, rel, &data);
+    if (len <= 0)
         return false;
-    }
     bimg.certs[i].name = bimg.names[i];
-    bimg.certs[i].data = bimg.files[i];
+    bimg.certs[i].data = data;
     bimg.certs[i].len = (size_t)len;
     return true;
 }
 
-static bool load_credentials(const struct bus_run_args *a, struct fw_device_config *cfg)
+/* gcp-modem-tls: the CA for the modem's TLS, and the ES256 key into the port
+ * (its PEM read into the third file buffer and wiped once parsed). */
+static bool load_gcp_credentials(struct board_port *port, const struct bus_run_args *a,
+                                 struct fw_device_config *cfg)
 {
     char rel[PATH_MAX_LEN];
-    if (!load_cert(0, a->certs, "/ca.pem", NULL, "ca.pem", NULL) ||
-        !join3(rel, sizeof(rel), "/devices/", a->device, "/cert.pem") ||
-        !load_cert(1, a->certs, rel, NULL, a->device, "-cert.pem") ||
-        !join3(rel, sizeof(rel), "/devices/", a->device, "/key.pem") ||
-        !load_cert(2, a->certs, rel, NULL, a->device, "-key.pem"))
+    int rc;
+    if (!load_cert(0, a->certs, "ca.pem", "ca.pem", NULL) ||
+        !join3(rel, sizeof(rel), "devices/", a->device, "/es256-private.pem") ||
+        !load_cert(2, a->certs, rel, "es256", NULL))
+        return false;
+    rc = board_port_set_es256_key(port, bimg.certs[2].data, bimg.certs[2].len);
+    board_credential_wipe(2);
+    if (rc != 0)
+        return false;
+    cfg->setup.certs = bimg.certs;
+    cfg->setup.n_certs = 1;
+    cfg->setup.ssl_ctx = 0;
+    cfg->setup.cacert = bimg.names[0];
+    cfg->setup.sni = true;
+    cfg->mqtt.ssl_ctx = 0;
+    cfg->mqtt.username = "unused";
+    bimg.jwt_params.alg = FW_SIGN_ES256;
+    bimg.jwt_params.audience = a->project;
+    bimg.jwt_params.lifetime_s = 3600;
+    bimg.jwt_params.max_len = FW_JWT_MODEM_PASSWORD_MAX;
+    cfg->jwt = &bimg.jwt_params;
+    cfg->jwt_buf = bimg.jwt;
+    cfg->jwt_cap = sizeof(bimg.jwt);
+    return true;
+}
+
+static bool load_credentials(struct board_port *port, const struct bus_run_args *a,
+                             struct fw_device_config *cfg)
+{
+    char rel[PATH_MAX_LEN];
+    if (a->gcp)
+        return load_gcp_credentials(port, a, cfg);
+    if (!load_cert(0, a->certs, "ca.pem", "ca.pem", NULL) ||
+        !join3(rel, sizeof(rel), "devices/", a->device, "/cert.pem") ||
+        !load_cert(1, a->certs, rel, a->device, "-cert.pem") ||
+        !join3(rel, sizeof(rel), "devices/", a->device, "/key.pem") ||
+        !load_cert(2, a->certs, rel, a->device, "-key.pem"))
         return false;
     cfg->setup.certs = bimg.certs;
     cfg->setup.n_certs = 3;
@@ -100,8 +131,11 @@ static bool load_credentials(const struct bus_run_args *a, struct fw_device_conf
 static bool setup_identity(const struct bus_run_args *a, struct fw_device_config *cfg)
 {
     size_t len;
-    bimg.profile.kind = FW_CLOUD_AWS;
+    bimg.profile.kind = a->gcp ? FW_CLOUD_GCP : FW_CLOUD_AWS;
     bimg.profile.device_id = a->device;
+    bimg.profile.project = a->project;
+    bimg.profile.region = a->region;
+    bimg.profile.registry = a->registry;
     if (fw_cloud_client_id(&bimg.profile, bimg.client_id, sizeof(bimg.client_id), &len) != FW_CLOUD_OK ||
         fw_cloud_topic(&bimg.profile, FW_TOPIC_CONFIG, NULL, bimg.topics[0], TOPIC_MAX, &len) != FW_CLOUD_OK ||
         fw_cloud_topic(&bimg.profile, FW_TOPIC_COMMANDS, NULL, bimg.topics[1], TOPIC_MAX, &len) != FW_CLOUD_OK ||
@@ -119,7 +153,7 @@ static void on_message(void *ctx, int client, const char *topic, size_t topic_le
 {
     (void)ctx;
     (void)client;
-    semihost_write("bus: message from the cloud\n");
+    board_console("bus: message from the cloud\n");
     fw_bus_app_on_message(&bimg.bus, topic, topic_len, payload, payload_len);
 }
 
@@ -129,7 +163,7 @@ static bool start(struct board_port *port, const struct bus_run_args *a)
     struct fw_device_config cfg;
     struct fw_bus_app_config bcfg;
     memset(&cfg, 0, sizeof(cfg));
-    if (!setup_identity(a, &cfg) || !load_credentials(a, &cfg))
+    if (!setup_identity(a, &cfg) || !load_credentials(port, a, &cfg))
         return false;
     memset(&mcfg, 0, sizeof(mcfg));
     mcfg.port = &port->port;
@@ -146,7 +180,7 @@ static bool start(struct board_port *port, const struct bus_run_args *a)
         return false;
     if (fw_queue_init(&bimg.queue, &port->port, QUEUE_PERSIST_KEY, bimg.queue_buf,
                       sizeof(bimg.queue_buf)) != FW_QUEUE_OK)
-        semihost_write("bus: stored offline queue unusable, starting empty\n");
+        board_console("bus: stored offline queue unusable, starting empty\n");
     cfg.modem = &bimg.modem;
     cfg.mqtt.client = 0;
     cfg.mqtt.client_id = bimg.client_id;
@@ -162,31 +196,36 @@ static bool start(struct board_port *port, const struct bus_run_args *a)
     bcfg.bus_id = a->device;
     bcfg.events_topic = bimg.events_topic;
     bcfg.config_topic = bimg.topics[0];
+    bcfg.profile = &bimg.profile;
+    bcfg.registration = a->registration;
+    bcfg.route = a->route;
     return fw_bus_app_init(&bimg.bus, &bcfg);
 }
 
 int bus_run(struct board_port *port, const struct bus_run_args *a)
 {
     enum fw_device_state last = FW_DEVICE_BACKOFF;
-    uint32_t started = board_ms();
+    const struct fw_port *fp = &port->port;
+    uint32_t started = fp->now_ms(fp->ctx);
     if (!start(port, a)) {
-        semihost_write("bus: start-up failed\n");
+        board_console("bus: start-up failed\n");
         return 1;
     }
-    while (board_ms() - started < a->guard_ms) {
+    while (a->events == 0 || fp->now_ms(fp->ctx) - started < a->guard_ms) {
         enum fw_device_state st = fw_bus_app_poll(&bimg.bus);
         if (st != last) {
-            semihost_write("bus: device ");
-            semihost_write(fw_device_state_str(st));
-            semihost_write("\n");
+            board_console("bus: device ");
+            board_console(fw_device_state_str(st));
+            board_console("\n");
             last = st;
         }
-        if (fw_bus_app_stats(&bimg.bus)->locations >= a->events && fw_queue_count(&bimg.queue) == 0) {
-            semihost_write("bus: location events published\n");
+        if (a->events > 0 && fw_bus_app_stats(&bimg.bus)->locations >= a->events &&
+            fw_queue_count(&bimg.queue) == 0) {
+            board_console("bus: location events published\n");
             return 0;
         }
         board_sleep();
     }
-    semihost_write("bus: hang guard expired\n");
+    board_console("bus: hang guard expired\n");
     return 2;
 }
