@@ -4,6 +4,7 @@
 #include "pubsub.h"
 
 #include <mosquitto.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +275,17 @@ int cloud_app_poll(struct cloud_app *app, int timeout_ms)
         return -1;
     }
     return 0;
+}
+
+int cloud_app_poll_ns(struct cloud_app *app, int64_t timeout_ns)
+{
+    int sock = mosquitto_socket(app->mosq);
+    if (sock >= 0 && timeout_ns > 0) {
+        struct pollfd p = { .fd = sock, .events = (short)(POLLIN | (mosquitto_want_write(app->mosq) ? POLLOUT : 0)) };
+        struct timespec ts = { (time_t)(timeout_ns / 1000000000), (long)(timeout_ns % 1000000000) };
+        ppoll(&p, 1, &ts, NULL);
+    }
+    return cloud_app_poll(app, 0);
 }
 
 int cloud_app_publish(struct cloud_app *app, const char *topic, const void *payload, size_t len, bool retain)

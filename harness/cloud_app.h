@@ -83,6 +83,13 @@ int cloud_app_reconnect(struct cloud_app *app, const char *password, int guard_m
  */
 int cloud_app_poll(struct cloud_app *app, int timeout_ms);
 
+/**
+ * Like cloud_app_poll() with a timeout in real nanoseconds (a trip second is
+ * half a millisecond at 2000x): waits until the connection has something to
+ * read (or write) or the time is up, then serves it once. Returns 0 or -1.
+ */
+int cloud_app_poll_ns(struct cloud_app *app, int64_t timeout_ns);
+
 /** Publish payload on topic at QoS 1, retained or not (a cloud action). Returns 0 or -1. */
 int cloud_app_publish(struct cloud_app *app, const char *topic, const void *payload, size_t len, bool retain);
 

@@ -11,9 +11,9 @@
  *    from the lowest rate.
  * 2. The first trip cut to its first BENCH_WINDOW seconds (default 60: the
  *    entries whose windows close by then) is run at rate 1 and at the rate
- *    of step 1 that did best (the highest at which every run met every
- *    expectation, else the lowest at which one run did, else the lowest
- *    tried); every entry's verdict at both rates is printed side by side
+ *    at which that trip did best in step 1 (the highest at which every run
+ *    met every expectation, else the lowest at which one run did, else the
+ *    lowest tried); every entry's verdict at both rates is printed side by side
  *    with whether they agree, then AGREE or DIFFERENT for the whole window.
  *
  * Figures and verdict differences are reported, not judged: the exit status
@@ -188,7 +188,7 @@ static unsigned print_side_by_side(const struct outcome *slow, const struct outc
     return diff;
 }
 
-/* Print the entries of o that did not pass, with their reasons. */
+/* Print the entries of o (one run) that did not pass, with their reasons. */
 static void print_unmet(const struct outcome *o)
 {
     for (size_t i = 0; i < o->n; i++) {
@@ -243,15 +243,20 @@ static double sweep(const char *path, const double *rates, int nrates, int repea
             continue;
         }
         int met = 0;
+        static struct outcome unmet[MAX_REPEAT];
+        size_t unmet_runs = 0;
         for (int k = 0; k < repeat; k++) {
             run_once(path, rates[r], &last);
             walls[k] = last.wall_s;
             met += last.status == 0;
+            if (last.status != 0)
+                unmet[unmet_runs++] = last;
         }
         double wall = median(walls, (size_t)repeat);
         printf("  %8g %9.2fs %9.0fx %8u %6u %7u %5d/%d\n", rates[r], wall, trip / wall, last.passed, last.failed,
                last.not_run, met, repeat);
-        print_unmet(&last);
+        for (size_t k = 0; k < unmet_runs; k++)
+            print_unmet(&unmet[k]);
         fflush(stdout);
         if (met == repeat)
             best = rates[r];
@@ -381,14 +386,18 @@ int main(void)
              env_or("BENCH_TRIPS", CELLBENCH_SOURCE_DIR "/scenarios/bench-8h.json " CELLBENCH_SOURCE_DIR
                                                         "/scenarios/demo-trip.json"));
     char *save = NULL, *first = NULL;
-    double fastest_met = 0, lowest_met = 0;
+    double first_best = 0, first_lowest_met = 0;
     for (char *trip = strtok_r(trips, " ", &save); trip; trip = strtok_r(NULL, " ", &save)) {
-        first = first ? first : trip;
+        double lowest_met = 0;
         double best = sweep(trip, rates, nrates, repeat, max_wall, &lowest_met);
-        fastest_met = fmax(fastest_met, best);
+        if (!first) { /* the window compares the first trip at its own best rate */
+            first = trip;
+            first_best = best;
+            first_lowest_met = lowest_met;
+        }
     }
     if (!first)
         return 2;
-    double fast = fastest_met > 0 ? fastest_met : lowest_met > 0 ? lowest_met : rates[0];
+    double fast = first_best > 0 ? first_best : first_lowest_met > 0 ? first_lowest_met : rates[0];
     return compare_window(first, window, fast);
 }

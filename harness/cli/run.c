@@ -32,7 +32,10 @@
  * expect_uart is judged on the simulator's capture (RUNDIR/<id>-uart.log,
  * both directions decoded to raw bytes) up to the entry's time.
  * Connections: AWS presence events; on GCP the device list polled once a
- * trip second (so a GCP connection time is known to within a second).
+ * trip second, whose connection and disconnection stamps place even a
+ * reconnection shorter than that at its time (cloud_app.h). Between trip
+ * seconds and entries the loop waits for the cloud at most until the next
+ * one is due (and 2 ms of real time), so entries run on time at any rate.
  *
  * A configuration's "depot": "<depot id>" is sent as that depot unit's geofence
  * ({"name","lat","lon","radius_m"}), so the bus can detect its arrival.
@@ -922,6 +925,18 @@ static void abort_run(struct run *r, const char *fmt, const char *arg)
     snprintf(r->abort_reason, sizeof r->abort_reason, fmt, arg);
 }
 
+/*
+ * Real time to wait for the cloud before trip time due (the next GNSS second
+ * or timeline entry), at most 2 ms: a fixed 2 ms wait was 4 trip seconds at
+ * 2000x, so entries ran late and GNSS seconds were skipped.
+ */
+static int64_t wait_ns_until(const struct run *r, double due)
+{
+    int64_t cap = 2 * VCLOCK_NS_PER_MS;
+    int64_t ns = vclock_real_ns_until(r->clock, r->start_ns + (int64_t)(due * (double)VCLOCK_NS_PER_S));
+    return ns < 0 || ns > cap ? cap : ns;
+}
+
 static void replay(struct run *r)
 {
     const struct scenario_action **order = calloc(r->sc.action_count + 1, sizeof *order);
@@ -954,7 +969,8 @@ static void replay(struct run *r)
         }
         while (next < r->sc.action_count && order[next]->at_s <= t)
             run_action(r, order[next++]);
-        if (cloud_app_poll(&r->cloud, 2) < 0)
+        double due = fmin((double)(last_gnss + 1), next < r->sc.action_count ? order[next]->at_s : end);
+        if (cloud_app_poll_ns(&r->cloud, wait_ns_until(r, due)) < 0)
             abort_run(r, "%s", "the cloud application lost the broker");
     }
     free(order);

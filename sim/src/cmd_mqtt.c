@@ -274,8 +274,13 @@ static enum sim_at_status answer_later(struct sim_modem *m, struct mqtt_op *op)
     return op->holds_command ? SIM_AT_PENDING : SIM_AT_OK;
 }
 
-/* Deliver finished results in the order they finished. Only from dispatch/teardown. */
-static void deliver_results(struct sim_modem *m)
+/*
+ * Deliver finished results in the order they finished. Only from
+ * dispatch/teardown, except with urcs_only: then it stops at the first result
+ * that holds its command (finishing a command may run chained ones, which
+ * must not happen inside a libmosquitto callback).
+ */
+static void deliver_results_upto(struct sim_modem *m, bool urcs_only)
 {
     while (m->mqtt->results_maybe_ready) {
         struct mqtt_client *best_client = NULL;
@@ -293,6 +298,9 @@ static void deliver_results(struct sim_modem *m)
             m->mqtt->results_maybe_ready = false;
             return;
         }
+        if (urcs_only && best->holds_command) {
+            return;
+        }
         struct mqtt_op done = *best;
         best->name = NULL;
         if (done.holds_command) {
@@ -302,6 +310,11 @@ static void deliver_results(struct sim_modem *m)
             sim_urc(m, "%s: %d,%d", done.name, best_client->index, done.err);
         }
     }
+}
+
+static void deliver_results(struct sim_modem *m)
+{
+    deliver_results_upto(m, false);
 }
 
 /* ------------------------------------------------------------- TLS observation */
@@ -410,6 +423,9 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     char head[96];
     m->mqtt->pub_in++;
     m->mqtt->bytes_in += topic_len + payload_len;
+    /* what the broker answered before this message (a SUBACK before the
+     * retained messages it releases) is reported before it, as on the wire */
+    deliver_results_upto(m, true);
     sim_urc_begin(m);
     int n = snprintf(head, sizeof(head), "\r\n+CMQTTRXSTART: %d,%zu,%zu\r\n", c->index, topic_len, payload_len);
     sim_urc_raw(m, head, (size_t)n);

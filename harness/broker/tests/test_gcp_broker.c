@@ -532,15 +532,43 @@ static void test_gateway_attach_and_act_for_bound_device(void **state)
 
 /* ------------------------------------------------------------ admin and restart */
 
-static void test_list_devices_shows_connection_status(void **state)
+/* The device list reply as JSON. */
+static json_t *list_devices(struct bt_client *admin)
 {
-    struct bt_client *admin = bt_admin_connect(&broker, "cloud-list");
-    assert_non_null(admin);
-    struct bt_client *c = device_connect("bus-1");
     char *reply = bt_admin_request(admin, "cloud/gcp/list-devices", NULL, 0);
     assert_non_null(reply);
     json_t *j = json_loads(reply, 0, NULL);
     free(reply);
+    assert_non_null(j);
+    return j;
+}
+
+/* The entry of device id in a device list reply. */
+static json_t *listed(json_t *list, const char *id)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(list, "devices"), i, d) {
+        if (strcmp(json_string_value(json_object_get(d, "id")), id) == 0)
+            return d;
+    }
+    fail_msg("%s not listed", id);
+    return NULL;
+}
+
+static int64_t listed_int(json_t *list, const char *id, const char *key)
+{
+    return json_integer_value(json_object_get(listed(list, id), key));
+}
+
+/* connected flags, and the last connection and disconnection stamped with the virtual time */
+static void test_list_devices_shows_connection_status(void **state)
+{
+    struct bt_client *admin = bt_admin_connect(&broker, "cloud-list");
+    assert_non_null(admin);
+    int64_t before_ms = vnow() * 1000;
+    struct bt_client *c = device_connect("bus-1");
+    json_t *j = list_devices(admin);
     json_t *devs = json_object_get(j, "devices");
     assert_int_equal(json_array_size(devs), 4);
     size_t i;
@@ -549,8 +577,26 @@ static void test_list_devices_shows_connection_status(void **state)
         const char *id = json_string_value(json_object_get(d, "id"));
         assert_int_equal(json_is_true(json_object_get(d, "connected")), strcmp(id, "bus-1") == 0);
     }
+    int64_t connected_ms = listed_int(j, "bus-1", "lastConnectMs");
+    assert_true(connected_ms >= before_ms);
+    assert_true(listed_int(j, "bus-1", "lastDisconnectMs") < connected_ms);
+    assert_true(json_is_integer(json_object_get(listed(j, "bus-2"), "lastConnectMs"))); /* 0 if never */
+    assert_true(json_integer_value(json_object_get(j, "nowMs")) >= connected_ms);
     json_decref(j);
+    /* a disconnection two virtual seconds later is stamped then */
+    jump_s(2);
     bt_client_free(c);
+    int64_t disconnected_ms = 0;
+    for (int tries = 0; tries < 200 && disconnected_ms <= connected_ms; tries++) {
+        j = list_devices(admin);
+        disconnected_ms = listed_int(j, "bus-1", "lastDisconnectMs");
+        json_decref(j);
+    }
+    assert_true(disconnected_ms >= connected_ms + 2000);
+    j = list_devices(admin);
+    assert_false(json_is_true(json_object_get(listed(j, "bus-1"), "connected")));
+    assert_int_equal(listed_int(j, "bus-1", "lastConnectMs"), connected_ms);
+    json_decref(j);
     bt_client_free(admin);
 }
 
