@@ -131,3 +131,15 @@ $(BOARDS_BENCH): $(NRF_CHECK) $(QEMU_TEST) firmware_core/boards/boards.mk
 size: $(NRF_CHECK) $(QEMU_ELF)
 	@$(NRF_CHECK) | grep -E '^nrf52840 image|^signer|target'
 	@arm-none-eabi-size $(QEMU_ELF) $(NRF_ELF)
+
+# host test of the boards' portable parts: the nRF52840 NVMC store over a simulated flash,
+# the command-line words (build/tests/fw/test_boards_host)
+BOARDS_HOST_TEST := $(BUILD)/tests/fw/test_boards_host
+all: $(BOARDS_HOST_TEST)
+
+$(BOARDS_HOST_TEST): firmware_core/boards/tests/test_boards_host.c $(NRF_BOARD_DIR)/nvmc_store.c \
+		$(BOARD_COMMON_DIR)/bus_args.c $(wildcard $(NRF_BOARD_DIR)/*.h $(BOARD_COMMON_DIR)/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DNVMC_STORE_HOST_TEST $(FW_INC) -I$(NRF_BOARD_DIR) -I$(BOARD_COMMON_DIR) -o $@ \
+		firmware_core/boards/tests/test_boards_host.c $(NRF_BOARD_DIR)/nvmc_store.c $(BOARD_COMMON_DIR)/bus_args.c \
+		-lcmocka

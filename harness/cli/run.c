@@ -418,9 +418,12 @@ static int control_connect(const char *path)
 
 static void gcp_identity(const struct run *r, char *project, char *region, char *registry, size_t cap);
 static int control_connect(const char *path);
+static double trip_now(const struct run *r);
+static void send_gnss(struct run *r, double t);
 
-/* --target hil: start the board's firmware with the go line, then serve its serial port. */
-static int start_simulator_hil(struct run *r, size_t d)
+/* --target hil, once the trip clock runs: start the board's firmware with the go
+ * line on its serial port, then serve the port with the device's simulator. */
+static int start_board_hil(struct run *r, size_t d)
 {
     const char *id = r->sc.devices[d].id;
     char prog[PATH_MAX + 16], ctl[PATH_MAX + 80], clock[PATH_MAX + 16], log[PATH_MAX + 80], name[80], project[128],
@@ -428,9 +431,8 @@ static int start_simulator_hil(struct run *r, size_t d)
     gcp_identity(r, project, region, registry, sizeof project);
     struct target_qemu_device t = { .uart_path = r->opts->hil_serial, .dev = &r->sc.devices[d], .certs = r->certs,
                                     .broker_port = r->port, .project = project, .region = region,
-                                    .registry = registry, .epoch_s = r->start_ns / VCLOCK_NS_PER_S,
-                                    .rate_micro = r->opts->rate_micro ? r->opts->rate_micro
-                                                                      : (int64_t)llround(r->sc.rate * VCLOCK_RATE_ONE) };
+                                    .registry = registry, .epoch_s = vclock_now_ns(r->clock) / VCLOCK_NS_PER_S,
+                                    .rate_micro = vclock_rate_micro(r->clock) };
     if (hil_go(&t, READY_GUARD_MS) < 0)
         return -1;
     snprintf(prog, sizeof prog, "%s/sim7600", r->opts->bin);
@@ -444,13 +446,16 @@ static int start_simulator_hil(struct run *r, size_t d)
         return -1;
     for (int waited = 0; (r->control[d] = control_connect(ctl)) < 0 && waited < READY_GUARD_MS; waited += 50)
         usleep(50000);
-    return r->control[d] < 0 ? -1 : 0;
+    if (r->control[d] < 0)
+        return -1;
+    send_gnss(r, trip_now(r)); /* the position the other simulators got at trip time 0 */
+    return 0;
 }
 
 static int start_simulator(struct run *r, size_t d)
 {
     if (r->opts->hil_serial)
-        return start_simulator_hil(r, d);
+        return 0; /* started with the board, by start_board_hil */
     const char *id = r->sc.devices[d].id;
     char prog[PATH_MAX + 16], link[PATH_MAX + 80], ctl[PATH_MAX + 80], clock[PATH_MAX + 16], log[PATH_MAX + 80],
         name[80];
@@ -521,7 +526,7 @@ static int start_firmware(struct run *r, size_t d)
     if (r->opts->target_qemu)
         return start_firmware_qemu(r, d);
     if (r->opts->hil_serial)
-        return 0; /* the board runs since its go line (start_simulator_hil) */
+        return start_board_hil(r, d);
     const struct scenario_device *dev = &r->sc.devices[d];
     char prog[PATH_MAX + 16], uart[PATH_MAX + 80], clock[PATH_MAX + 16], state[PATH_MAX + 80], broker[64],
         name[80], project[128], region[128], registry[128], inputs[PATH_MAX + 80], ctl[PATH_MAX + 80];
@@ -613,7 +618,7 @@ static void send_gnss(struct run *r, double t)
     if (route_gnss_line(&p, line, sizeof line) < 0)
         return;
     for (size_t d = 0; d < r->sc.device_count; d++) {
-        if (r->sc.devices[d].role == SCENARIO_ROLE_BUS && !r->gnss_override[d] &&
+        if (r->sc.devices[d].role == SCENARIO_ROLE_BUS && !r->gnss_override[d] && r->control[d] >= 0 &&
             control_send(r, d, line, reply, sizeof reply) < 0)
             fprintf(stderr, "cellbench: %s: '%s': %s\n", r->sc.devices[d].id, line, reply);
     }

@@ -32,8 +32,6 @@ const char *target_qemu_unsupported(const struct scenario *s)
 {
     for (size_t d = 0; d < s->device_count; d++) {
         const struct scenario_device *dev = &s->devices[d];
-        if (dev->role != SCENARIO_ROLE_BUS)
-            return "the QEMU image runs the bus role only (no depot unit)";
         if (dev->stack != SCENARIO_STACK_AWS_MODEM_TLS && dev->stack != SCENARIO_STACK_GCP_MODEM_TLS)
             return "the QEMU image has no TLS library: only the modem-TLS stacks run on it";
     }
@@ -108,6 +106,8 @@ bool target_qemu_command_words(const struct target_qemu_device *t, const char *c
     if (ok && t->dev->registration)
         ok = escaped_option(word, sizeof word, "registration", t->dev->registration) &&
              add_word(out, cap, sep, word);
+    if (ok && t->dev->role == SCENARIO_ROLE_DEPOT)
+        ok = add_word(out, cap, sep, "role=depot");
     if (ok && t->dev->route_number)
         ok = escaped_option(word, sizeof word, "route", t->dev->route_number) && add_word(out, cap, sep, word);
     if (ok) {

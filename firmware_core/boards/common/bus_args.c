@@ -95,6 +95,8 @@ static bool parse_options(int argc, const char *const *argv, struct bus_run_args
             continue;
         else if ((v = option(w, "route")) != NULL && (args->route = unescape(v)) != NULL)
             continue;
+        else if ((v = option(w, "role")) != NULL && (strcmp(v, "bus") == 0 || strcmp(v, "depot") == 0))
+            args->depot = strcmp(v, "depot") == 0;
         else if ((v = option(w, "rate")) != NULL && (*rate_milli = parse_milli(v)) != 0)
             continue;
         else if ((v = option(w, "epoch")) != NULL && (*epoch = parse_u64(v)) != 0)

@@ -37,6 +37,7 @@ struct bus_image {
     const char *subs[2];
     char events_topic[TOPIC_MAX];
     struct fw_jwt_params jwt_params;
+    bool depot;
     char jwt[FW_JWT_MODEM_PASSWORD_MAX + 1];
 };
 
@@ -143,8 +144,14 @@ static bool setup_identity(const struct bus_run_args *a, struct fw_device_config
         return false;
     bimg.subs[0] = bimg.topics[0];
     bimg.subs[1] = bimg.topics[1];
-    cfg->subscriptions = bimg.subs;
     cfg->n_subscriptions = 2;
+    if (a->depot && !a->gcp) { /* AWS: the arrivals of buses at this depot */
+        if (fw_cloud_topic(&bimg.profile, FW_TOPIC_DEPOT_ARRIVED, a->device, bimg.topics[0], TOPIC_MAX, &len) !=
+            FW_CLOUD_OK)
+            return false;
+        cfg->n_subscriptions = 1;
+    }
+    cfg->subscriptions = bimg.subs;
     return join3(bimg.server, sizeof(bimg.server), "tcp://", a->broker, NULL);
 }
 
@@ -154,7 +161,8 @@ static void on_message(void *ctx, int client, const char *topic, size_t topic_le
     (void)ctx;
     (void)client;
     board_console("bus: message from the cloud\n");
-    fw_bus_app_on_message(&bimg.bus, topic, topic_len, payload, payload_len);
+    if (!bimg.depot)
+        fw_bus_app_on_message(&bimg.bus, topic, topic_len, payload, payload_len);
 }
 
 static bool start(struct board_port *port, const struct bus_run_args *a)
@@ -207,12 +215,14 @@ int bus_run(struct board_port *port, const struct bus_run_args *a)
     enum fw_device_state last = FW_DEVICE_BACKOFF;
     const struct fw_port *fp = &port->port;
     uint32_t started = fp->now_ms(fp->ctx);
+    bimg.depot = a->depot;
     if (!start(port, a)) {
         board_console("bus: start-up failed\n");
         return 1;
     }
     while (a->events == 0 || fp->now_ms(fp->ctx) - started < a->guard_ms) {
-        enum fw_device_state st = fw_bus_app_poll(&bimg.bus);
+        /* a depot unit needs no GNSS: the device alone */
+        enum fw_device_state st = bimg.depot ? fw_device_poll(&bimg.dev) : fw_bus_app_poll(&bimg.bus);
         if (st != last) {
             board_console("bus: device ");
             board_console(fw_device_state_str(st));

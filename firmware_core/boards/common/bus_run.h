@@ -15,6 +15,8 @@
 /* What to run, from the semihosting command line. */
 struct bus_run_args {
     bool gcp;                /* gcp-modem-tls; else aws-modem-tls */
+    bool depot;              /* a depot unit: subscribes (AWS: its depot-arrived topic),
+                                logs what arrives, reads no GNSS, publishes nothing */
     const char *device;      /* thing name / GCP device id, e.g. "bus-1" */
     const char *project;     /* GCP identity (client id, JWT audience) */
     const char *region;

@@ -80,8 +80,13 @@ char *board_utoa(uint32_t v, char *buf)
     return buf;
 }
 
+/* The interrupt status is cleared before the data register is drained: a byte
+ * that arrives after the last read sets it again and interrupts again. Cleared
+ * after the loop, such a byte's status would be wiped while RXFULL stays set,
+ * and the UART (which takes no byte while full) would never interrupt again. */
 void Uart0Rx_Handler(void)
 {
+    UART_INTSTATUS = INT_RX;
     while (UART_STATE & STATE_RXFULL) {
         uint8_t byte = (uint8_t)UART_DATA;
         uint32_t head = rx_head;
@@ -92,7 +97,6 @@ void Uart0Rx_Handler(void)
             rx_overruns++;
         }
     }
-    UART_INTSTATUS = INT_RX;
 }
 
 void board_uart_init(void)

@@ -17,7 +17,17 @@
 #define HEADER_WORDS 5u
 #define DATA_MAX (SLOT_SIZE - HEADER_WORDS * 4u)
 
-extern uint32_t __storage_start, __storage_end;
+/* Where the slots are read (a pointer) and their NVMC address (the same on the chip). */
+#ifdef NVMC_STORE_HOST_TEST
+/* the host test's stand-in for the STORAGE pages (boards/tests/test_boards_host.c) */
+extern uint8_t nvmc_test_flash[];
+#define STORE_BASE ((uintptr_t)nvmc_test_flash)
+#define STORE_FLASH_ADDR 0xF0000u
+#else
+extern uint32_t __storage_start;
+#define STORE_BASE ((uintptr_t)&__storage_start)
+#define STORE_FLASH_ADDR ((uint32_t)(uintptr_t)&__storage_start)
+#endif
 
 /* A slot's header as it lies in flash. */
 struct slot_header {
@@ -26,7 +36,7 @@ struct slot_header {
 
 static const struct slot_header *slot(unsigned i)
 {
-    return (const struct slot_header *)((uintptr_t)&__storage_start + i * SLOT_SIZE);
+    return (const struct slot_header *)(STORE_BASE + i * SLOT_SIZE);
 }
 
 static uint32_t crc32(const uint8_t *p, size_t len)
@@ -103,7 +113,7 @@ int32_t nvmc_store_save(uint32_t key, const uint8_t *buf, size_t len)
     if (pair < 0 || len > DATA_MAX)
         return -1;
     target = cur == 2 * pair ? 2u * (unsigned)pair + 1u : 2u * (unsigned)pair;
-    base = (uint32_t)(uintptr_t)slot(target);
+    base = STORE_FLASH_ADDR + target * SLOT_SIZE;
     for (page = 0; page < SLOT_PAGES; page++)
         board_flash_erase_page(base + page * NRF_FLASH_PAGE_SIZE);
     board_flash_write(base + HEADER_WORDS * 4u, buf, whole);
