@@ -372,7 +372,7 @@ int main(void)
         return 2;
     }
     double rates[MAX_RATES];
-    int nrates = parse_rates(env_or("BENCH_RATES", "100 300 1000 2000 3000 5000 10000"), rates);
+    int nrates = parse_rates(env_or("BENCH_RATES", "100 300 1000 1500 2000 3000 5000 10000"), rates);
     double max_wall = strtod(env_or("BENCH_MAX_WALL", "60"), NULL);
     int repeat = atoi(env_or("BENCH_REPEAT", "3"));
     repeat = repeat < 1 ? 1 : repeat > MAX_REPEAT ? MAX_REPEAT : repeat;
