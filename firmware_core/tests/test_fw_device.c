@@ -48,21 +48,10 @@ static const struct exchange setup_ex[] = {
 
 static void rig_init(struct rig *r, size_t chunk, const struct fw_jwt_params *jwt)
 {
-    struct fw_sim7600_config mcfg;
     struct fw_device_config cfg;
     memset(r, 0, sizeof(*r));
     fake_port_init(&r->fake, chunk, 8);
-    memset(&mcfg, 0, sizeof(mcfg));
-    mcfg.port = &r->fake.port;
-    mcfg.line_buf = r->line_buf;
-    mcfg.line_cap = sizeof(r->line_buf);
-    mcfg.tx_buf = r->tx_buf;
-    mcfg.tx_cap = sizeof(r->tx_buf);
-    mcfg.topic_buf = r->topic_buf;
-    mcfg.topic_cap = sizeof(r->topic_buf);
-    mcfg.payload_buf = r->payload_buf;
-    mcfg.payload_cap = sizeof(r->payload_buf);
-    assert_int_equal(fw_sim7600_init(&r->modem, &mcfg), FW_AT_IDLE);
+    FAKE_SIM7600_INIT(r, NULL, NULL);
     assert_int_equal(fw_queue_init(&r->queue, &r->fake.port, 1, r->queue_buf, sizeof(r->queue_buf)),
                      FW_QUEUE_OK);
     memset(&cfg, 0, sizeof(cfg));

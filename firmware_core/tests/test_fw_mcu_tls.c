@@ -202,7 +202,6 @@ static const struct fw_mqtt_subscription subs[] = {{"/bus/bus-1/commands", 1}};
 
 static void rig_init(struct rig *r, size_t chunk, const char *server_chain, const char *server_key)
 {
-    struct fw_sim7600_config mcfg;
     struct fw_mcu_tls_config c;
     memset(r, 0, sizeof(*r));
     fake_port_init(&r->fake, chunk, 0);
@@ -216,17 +215,7 @@ static void rig_init(struct rig *r, size_t chunk, const char *server_chain, cons
     r->tls.files[FW_LINUX_TLS_CERT] = "certs/out/devices/bus-1/cert.pem";
     r->tls.files[FW_LINUX_TLS_KEY] = "certs/out/devices/bus-1/key.pem";
     server_init(&r->srv, server_chain, server_key);
-    memset(&mcfg, 0, sizeof(mcfg));
-    mcfg.port = &r->fake.port;
-    mcfg.line_buf = r->line_buf;
-    mcfg.line_cap = sizeof(r->line_buf);
-    mcfg.tx_buf = r->tx_buf;
-    mcfg.tx_cap = sizeof(r->tx_buf);
-    mcfg.topic_buf = r->topic_buf;
-    mcfg.topic_cap = sizeof(r->topic_buf);
-    mcfg.payload_buf = r->payload_buf;
-    mcfg.payload_cap = sizeof(r->payload_buf);
-    assert_int_equal(fw_sim7600_init(&r->modem, &mcfg), FW_AT_IDLE);
+    FAKE_SIM7600_INIT(r, NULL, NULL);
     memset(&c, 0, sizeof(c));
     c.modem = &r->modem;
     c.port = &r->fake.port;
