@@ -145,6 +145,8 @@ struct fw_rotation {
     bool applied;                                  /* prepare gave server and ca_file */
     bool dropped_applied;                          /* the last setup deletes rec.dropped */
     char server[FW_ROTATION_ENDPOINT_MAX + 8];     /* "tcp://host:port" */
+    char host[FW_ROTATION_ENDPOINT_MAX + 1];       /* MCU TLS: host and server name */
+    struct fw_device_config *mcu_cfg;              /* MCU TLS: the config prepare filled */
     char ca_file[FW_ROTATION_NAME_MAX];            /* the SSL context's cacert */
     char remove_names[2][FW_ROTATION_NAME_MAX];
     const char *remove[2];
