@@ -267,6 +267,8 @@ static bool fw_rotation__factory(struct fw_rotation *r)
     memcpy(t->ca_name, c->ca_name, strlen(c->ca_name) + 1);
     memcpy(t->ca, c->ca, c->ca_len);
     t->ca_len = (uint32_t)c->ca_len;
+    r->factory_ca_len = t->ca_len;
+    r->factory_ca_crc = fw_rotation__crc32(0, t->ca, t->ca_len);
     return true;
 }
 
@@ -555,6 +557,10 @@ static void fw_rotation__prepare_mcu(struct fw_rotation *r, struct fw_device_con
     cfg->mcu.server_name = r->host;
     cfg->mcu.ca_pem = a->ca;
     cfg->mcu.ca_len = a->ca_len;
+    if (r->cfg.port->tls_set_ca == NULL && a->ca_len == r->factory_ca_len &&
+        fw_rotation__crc32(0, a->ca, a->ca_len) == r->factory_ca_crc)
+        cfg->mcu.ca_pem = NULL; /* the platform's own slot holds the factory CA; another
+                                 * CA makes the transport refuse to start (fall back) */
     r->mcu_cfg = cfg;
     r->dropped_applied = r->rec.dropped[0] != '\0'; /* forgotten at the next connect */
 }

@@ -19,7 +19,8 @@
  * broker's certificate rotated under it) and then confirmed; the pairs
  * survive a reboot (stored in the port's persistent storage), also a
  * pending one. A transport config with a CA but a port without tls_set_ca
- * is refused. Main flow at UART read sizes 1 and whole.
+ * is refused; with such a port the factory CA (the platform's own slot)
+ * still connects and a new CA is given up for it. Main flow at UART read sizes 1 and whole.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -747,6 +748,30 @@ static void test_ca_without_port_hook_refused(void **state)
     rig_free(&r);
 }
 
+/* a port without tls_set_ca: the factory CA is the platform's own slot
+ * (connects); a new CA cannot reach the port, so the transport refuses to
+ * start with it and the device falls back */
+static void test_port_without_set_ca_keeps_factory_ca(void **state)
+{
+    static struct rig r;
+    (void)state;
+    rig_init(&r, 64);
+    r.fake.port.tls_set_ca = NULL;
+    r.tls.files[FW_LINUX_TLS_CA] = "certs/out/ca.pem";
+    rig_boot(&r);
+    RUN_UNTIL(&r, r.dev.state == FW_DEVICE_ONLINE, 60000u);
+    assert_int_equal(r.opens[0], 1);
+    assert_int_equal(r.set_cas, 0);
+    assert_true(offer(&r, NULL, r.new_ca, r.new_ca_len));
+    RUN_UNTIL(&r, fw_rotation_stats(&r.rot)->switches == 1, 200000u);
+    RUN_UNTIL(&r, r.dev.state == FW_DEVICE_ONLINE, 200000u);
+    assert_int_equal(r.opens[0], 2); /* none with the new CA */
+    assert_int_equal(fw_device_stats(&r.dev)->losses, 3);
+    assert_true(fw_rotation_has_pending(&r.rot));
+    assert_int_equal(fw_rotation_active(&r.rot)->ca_len, r.first_ca_len);
+    rig_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -755,6 +780,7 @@ int main(void)
         cmocka_unit_test(test_pending_retried_when_trusted_fails),
         cmocka_unit_test(test_pairs_survive_a_reboot),
         cmocka_unit_test(test_ca_without_port_hook_refused),
+        cmocka_unit_test(test_port_without_set_ca_keeps_factory_ca),
     };
     if (access("certs/out/rotated/ca.pem", R_OK) != 0) {
         fprintf(stderr, "certs/out missing: run bash certs/gen.sh (make test does)\n");
