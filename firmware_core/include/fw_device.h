@@ -7,8 +7,10 @@
  * the persistent offline queue and leaves it only once delivered, so
  * nothing is lost across a connection loss or a reboot.
  * Optional hooks (struct fw_device_hooks, used by fw_rotation) may change
- * the server and certificates between attempts, ask for a fresh start
- * while online and learn each connect's outcome.
+ * the server and certificates between attempts (modem TLS: mqtt.server and
+ * setup; MCU TLS: mcu.host, tcp_port, server_name, ca_pem), ask for a
+ * fresh start while online (a clean disconnect first) and learn each
+ * connect's outcome, on both transports.
  *
  * Two transports (fw_device_config.transport):
  * - modem TLS (aws-modem-tls, gcp-modem-tls): the modem's own MQTT client
@@ -71,14 +73,17 @@ struct fw_device_config;
 struct fw_device_hooks {
     void *ctx;
     /* Before the first setup and before each later attempt: may replace
-     * cfg->mqtt.server and cfg->setup (their pointers must stay valid);
+     * cfg->mqtt.server and cfg->setup, or on MCU TLS cfg->mcu's host,
+     * tcp_port, server_name and ca_pem/ca_len (pointers must stay valid);
      * returns true when they changed, so the modem is set up again first. */
     bool (*prepare)(void *ctx, struct fw_device_config *cfg);
     /* Polled while online and idle: true drops the session (a clean
      * disconnect) and starts over at once, through prepare. */
     bool (*restart_due)(void *ctx);
     /* The outcome of each connection attempt: true when the broker
-     * accepted it, false when the connect step failed. */
+     * accepted it, false when the connect step failed (MCU TLS: the
+     * transport refused to start, or the socket, TLS handshake or CONNACK
+     * failed). */
     void (*connect_result)(void *ctx, bool accepted);
 };
 

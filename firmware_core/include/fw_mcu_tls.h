@@ -58,6 +58,10 @@ struct fw_mcu_tls_config {
     uint16_t tcp_port;
     const char *server_name;     /* TLS SNI and name check (usually host) */
     uint32_t ca_id, cert_id, key_id; /* credential slots for tls_open */
+    const uint8_t *ca_pem;       /* when set: ca_len PEM bytes the port's tls_set_ca puts in
+                                  * slot ca_id at start (a rotated CA, fw_rotation);
+                                  * NULL: the slot as the platform has it */
+    size_t ca_len;
     struct fw_mqtt_session_config session; /* buffers and callbacks of the session */
     struct fw_mqtt_connect connect;
     const struct fw_mqtt_subscription *subs; /* subscribed after CONNACK; may be NULL */
@@ -85,7 +89,8 @@ struct fw_mcu_tls {
 };
 
 /* Start connecting. Returns false on a bad configuration (no TLS hooks,
- * missing buffers, link out of range). */
+ * missing buffers, link out of range, ca_pem without a port tls_set_ca) or
+ * when the port refuses ca_pem. */
 bool fw_mcu_tls_start(struct fw_mcu_tls *t, const struct fw_mcu_tls_config *cfg);
 
 /* Advance everything; returns the state. */

@@ -120,6 +120,12 @@ struct fw_port {
     /* Drop the connection and its state (queues a close_notify for
      * tls_take_ciphertext if the platform can). Safe to call when none. */
     void (*tls_close)(void *ctx);
+    /* Put len PEM bytes (one or more CA certificates) in credential slot
+     * ca_id as the trust anchor of later tls_open calls: a CA that changed
+     * in the field (fw_rotation). The port copies or parses them before
+     * returning. Returns 0, negative when it cannot take them. May be NULL
+     * (fixed slots; fw_mcu_tls then refuses a config with ca_pem). */
+    int32_t (*tls_set_ca)(void *ctx, uint32_t ca_id, const uint8_t *pem, size_t len);
     /* ---- driver-behaviour and camera inputs (bus application) ---- */
 
     /* Take the next driver-behaviour report, if one waits, into *behaviour;

@@ -32,11 +32,15 @@
  * The stored record holds both pairs with a CRC; a record of another
  * build's sizes is ignored (the factory pair is used).
  *
- * Not done yet: the MCU-TLS stacks. fw_mcu_tls takes its CA from a port
- * credential slot (the Linux port's can hold PEM bytes: fw_linux_tls.ca_pem)
- * and its host and port from its config; fwcore does not yet feed them from
- * fw_rotation_active() and fw_rotation_host_port() on those stacks, nor
- * report their connect results.
+ * On the MCU-TLS transport (fw_device_config.transport) the modem's store
+ * is not used: prepare sets fw_mcu_tls_config's host, tcp_port and
+ * server_name from the active endpoint and its ca_pem/ca_len to the active
+ * CA, which the transport hands to the port hook tls_set_ca (slot ca_id)
+ * at every start; the device reports each attempt's CONNACK or failure and
+ * ends the session cleanly when restart_due says the pair changed. With a
+ * port without tls_set_ca the factory CA is left to the platform's slot
+ * and any other CA makes the transport refuse to start, so the device
+ * falls back to the previous pair.
  */
 #ifndef FW_ROTATION_H
 #define FW_ROTATION_H
@@ -145,6 +149,9 @@ struct fw_rotation {
     bool applied;                                  /* prepare gave server and ca_file */
     bool dropped_applied;                          /* the last setup deletes rec.dropped */
     char server[FW_ROTATION_ENDPOINT_MAX + 8];     /* "tcp://host:port" */
+    char host[FW_ROTATION_ENDPOINT_MAX + 1];       /* MCU TLS: host and server name */
+    struct fw_device_config *mcu_cfg;              /* MCU TLS: the config prepare filled */
+    uint32_t factory_ca_len, factory_ca_crc;       /* to tell the factory CA by its contents */
     char ca_file[FW_ROTATION_NAME_MAX];            /* the SSL context's cacert */
     char remove_names[2][FW_ROTATION_NAME_MAX];
     const char *remove[2];

@@ -102,6 +102,9 @@ static bool fw_device__fresh_jwt(struct fw_device *d, size_t *len)
     return true;
 }
 
+static void fw_device__connect_result(struct fw_device *d, bool accepted);
+static bool fw_device__restart_due(struct fw_device *d);
+
 /* ---- MCU TLS ------------------------------------------------------------- */
 
 /* An incoming PUBLISH, handed to the modem's message callback like a
@@ -160,8 +163,10 @@ static void fw_device__mcu_connect(struct fw_device *d)
     d->disconnecting = false;
     d->inflight_id = 0;
     d->state = FW_DEVICE_CONNECTING;
-    if (!fw_mcu_tls_start(d->cfg.mcu_tls, &c))
+    if (!fw_mcu_tls_start(d->cfg.mcu_tls, &c)) {
+        fw_device__connect_result(d, false); /* e.g. a CA the port cannot take */
         fw_device__lost(d, "MCU-TLS transport refused its configuration");
+    }
 }
 
 /* Connect, with a fresh token as password when the profile uses JWTs. */
@@ -347,6 +352,14 @@ static void fw_device__mcu_online(struct fw_device *d)
             fw_device__lost(d, "disconnect refused");
         return;
     }
+    if (fw_device__restart_due(d)) { /* e.g. a new server or CA: through prepare */
+        fw_device__log(d, "restarting the session: disconnecting", NULL);
+        d->disconnecting = fw_mcu_tls_disconnect(d->cfg.mcu_tls);
+        d->restarting = d->disconnecting;
+        if (!d->disconnecting)
+            fw_device__lost(d, "disconnect refused");
+        return;
+    }
     if (d->publishing || fw_queue_peek(d->cfg.queue, &item) != FW_QUEUE_OK)
         return;
     st = fw_mqtt_session_publish(s, item.topic, item.topic_len, item.payload, item.payload_len,
@@ -370,13 +383,22 @@ static void fw_device__mcu_online(struct fw_device *d)
 static void fw_device__mcu_step(struct fw_device *d)
 {
     enum fw_mcu_tls_state t = fw_mcu_tls_poll(d->cfg.mcu_tls);
-    if (d->disconnecting) { /* renewing the token: reconnect once closed */
+    if (d->disconnecting) { /* renewing the token or restarting: once closed */
         if (t == FW_MCU_TLS_IDLE || t == FW_MCU_TLS_FAILED) {
             d->disconnecting = false;
+            if (d->restarting) { /* start over now, through prepare */
+                d->restarting = false;
+                d->state = FW_DEVICE_BACKOFF;
+                d->resume_ms = fw_device__now(d);
+                return;
+            }
             fw_device__connect(d);
         }
         return;
     }
+    if (d->state == FW_DEVICE_CONNECTING &&
+        (t == FW_MCU_TLS_FAILED || t == FW_MCU_TLS_SUBSCRIBING || t == FW_MCU_TLS_ONLINE))
+        fw_device__connect_result(d, t != FW_MCU_TLS_FAILED); /* CONNACK or not */
     switch (t) {
     case FW_MCU_TLS_FAILED:
         fw_device__lost(d, fw_mcu_tls_failure_str(fw_mcu_tls_failure(d->cfg.mcu_tls)));

@@ -63,7 +63,10 @@ bool fw_mcu_tls_start(struct fw_mcu_tls *t, const struct fw_mcu_tls_config *cfg)
     if (t == NULL || p == NULL || cfg->modem == NULL || cfg->host == NULL ||
         cfg->server_name == NULL || cfg->link < 0 || cfg->link > 9 || p->tls_open == NULL ||
         p->tls_feed_ciphertext == NULL || p->tls_take_ciphertext == NULL ||
-        p->tls_write_plain == NULL || p->tls_read_plain == NULL || p->tls_close == NULL)
+        p->tls_write_plain == NULL || p->tls_read_plain == NULL || p->tls_close == NULL ||
+        (cfg->ca_pem != NULL && p->tls_set_ca == NULL))
+        return false;
+    if (cfg->ca_pem != NULL && p->tls_set_ca(p->ctx, cfg->ca_id, cfg->ca_pem, cfg->ca_len) != 0)
         return false;
     memset(t, 0, sizeof(*t));
     t->cfg = *cfg;

@@ -267,6 +267,8 @@ static bool fw_rotation__factory(struct fw_rotation *r)
     memcpy(t->ca_name, c->ca_name, strlen(c->ca_name) + 1);
     memcpy(t->ca, c->ca, c->ca_len);
     t->ca_len = (uint32_t)c->ca_len;
+    r->factory_ca_len = t->ca_len;
+    r->factory_ca_crc = fw_rotation__crc32(0, t->ca, t->ca_len);
     return true;
 }
 
@@ -447,6 +449,8 @@ static void fw_rotation__promote(struct fw_rotation *r)
         if (r->certs[i].data == r->rec.pending.ca)
             r->certs[i].data = r->rec.trusted.ca;
     }
+    if (r->mcu_cfg != NULL && r->mcu_cfg->mcu.ca_pem == r->rec.pending.ca)
+        r->mcu_cfg->mcu.ca_pem = r->rec.trusted.ca; /* the same for the MCU's TLS */
     fw_rotation__log(r, FW_LOG_INFO, "new pair confirmed", r->rec.trusted.endpoint);
     fw_rotation__save(r);
 }
@@ -539,18 +543,36 @@ static void fw_rotation__add_remove(struct fw_rotation *r, size_t *n, const char
     (*n)++;
 }
 
-/* The device gets the active pair's server and a setup with its CA. */
-static bool fw_rotation__prepare(void *ctx, struct fw_device_config *cfg)
+/* MCU TLS: the transport connects to the active pair's host and port, and
+ * its CA goes to the port's TLS (tls_set_ca) at every start; the modem's
+ * certificate store and SSL context are not used, so nothing to delete. */
+static void fw_rotation__prepare_mcu(struct fw_rotation *r, struct fw_device_config *cfg,
+                                     const struct fw_rotation_pair *a)
 {
-    struct fw_rotation *r = ctx;
-    const struct fw_rotation_pair *a = fw_rotation_active(r);
+    uint16_t port = FW_ROTATION_DEFAULT_PORT;
+    if (!fw_rotation_host_port(a, r->host, sizeof(r->host), &port))
+        r->host[0] = '\0'; /* cannot happen: endpoints are checked when taken */
+    cfg->mcu.host = r->host;
+    cfg->mcu.tcp_port = port;
+    cfg->mcu.server_name = r->host;
+    cfg->mcu.ca_pem = a->ca;
+    cfg->mcu.ca_len = a->ca_len;
+    if (r->cfg.port->tls_set_ca == NULL && a->ca_len == r->factory_ca_len &&
+        fw_rotation__crc32(0, a->ca, a->ca_len) == r->factory_ca_crc)
+        cfg->mcu.ca_pem = NULL; /* the platform's own slot holds the factory CA; another
+                                 * CA makes the transport refuse to start (fall back) */
+    r->mcu_cfg = cfg;
+    r->dropped_applied = r->rec.dropped[0] != '\0'; /* forgotten at the next connect */
+}
+
+/* Modem TLS: the server for AT+CMQTTCONNECT and a setup that downloads the
+ * active CA and deletes the other one. */
+static void fw_rotation__prepare_modem(struct fw_rotation *r, struct fw_device_config *cfg,
+                                       const struct fw_rotation_pair *a)
+{
     const struct fw_rotation_pair *prev = fw_rotation_previous(r);
     struct fw_sim7600_setup_params *s = &cfg->setup;
-    bool changed = !fw_rotation__applied_is_active(r);
     size_t n = r->cfg.setup.n_certs, removes = 0;
-    memcpy(r->server, "tcp://", 6);
-    memcpy(r->server + 6, a->endpoint, strlen(a->endpoint) + 1);
-    memcpy(r->ca_file, a->ca_name, sizeof(r->ca_file));
     if (n > 0)
         memcpy(r->certs, r->cfg.setup.certs, n * sizeof(r->certs[0]));
     r->certs[n].name = r->ca_file;
@@ -567,6 +589,21 @@ static bool fw_rotation__prepare(void *ctx, struct fw_device_config *cfg)
     s->n_remove = removes;
     s->cacert = r->ca_file;
     cfg->mqtt.server = r->server;
+}
+
+/* The device gets the active pair: server and CA, for its transport. */
+static bool fw_rotation__prepare(void *ctx, struct fw_device_config *cfg)
+{
+    struct fw_rotation *r = ctx;
+    const struct fw_rotation_pair *a = fw_rotation_active(r);
+    bool changed = !fw_rotation__applied_is_active(r);
+    memcpy(r->server, "tcp://", 6);
+    memcpy(r->server + 6, a->endpoint, strlen(a->endpoint) + 1);
+    memcpy(r->ca_file, a->ca_name, sizeof(r->ca_file));
+    if (cfg->transport == FW_DEVICE_MCU_TLS)
+        fw_rotation__prepare_mcu(r, cfg, a);
+    else
+        fw_rotation__prepare_modem(r, cfg, a);
     r->applied = true;
     return changed;
 }

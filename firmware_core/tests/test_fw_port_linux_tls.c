@@ -4,7 +4,10 @@
  * against an in-process OpenSSL server serving certs/out/rotated/server.pem,
  * the handshake succeeds with rotated/ca.pem in memory and fails on the
  * certificate with the first CA; bytes that hold no certificate are refused
- * at open; the file slot still works.
+ * at open; the file slot still works. fw_linux_tls_set_ca (the port hook
+ * tls_set_ca) copies the bytes, so the caller's buffer may change after;
+ * another slot, too many bytes or bytes without a certificate are refused
+ * and leave the slot as it was.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -126,11 +129,49 @@ static void test_bad_pem_refused_file_still_works(void **state)
     assert_int_equal(try_ca(NULL, 0, ROTATED "ca.pem", error, sizeof(error)), 1);
 }
 
+/* A handshake of t (its CA slot as set) against the rotated server. */
+static int handshake_with(struct fw_linux_tls *t)
+{
+    struct server s;
+    int rc;
+    assert_int_equal(fw_linux_tls_open(t, "localhost", FW_LINUX_TLS_CA, FW_LINUX_TLS_NONE,
+                                       FW_LINUX_TLS_NONE),
+                     0);
+    server_start(&s);
+    rc = handshake(t, &s);
+    server_stop(&s);
+    fw_linux_tls_close(t);
+    return rc;
+}
+
+static void test_set_ca_copies_and_refuses_bad_input(void **state)
+{
+    static const uint8_t junk[] = "-----BEGIN CERTIFICATE-----\nQUFB\n-----END CERTIFICATE-----\n";
+    static uint8_t pem[8192], big[FW_LINUX_TLS_CA_MAX + 1];
+    static struct fw_linux_tls t;
+    size_t n = read_file(ROTATED "ca.pem", pem, sizeof(pem));
+    (void)state;
+    memset(&t, 0, sizeof(t));
+    t.files[FW_LINUX_TLS_CA] = "certs/out/ca.pem"; /* the first CA: replaced below */
+    assert_int_equal(handshake_with(&t), -1);
+    assert_int_equal(fw_linux_tls_set_ca(&t, FW_LINUX_TLS_CA, pem, n), 0);
+    memset(pem, 0, sizeof(pem)); /* the slot holds its own copy */
+    assert_int_equal(handshake_with(&t), 1);
+    /* refused, and the slot keeps the rotated CA */
+    assert_int_equal(fw_linux_tls_set_ca(&t, FW_LINUX_TLS_CA, junk, sizeof(junk) - 1), -1);
+    assert_non_null(strstr(t.error, "no certificate"));
+    assert_int_equal(fw_linux_tls_set_ca(&t, FW_LINUX_TLS_CERT, junk, sizeof(junk) - 1), -1);
+    assert_int_equal(fw_linux_tls_set_ca(&t, FW_LINUX_TLS_CA, big, sizeof(big)), -1);
+    assert_int_equal(fw_linux_tls_set_ca(&t, FW_LINUX_TLS_CA, NULL, 10), -1);
+    assert_int_equal(handshake_with(&t), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ca_from_memory),
         cmocka_unit_test(test_bad_pem_refused_file_still_works),
+        cmocka_unit_test(test_set_ca_copies_and_refuses_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

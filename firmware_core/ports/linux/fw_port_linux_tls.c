@@ -185,6 +185,37 @@ void fw_linux_tls_close(struct fw_linux_tls *t)
     t->net_in = t->net_out = NULL;
 }
 
+/* Whether the PEM bytes hold at least one certificate. */
+static int has_certificate(const uint8_t *pem, size_t len)
+{
+    BIO *in = BIO_new_mem_buf(pem, (int)len);
+    X509 *x = in != NULL ? PEM_read_bio_X509(in, NULL, NULL, NULL) : NULL;
+    int ok = x != NULL;
+    X509_free(x);
+    BIO_free(in);
+    ERR_clear_error();
+    return ok;
+}
+
+int32_t fw_linux_tls_set_ca(struct fw_linux_tls *t, uint32_t ca_id, const uint8_t *pem,
+                            size_t len)
+{
+    if (ca_id != FW_LINUX_TLS_CA || pem == NULL || len == 0 || len > sizeof(t->ca_copy)) {
+        snprintf(t->error, sizeof(t->error), "CA slot %u: not slot %u or %zu bytes", ca_id,
+                 FW_LINUX_TLS_CA, len);
+        return -1;
+    }
+    if (!has_certificate(pem, len)) {
+        snprintf(t->error, sizeof(t->error), "CA slot: no certificate in %zu bytes", len);
+        return -1;
+    }
+    if (pem != t->ca_copy)
+        memmove(t->ca_copy, pem, len);
+    t->ca_pem = t->ca_copy;
+    t->ca_pem_len = len;
+    return 0;
+}
+
 static int32_t hook_open(void *ctx, const char *server_name, uint32_t ca_id, uint32_t cert_id,
                          uint32_t key_id)
 {
@@ -228,6 +259,15 @@ static void hook_close(void *ctx)
     fw_linux_tls_close(((struct fw_linux_port *)ctx)->tls);
 }
 
+static int32_t hook_set_ca(void *ctx, uint32_t ca_id, const uint8_t *pem, size_t len)
+{
+    struct fw_linux_port *p = ctx;
+    int32_t rc = fw_linux_tls_set_ca(p->tls, ca_id, pem, len);
+    if (rc != 0)
+        fprintf(p->log, "%s warn tls: %s\n", p->name, p->tls->error);
+    return rc;
+}
+
 void fw_linux_port_attach_tls(struct fw_linux_port *p, struct fw_linux_tls *t)
 {
     p->tls = t;
@@ -237,4 +277,5 @@ void fw_linux_port_attach_tls(struct fw_linux_port *p, struct fw_linux_tls *t)
     p->port.tls_write_plain = hook_write;
     p->port.tls_read_plain = hook_read;
     p->port.tls_close = hook_close;
+    p->port.tls_set_ca = hook_set_ca;
 }

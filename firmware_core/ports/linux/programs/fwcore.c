@@ -45,7 +45,7 @@ struct app {
     struct fw_queue queue;
     struct fw_cloud_profile profile;
     struct fw_bus_app bus;
-    struct fw_rotation rot;         /* endpoint and CA from configurations (modem-TLS) */
+    struct fw_rotation rot;         /* endpoint and CA from configurations */
     struct fw_linux_inputs inputs;  /* --inputs */
     bool depot;
     struct fw_sim7600_cert certs[3];
@@ -295,6 +295,8 @@ static int setup_mcu_transport(struct app *a, struct fw_device_config *cfg, bool
         }
         fclose(f);
     }
+    if (load_file(a, 0, a->tls_files[0], "ca.pem") != 0) /* the factory CA, for rotation */
+        return -1;
     a->tls.files[FW_LINUX_TLS_CA] = a->tls_files[0];
     a->tls.files[FW_LINUX_TLS_CERT] = a->tls_files[1];
     a->tls.files[FW_LINUX_TLS_KEY] = a->tls_files[2];
@@ -336,7 +338,10 @@ static int setup_mcu_transport(struct app *a, struct fw_device_config *cfg, bool
 
 /* Server endpoint and CA rotation: --broker and ca.pem are the factory
  * pair; a configuration's "endpoint" and "ca_cert" replace them (kept under
- * --state), with fall-back to the previous pair (fw_rotation.h). */
+ * --state), with fall-back to the previous pair (fw_rotation.h). Modem TLS:
+ * the modem's certificate store is provisioned again; MCU TLS: the active
+ * CA reaches the port's TLS CA slot (tls_set_ca) and host and port the
+ * transport. */
 static int start_rotation(struct app *a, struct fw_device_config *cfg, bool gcp)
 {
     struct fw_rotation_config rc;
@@ -347,8 +352,8 @@ static int start_rotation(struct app *a, struct fw_device_config *cfg, bool gcp)
     rc.ca = a->certs[0].data;
     rc.ca_len = a->certs[0].len;
     rc.setup = cfg->setup;
-    rc.setup.certs = gcp ? NULL : a->certs + 1; /* the client certificate and key */
-    rc.setup.n_certs = gcp ? 0 : 2;
+    rc.setup.certs = gcp || a->mcu_stack ? NULL : a->certs + 1; /* client certificate, key */
+    rc.setup.n_certs = gcp || a->mcu_stack ? 0 : 2;
     if (!fw_rotation_init(&a->rot, &rc)) {
         fprintf(stderr, "fwcore: --broker %s or ca.pem (at most %u bytes) unusable\n", a->opt.broker,
                 FW_ROTATION_CA_MAX);
@@ -396,9 +401,7 @@ static int start(struct app *a)
     mcfg.ctx = a;
     if (fw_sim7600_init(&a->modem, &mcfg) != FW_AT_IDLE)
         return 1;
-    /* rotation re-provisions the modem's certificate store: the modem-TLS
-     * stacks only (the MCU-TLS stacks keep the factory pair for now) */
-    if (!a->mcu_stack && start_rotation(a, &cfg, gcp) != 0)
+    if (start_rotation(a, &cfg, gcp) != 0)
         return 2;
     if (fw_queue_init(&a->queue, &a->port.port, 1, a->queue_buf, sizeof(a->queue_buf)) != FW_QUEUE_OK)
         fprintf(stderr, "%s warn app: stored offline queue unusable, starting empty\n", a->opt.device);
