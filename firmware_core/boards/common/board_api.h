@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "board_port.h"
+#include "port_common.h"
 
 /* Credential slots: the CA, the client certificate or ES256 key, the TLS key. */
 #define BOARD_CREDENTIAL_SLOTS 3u
@@ -29,10 +30,6 @@ int32_t board_credential(unsigned slot, const char *dir, const char *rel, const 
 
 /* Wipe any RAM copy held for slot (after a key was parsed). */
 void board_credential_wipe(unsigned slot);
-
-/* Parse the device's P-256 private key (PKCS#8 or SEC 1 PEM) for port->sign.
- * Returns 0, or -1 with the reason on the console. */
-int board_port_set_es256_key(struct board_port *p, const uint8_t *pem, size_t len);
 
 /* Wait for the next interrupt (tick or UART). */
 void board_sleep(void);

@@ -45,14 +45,6 @@ struct board_port {
  * The UART and tick must be started. */
 void board_port_init(struct board_port *p, enum fw_log_level max_level);
 
-/* Run the port's clock at rate_milli / 1000 times SysTick's speed, with the
- * wall clock starting at epoch_s (0: the host's time through semihosting). */
-void board_port_set_clock(struct board_port *p, uint32_t rate_milli, uint64_t epoch_s);
-
-/* Parse the device's P-256 private key (PKCS#8 or SEC 1 PEM) for port->sign.
- * Returns 0, or -1 with the reason on the console. */
-int board_port_set_es256_key(struct board_port *p, const uint8_t *pem, size_t len);
-
 /* One ES256 signature of msg (SHA-256 then P-256 ECDSA) in SysTick clock
  * ticks (board_clock_ticks), for the bench; the signature goes to sig. */
 uint64_t board_port_time_es256(struct board_port *p, const uint8_t *msg, size_t len, uint8_t sig[64]);

@@ -26,10 +26,6 @@ struct board_port {
 /* Fill p->port; logs up to max_level, real-time clock, no wall clock, no key. */
 void board_port_init(struct board_port *p, enum fw_log_level max_level);
 
-/* Run the port's clock at rate_milli / 1000 times the tick's speed, with the
- * wall clock starting at epoch_s (0: unknown). */
-void board_port_set_clock(struct board_port *p, uint32_t rate_milli, uint64_t epoch_s);
-
 /* Persistent blobs in the NVMC storage pages: load and save as fw_port's
  * persist_load / persist_save describe (save is atomic: the new copy's header
  * is written last, into the other slot of the key's pair). */

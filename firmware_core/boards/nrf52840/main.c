@@ -10,6 +10,7 @@
 #include "board.h"
 #include "board_api.h"
 #include "board_port.h"
+#include "port_common.h"
 #include "bus_args.h"
 #include "bus_run.h"
 #include "go_line.h"
