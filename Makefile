@@ -39,7 +39,7 @@ FUZZERS := $(FUZZ_SRCS:sim/fuzz/%.c=$(BUILD)/fuzz/%)
 PROGRAMS := $(BUILD)/bin/sim7600
 
 .SECONDARY:
-.PHONY: all deps test check bench fuzz run demo-sim certs clean commands
+.PHONY: all deps deps-hil test check bench fuzz run demo-sim certs clean commands
 all: $(PROGRAMS) $(SIM_TESTS) $(BENCHES)
 
 # the firmware core appends its library, tests, cross check and fuzz target
@@ -58,6 +58,11 @@ deps:
 	  $$sudo apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+
+# `make deps-hil`: the probe tools `cellbench hil` drives (OpenOCD, pyOCD);
+# not needed by make test, which runs the HIL path with QEMU as the board
+deps-hil:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="openocd python3-pyocd"
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
