@@ -14,6 +14,8 @@
 #include "fw_port.h"
 #include "fw_sim7600.h"
 
+struct fw_linux_tls;
+
 #define FAKE_TX_CAP 65536
 #define FAKE_RX_CAP 65536
 
@@ -41,6 +43,8 @@ struct fake_port {
     int32_t (*signer)(void *ctx, enum fw_sign_alg alg, const uint8_t *msg, size_t len,
                       uint8_t *sig, size_t cap, size_t *sig_len);
     void *signer_ctx;
+    /* the TLS behind the port's hooks (see fake_port_use_linux_tls) */
+    struct fw_linux_tls *linux_tls;
 };
 
 /* Reset f; reads deliver at most read_chunk bytes, writes accept write_cap. */
