@@ -173,21 +173,12 @@ static void rig_device_config(struct rig *r, bool gcp, struct fw_device_config *
     c->ca_id = FW_LINUX_TLS_CA;
     c->cert_id = gcp ? FW_LINUX_TLS_NONE : FW_LINUX_TLS_CERT;
     c->key_id = gcp ? FW_LINUX_TLS_NONE : FW_LINUX_TLS_KEY;
-    c->session.port = &r->fake.port;
-    c->session.tx_buf = r->mqtt_tx;
-    c->session.tx_cap = sizeof(r->mqtt_tx);
-    c->session.rx_buf = r->mqtt_rx;
-    c->session.rx_cap = sizeof(r->mqtt_rx);
-    c->session.inflight = r->inflight;
-    c->session.inflight_cap = 4;
-    c->session.ack_timeout_ms = 3000;
+    mcu_tls_session_config(c, &r->fake, r->mqtt_tx, sizeof(r->mqtt_tx), r->mqtt_rx,
+                           sizeof(r->mqtt_rx), r->inflight, 4);
     c->connect.client_id = gcp ? "projects/bench-project/locations/europe-west1/registries/"
                                  "buses/devices/bus-1"
                                : "bus-1";
     c->connect.username = gcp ? "unused" : NULL;
-    c->connect.keep_alive_s = 60;
-    c->connect.clean_session = true;
-    c->rx_poll_ms = 200;
 }
 
 static void rig_init(struct rig *r, size_t chunk, bool gcp, const char *first_event)
@@ -244,20 +235,8 @@ static enum fw_device_state run_once(struct rig *r)
             fail_msg("timed out waiting for %s: device %s, transport %s (%s), %u published",  \
                      #cond, fw_device_state_str((r)->dev.state),                              \
                      fw_mcu_tls_state_str((r)->mcu.state),                                    \
-                     fw_mcu_tls_failure_str((r)->mcu.failure), (r)->srv.b.n_published);           \
+                     fw_mcu_tls_failure_str((r)->mcu.failure), (r)->srv.b.n_published);       \
     } while (0)
-
-static void push_event(struct rig *r, const char *payload)
-{
-    assert_int_equal(fw_queue_push(&r->queue, FW_QUEUE_HIGH, "/bus/events", 11,
-                                   (const uint8_t *)payload, strlen(payload)),
-                     FW_QUEUE_OK);
-}
-
-static bool online_and_drained(const struct rig *r)
-{
-    return r->dev.state == FW_DEVICE_ONLINE && fw_queue_count(&r->queue) == 0;
-}
 
 /* ---- tests ------------------------------------------------------------------ */
 
@@ -275,7 +254,7 @@ static void test_queue_kept_until_puback_and_republished(void **state)
         size_t quiet;
         unsigned i;
         rig_init(&r, chunks[c], false, "e1");
-        RUN_UNTIL(&r, online_and_drained(&r), 40000u);
+        RUN_UNTIL(&r, device_online_and_drained(&r.dev, &r.queue), 40000u);
         assert_int_equal(r.srv.b.connects, 1);
         assert_string_equal(r.srv.b.client_id, "bus-1");
         assert_true(r.srv.b.client_cert); /* AWS: mutual TLS with the device certificate */
@@ -286,14 +265,14 @@ static void test_queue_kept_until_puback_and_republished(void **state)
         assert_int_equal(fw_device_stats(&r.dev)->published, 1);
         /* the broker receives e2 but its PUBACK never comes: e2 stays queued */
         r.srv.b.withhold_puback = true;
-        push_event(&r, "e2");
+        device_push_event(&r.queue, "e2");
         RUN_UNTIL(&r, r.srv.b.n_published == 2, 40000u);
         assert_string_equal(r.srv.b.published[1], "/bus/events e2");
         for (i = 0; i < 200u; i++) /* one second */
             run_once(&r);
         assert_int_equal(fw_queue_count(&r.queue), 1);
         assert_int_equal(fw_device_stats(&r.dev)->published, 1);
-        push_event(&r, "e3"); /* waits behind e2 */
+        device_push_event(&r.queue, "e3"); /* waits behind e2 */
         for (i = 0; i < 200u; i++)
             run_once(&r);
         assert_int_equal(r.srv.b.n_published, 2); /* one event in flight at a time */
@@ -314,7 +293,7 @@ static void test_queue_kept_until_puback_and_republished(void **state)
         assert_int_equal(r.fake.tx_len, quiet);
         /* back: setup again, a new TLS session, e2 again and then e3 */
         r.srv.b.withhold_puback = false;
-        RUN_UNTIL(&r, online_and_drained(&r), 80000u);
+        RUN_UNTIL(&r, device_online_and_drained(&r.dev, &r.queue), 80000u);
         assert_true(r.fake.now - lost_at >= pause);
         assert_int_equal(r.setups, 2);
         assert_int_equal(r.srv.b.connects, 2);
@@ -338,14 +317,14 @@ static void test_overdue_puback_and_ping_are_losses(void **state)
     RUN_UNTIL(&r, r.dev.state == FW_DEVICE_ONLINE, 40000u);
     r.srv.b.withhold_puback = true;
     before = r.fake.now;
-    push_event(&r, "late");
+    device_push_event(&r.queue, "late");
     RUN_UNTIL(&r, r.srv.b.n_published == 1, 40000u);
     RUN_UNTIL(&r, r.dev.state == FW_DEVICE_BACKOFF, 40000u);
     assert_true(r.fake.now - before >= 3000); /* the session's ack_timeout_ms */
     assert_int_equal(fw_mcu_tls_failure(&r.mcu), FW_MCU_TLS_FAIL_MQTT);
     assert_true(r.closes >= 1); /* the socket closed before backing off */
     r.srv.b.withhold_puback = false;
-    RUN_UNTIL(&r, online_and_drained(&r) && fw_device_stats(&r.dev)->published == 1, 80000u);
+    RUN_UNTIL(&r, device_online_and_drained(&r.dev, &r.queue) && fw_device_stats(&r.dev)->published == 1, 80000u);
     assert_int_equal(r.srv.b.n_published, 2);
     assert_string_equal(r.srv.b.published[1], "/bus/events late");
     /* keep-alive: idle for 60 s gives a PINGREQ; no PINGRESP is a loss */
@@ -368,7 +347,7 @@ static void test_tls_error_is_a_loss(void **state)
     unsigned closes;
     (void)state;
     rig_init(&r, 64, false, "e1");
-    RUN_UNTIL(&r, online_and_drained(&r), 40000u);
+    RUN_UNTIL(&r, device_online_and_drained(&r.dev, &r.queue), 40000u);
     closes = r.closes;
     r.srv.corrupt_rx = true;
     tls_mqtt_server_send(&r.srv, "\xd0\x00", 2); /* a PINGRESP, damaged */
@@ -377,8 +356,8 @@ static void test_tls_error_is_a_loss(void **state)
     assert_int_equal(r.closes, closes + 1);
     assert_int_equal(r.transport_failures, 1);
     assert_true(fw_device_last_backoff(&r.dev) >= 500 && fw_device_last_backoff(&r.dev) <= 1000);
-    push_event(&r, "e2");
-    RUN_UNTIL(&r, online_and_drained(&r), 80000u);
+    device_push_event(&r.queue, "e2");
+    RUN_UNTIL(&r, device_online_and_drained(&r.dev, &r.queue), 80000u);
     assert_int_equal(r.srv.b.connects, 2);
     assert_string_equal(r.srv.b.published[r.srv.b.n_published - 1], "/bus/events e2");
     rig_free(&r);
@@ -421,14 +400,14 @@ static void test_modem_restart_is_a_loss(void **state)
     static struct rig r;
     (void)state;
     rig_init(&r, 0, false, "e1");
-    RUN_UNTIL(&r, online_and_drained(&r), 40000u);
+    RUN_UNTIL(&r, device_online_and_drained(&r.dev, &r.queue), 40000u);
     r.srv.closed = true;
     r.srv.net_open = false;
     tls_mqtt_server_drop(&r.srv);
     fake_port_push_str(&r.fake, "\r\nRDY\r\n");
     RUN_UNTIL(&r, r.dev.state == FW_DEVICE_BACKOFF, 40000u);
-    push_event(&r, "e2");
-    RUN_UNTIL(&r, online_and_drained(&r), 80000u);
+    device_push_event(&r.queue, "e2");
+    RUN_UNTIL(&r, device_online_and_drained(&r.dev, &r.queue), 80000u);
     assert_int_equal(r.setups, 2);
     assert_string_equal(r.srv.b.published[r.srv.b.n_published - 1], "/bus/events e2");
     rig_free(&r);
@@ -451,7 +430,7 @@ static void test_gcp_jwt_renewed_before_expiry(void **state)
         r.srv.b.close_on_disconnect = c == 0; /* as GCP does; else the device closes */
         assert_int_equal(fw_jwt_build(&r.fake.port, &gcp_jwt, token1, sizeof(token1), &len, &exp),
                          FW_JWT_OK);
-        RUN_UNTIL(&r, online_and_drained(&r), 40000u);
+        RUN_UNTIL(&r, device_online_and_drained(&r.dev, &r.queue), 40000u);
         assert_false(r.srv.b.client_cert);
         assert_string_equal(r.srv.b.client_id,
                             "projects/bench-project/locations/europe-west1/registries/buses/"
@@ -460,7 +439,7 @@ static void test_gcp_jwt_renewed_before_expiry(void **state)
         assert_string_equal(r.srv.b.password, token1);
         /* an event waits for its PUBACK when the renewal comes */
         r.srv.b.withhold_puback = true;
-        push_event(&r, "e2");
+        device_push_event(&r.queue, "e2");
         RUN_UNTIL(&r, r.srv.b.n_published == 2, 40000u);
         /* one second before the margin: nothing happens */
         r.fake.unix_time = exp - 300 - 1;
@@ -472,7 +451,7 @@ static void test_gcp_jwt_renewed_before_expiry(void **state)
                          FW_JWT_OK);
         assert_string_not_equal(token1, token2);
         r.srv.b.withhold_puback = false;
-        RUN_UNTIL(&r, r.srv.b.connects == 2 && online_and_drained(&r), 80000u);
+        RUN_UNTIL(&r, r.srv.b.connects == 2 && device_online_and_drained(&r.dev, &r.queue), 80000u);
         assert_int_equal(r.srv.b.disconnects, 1);
         assert_true(r.closes >= 1);
         assert_string_equal(r.srv.b.password, token2);
@@ -529,7 +508,7 @@ static void test_bus_app_events_over_mcu_tls(void **state)
         assert_int_equal(r.srv.b.n_published, before); /* neither gave an event */
         before = r.srv.b.n_published;
         tls_mqtt_server_publish(&r.srv, "/bus/bus-1/commands", "{\"cmd\":\"location\",\"id\":\"q1\"}");
-        RUN_UNTIL(&r, r.srv.b.n_published > before && online_and_drained(&r), 40000u);
+        RUN_UNTIL(&r, r.srv.b.n_published > before && device_online_and_drained(&r.dev, &r.queue), 40000u);
         assert_non_null(strstr(r.srv.b.published[r.srv.b.n_published - 1], "\"request\":\"q1\""));
         assert_non_null(strstr(r.srv.b.published[r.srv.b.n_published - 1], "\"route\":\"42\""));
         rig_free(&r);
@@ -569,7 +548,7 @@ static void test_bus_app_reads_gnss_while_offline(void **state)
     /* back: everything queued offline arrives */
     located = fw_bus_app_stats(&r.app)->locations;
     r.refuse_open = false;
-    RUN_UNTIL(&r, online_and_drained(&r), 80000u);
+    RUN_UNTIL(&r, device_online_and_drained(&r.dev, &r.queue), 80000u);
     assert_true(r.srv.b.n_published >= located);
     /* every sequence number once, in order (a repeat only as QoS 1 allows) */
     for (i = 0, seq = 0; i < r.srv.b.n_published; i++) {

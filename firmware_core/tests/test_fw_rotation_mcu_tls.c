@@ -148,18 +148,9 @@ static void rig_device_config(struct rig *r, struct fw_device_config *cfg)
     c->ca_id = FW_LINUX_TLS_CA;
     c->cert_id = FW_LINUX_TLS_CERT;
     c->key_id = FW_LINUX_TLS_KEY;
-    c->session.port = &r->fake.port;
-    c->session.tx_buf = r->mqtt_tx;
-    c->session.tx_cap = sizeof(r->mqtt_tx);
-    c->session.rx_buf = r->mqtt_rx;
-    c->session.rx_cap = sizeof(r->mqtt_rx);
-    c->session.inflight = r->inflight;
-    c->session.inflight_cap = 4;
-    c->session.ack_timeout_ms = 3000;
+    mcu_tls_session_config(c, &r->fake, r->mqtt_tx, sizeof(r->mqtt_tx), r->mqtt_rx,
+                           sizeof(r->mqtt_rx), r->inflight, 4);
     c->connect.client_id = "bus-1";
-    c->connect.keep_alive_s = 60;
-    c->connect.clean_session = true;
-    c->rx_poll_ms = 200;
     cfg->hooks = fw_rotation_device_hooks(&r->rot);
 }
 
@@ -242,18 +233,6 @@ static enum fw_device_state run_once(struct rig *r)
                      fw_mcu_tls_failure_str((r)->mcu.failure));                               \
     } while (0)
 
-static void push_event(struct rig *r, const char *payload)
-{
-    assert_int_equal(fw_queue_push(&r->queue, FW_QUEUE_HIGH, "/bus/events", 11,
-                                   (const uint8_t *)payload, strlen(payload)),
-                     FW_QUEUE_OK);
-}
-
-static bool online_and_drained(const struct rig *r)
-{
-    return r->dev.state == FW_DEVICE_ONLINE && fw_queue_count(&r->queue) == 0;
-}
-
 /* A configuration as the cloud sends it: endpoint and/or CA (JSON-escaped). */
 static bool offer(struct rig *r, const char *endpoint, const uint8_t *ca, size_t ca_len)
 {
@@ -303,8 +282,8 @@ static void test_new_pair_reconnects_to_new_endpoint_with_new_ca(void **state)
     for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
         static struct rig r;
         rig_init(&r, chunks[c]);
-        push_event(&r, "e1");
-        RUN_UNTIL(&r, online_and_drained(&r), 60000u);
+        device_push_event(&r.queue, "e1");
+        RUN_UNTIL(&r, device_online_and_drained(&r.dev, &r.queue), 60000u);
         assert_int_equal(r.opens[0], 1);
         assert_int_equal(r.opens[1], 0);
         assert_string_equal(last_published(&r), "8883 /bus/events e1");
@@ -324,8 +303,8 @@ static void test_new_pair_reconnects_to_new_endpoint_with_new_ca(void **state)
         assert_null(fw_rotation_previous(&r.rot));
         assert_int_equal(fw_rotation_active(&r.rot)->ca_len, r.new_ca_len);
         assert_memory_equal(r.tls.ca_pem, r.new_ca, r.new_ca_len);
-        push_event(&r, "e2");
-        RUN_UNTIL(&r, online_and_drained(&r), 60000u);
+        device_push_event(&r.queue, "e2");
+        RUN_UNTIL(&r, device_online_and_drained(&r.dev, &r.queue), 60000u);
         assert_string_equal(last_published(&r), "9883 /bus/events e2");
         assert_int_equal(r.tls_failures, 0);
         rig_free(&r);
@@ -400,8 +379,8 @@ static void test_pending_retried_when_trusted_fails(void **state)
     assert_int_equal(fw_rotation_active(&r.rot)->ca_len, r.new_ca_len);
     /* 3 with the new CA, the broker's drop, then 3 with the old CA */
     assert_int_equal(r.tls_failures, 7);
-    push_event(&r, "after");
-    RUN_UNTIL(&r, online_and_drained(&r), 60000u);
+    device_push_event(&r.queue, "after");
+    RUN_UNTIL(&r, device_online_and_drained(&r.dev, &r.queue), 60000u);
     assert_string_equal(last_published(&r), "8883 /bus/events after");
     rig_free(&r);
 }

@@ -398,3 +398,34 @@ bool tls_mqtt_modem_step(struct tls_mqtt_server *s, size_t line_cap, tls_mqtt_li
     }
     return f->tx_checked == f->tx_len;
 }
+
+/* ---- the device rigs on the MCU-TLS transport ------------------------------ */
+
+void mcu_tls_session_config(struct fw_mcu_tls_config *c, struct fake_port *f, uint8_t *tx,
+                            size_t tx_cap, uint8_t *rx, size_t rx_cap,
+                            struct fw_mqtt_inflight *inflight, size_t inflight_cap)
+{
+    c->session.port = &f->port;
+    c->session.tx_buf = tx;
+    c->session.tx_cap = tx_cap;
+    c->session.rx_buf = rx;
+    c->session.rx_cap = rx_cap;
+    c->session.inflight = inflight;
+    c->session.inflight_cap = inflight_cap;
+    c->session.ack_timeout_ms = 3000;
+    c->connect.keep_alive_s = 60;
+    c->connect.clean_session = true;
+    c->rx_poll_ms = 200;
+}
+
+void device_push_event(struct fw_queue *q, const char *payload)
+{
+    assert_int_equal(fw_queue_push(q, FW_QUEUE_HIGH, "/bus/events", 11, (const uint8_t *)payload,
+                                   strlen(payload)),
+                     FW_QUEUE_OK);
+}
+
+bool device_online_and_drained(const struct fw_device *dev, const struct fw_queue *q)
+{
+    return dev->state == FW_DEVICE_ONLINE && fw_queue_count(q) == 0;
+}

@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 
 #include "fake_port.h"
+#include "fw_device.h"
 #include "fw_port_linux_tls.h"
 
 #define TLS_MQTT_MAX_PUBLISHED 64
@@ -104,5 +105,19 @@ bool tls_mqtt_modem_answer(struct tls_mqtt_server *s, const char *line);
  * (the caller may check and then clear the transmit buffer). */
 bool tls_mqtt_modem_step(struct tls_mqtt_server *s, size_t line_cap, tls_mqtt_line_fn answer,
                          void *ctx);
+
+/* The MQTT session of an MCU-TLS config on the fake port f: the given
+ * buffers and in-flight slots, a 3 s answer timeout, 60 s keep-alive, a
+ * clean session, the socket polled every 200 ms. */
+void mcu_tls_session_config(struct fw_mcu_tls_config *c, struct fake_port *f, uint8_t *tx,
+                            size_t tx_cap, uint8_t *rx, size_t rx_cap,
+                            struct fw_mqtt_inflight *inflight, size_t inflight_cap);
+
+/* Queue payload on /bus/events at high priority; fails the test if the
+ * queue refuses it. */
+void device_push_event(struct fw_queue *q, const char *payload);
+
+/* The device is online and its queue is empty. */
+bool device_online_and_drained(const struct fw_device *dev, const struct fw_queue *q);
 
 #endif
