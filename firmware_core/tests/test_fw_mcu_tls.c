@@ -99,7 +99,6 @@ static void modem_step(struct rig *r)
     for (;;) {
         size_t avail = f->tx_len - f->tx_checked;
         const uint8_t *p = f->tx + f->tx_checked;
-        const uint8_t *cr;
         size_t cap = 0;
         if (r->send_pending > 0) {
             if (avail < r->send_pending)
@@ -112,13 +111,8 @@ static void modem_step(struct rig *r)
             fake_port_push_str(f, reply);
             continue;
         }
-        cr = memchr(p, '\r', avail);
-        if (cr == NULL)
+        if (!fake_port_take_line(f, line, sizeof(line)))
             return;
-        assert_true((size_t)(cr - p) < sizeof(line));
-        memcpy(line, p, (size_t)(cr - p));
-        line[cr - p] = '\0';
-        f->tx_checked += (size_t)(cr - p) + 1;
         if (strcmp(line, "AT+CIPRXGET=1") == 0) {
             fake_port_push_str(f, "\r\nOK\r\n");
         } else if (strcmp(line, "AT+NETOPEN") == 0) {

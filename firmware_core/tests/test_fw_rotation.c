@@ -228,14 +228,9 @@ static void modem_serve(struct rig *r)
                 modem_data_done(r);
             continue;
         }
-        const uint8_t *cr = memchr(p, '\r', avail);
         char line[1024];
-        if (cr == NULL)
+        if (!fake_port_take_line(f, line, sizeof(line)))
             return;
-        assert_true((size_t)(cr - p) < sizeof(line));
-        memcpy(line, p, (size_t)(cr - p));
-        line[cr - p] = '\0';
-        f->tx_checked += (size_t)(cr - p) + 1;
         modem_line(r, line);
     }
 }

@@ -67,6 +67,11 @@ void fake_port_deliver(struct fake_port *f, struct fw_at *at);
 /* Move the virtual clock forward. */
 void fake_port_advance(struct fake_port *f, uint32_t ms);
 
+/* Take the next whole command line the core wrote (up to its '\r', which
+ * is consumed but not copied) into line, NUL-terminated; false if no whole
+ * line is waiting. Fails the test if it does not fit in cap - 1 bytes. */
+bool fake_port_take_line(struct fake_port *f, char *line, size_t cap);
+
 /* One step of an AT transcript: what the core must have written by now, then
  * what the modem answers (rx_len 0 means strlen(rx)). */
 struct fake_step {

@@ -379,21 +379,13 @@ bool tls_mqtt_modem_step(struct tls_mqtt_server *s, size_t line_cap, tls_mqtt_li
     char line[256];
     assert_true(line_cap <= sizeof(line));
     for (;;) {
-        size_t avail = f->tx_len - f->tx_checked;
-        const uint8_t *p = f->tx + f->tx_checked;
-        const uint8_t *cr;
         if (s->send_pending > 0) {
-            if (!take_send(s, p, avail))
+            if (!take_send(s, f->tx + f->tx_checked, f->tx_len - f->tx_checked))
                 return false;
             continue;
         }
-        cr = memchr(p, '\r', avail);
-        if (cr == NULL)
+        if (!fake_port_take_line(f, line, line_cap))
             break;
-        assert_true((size_t)(cr - p) < line_cap);
-        memcpy(line, p, (size_t)(cr - p));
-        line[cr - p] = '\0';
-        f->tx_checked += (size_t)(cr - p) + 1;
         answer(ctx, line);
     }
     return f->tx_checked == f->tx_len;
