@@ -144,29 +144,17 @@ static int32_t fixed_signer(void *ctx, enum fw_sign_alg alg, const uint8_t *msg,
     return 0;
 }
 
-static const char *const subs[] = {"/bus/bus-1/commands", "/bus/bus-1/configuration"};
-
 static struct fw_jwt_params gcp_jwt = {FW_SIGN_ES256, "bench-project", 0, 3600, 0};
 
 /* The device config: AWS (device certificate) or GCP (server-only TLS, JWT). */
 static void rig_device_config(struct rig *r, bool gcp, struct fw_device_config *cfg)
 {
     struct fw_mcu_tls_config *c = &cfg->mcu;
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->modem = &r->modem;
-    cfg->setup.ssl_ctx = -1;
-    cfg->subscriptions = subs;
-    cfg->n_subscriptions = 2;
-    cfg->queue = &r->queue;
-    cfg->publish_qos = 1;
-    cfg->backoff_min_ms = 1000;
-    cfg->backoff_max_ms = 8000;
+    mcu_tls_device_config(cfg, &r->modem, &r->queue, &r->mcu, 8000);
     cfg->jwt = gcp ? &gcp_jwt : NULL;
     cfg->jwt_buf = r->jwt;
     cfg->jwt_cap = sizeof(r->jwt);
     cfg->jwt_margin_s = 300;
-    cfg->transport = FW_DEVICE_MCU_TLS;
-    cfg->mcu_tls = &r->mcu;
     c->host = "localhost";
     c->tcp_port = 8883;
     c->server_name = "localhost";

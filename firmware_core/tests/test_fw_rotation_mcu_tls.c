@@ -125,23 +125,11 @@ static void count_log(void *ctx, enum fw_log_level level, const char *module, co
         r->tls_failures++;
 }
 
-static const char *const subs[] = {"/bus/bus-1/commands", "/bus/bus-1/configuration"};
-
 /* The device config (AWS, mutual TLS); host, port and CA come from prepare. */
 static void rig_device_config(struct rig *r, struct fw_device_config *cfg)
 {
     struct fw_mcu_tls_config *c = &cfg->mcu;
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->modem = &r->modem;
-    cfg->setup.ssl_ctx = -1;
-    cfg->subscriptions = subs;
-    cfg->n_subscriptions = 2;
-    cfg->queue = &r->queue;
-    cfg->publish_qos = 1;
-    cfg->backoff_min_ms = 1000;
-    cfg->backoff_max_ms = 4000;
-    cfg->transport = FW_DEVICE_MCU_TLS;
-    cfg->mcu_tls = &r->mcu;
+    mcu_tls_device_config(cfg, &r->modem, &r->queue, &r->mcu, 4000);
     c->host = "unused.invalid"; /* replaced by the active pair's */
     c->tcp_port = 1;
     c->server_name = "unused.invalid";

@@ -393,6 +393,26 @@ bool tls_mqtt_modem_step(struct tls_mqtt_server *s, size_t line_cap, tls_mqtt_li
 
 /* ---- the device rigs on the MCU-TLS transport ------------------------------ */
 
+static const char *const bus_subscriptions[] = {"/bus/bus-1/commands",
+                                                "/bus/bus-1/configuration"};
+
+void mcu_tls_device_config(struct fw_device_config *cfg, struct fw_sim7600 *modem,
+                           struct fw_queue *queue, struct fw_mcu_tls *mcu,
+                           uint32_t backoff_max_ms)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->modem = modem;
+    cfg->setup.ssl_ctx = -1;
+    cfg->subscriptions = bus_subscriptions;
+    cfg->n_subscriptions = 2;
+    cfg->queue = queue;
+    cfg->publish_qos = 1;
+    cfg->backoff_min_ms = 1000;
+    cfg->backoff_max_ms = backoff_max_ms;
+    cfg->transport = FW_DEVICE_MCU_TLS;
+    cfg->mcu_tls = mcu;
+}
+
 void mcu_tls_session_config(struct fw_mcu_tls_config *c, struct fake_port *f, uint8_t *tx,
                             size_t tx_cap, uint8_t *rx, size_t rx_cap,
                             struct fw_mqtt_inflight *inflight, size_t inflight_cap)

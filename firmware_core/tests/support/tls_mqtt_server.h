@@ -3,7 +3,8 @@
  * TLS behind a fake port's hooks, and an in-process OpenSSL server (memory
  * BIOs) with a small MQTT broker behind the raw socket of a scripted
  * SIM7600 (AT+NETOPEN, CIPOPEN, CIPSEND, CIPRXGET, CIPCLOSE, +CIPRXGET: 1
- * and +IPCLOSE URCs). Failed checks fail the running CMocka test.
+ * and +IPCLOSE URCs), plus the device settings the MCU-TLS device rigs
+ * share. Failed checks fail the running CMocka test.
  */
 #ifndef TLS_MQTT_SERVER_H
 #define TLS_MQTT_SERVER_H
@@ -105,6 +106,14 @@ bool tls_mqtt_modem_answer(struct tls_mqtt_server *s, const char *line);
  * (the caller may check and then clear the transmit buffer). */
 bool tls_mqtt_modem_step(struct tls_mqtt_server *s, size_t line_cap, tls_mqtt_line_fn answer,
                          void *ctx);
+
+/* A device config on the MCU-TLS transport, cleared first: modem, queue,
+ * subscriptions to /bus/bus-1/commands and /bus/bus-1/configuration,
+ * QoS 1 publishes, no modem SSL context, back-off from 1 s up to
+ * backoff_max_ms, the transport state mcu. */
+void mcu_tls_device_config(struct fw_device_config *cfg, struct fw_sim7600 *modem,
+                           struct fw_queue *queue, struct fw_mcu_tls *mcu,
+                           uint32_t backoff_max_ms);
 
 /* The MQTT session of an MCU-TLS config on the fake port f: the given
  * buffers and in-flight slots, a 3 s answer timeout, 60 s keep-alive, a
