@@ -400,9 +400,7 @@ int main(void)
         cmocka_unit_test(test_port_without_tls_is_refused),
         cmocka_unit_test(test_stack_without_tls_port_does_not_build),
     };
-    if (access("certs/out/ca.pem", R_OK) != 0) {
-        fprintf(stderr, "certs/out missing: run bash certs/gen.sh (make test does)\n");
+    if (!tls_certs_ready("certs/out/ca.pem"))
         return 1;
-    }
     return cmocka_run_group_tests_name("fw_mcu_tls", tests, NULL, NULL);
 }

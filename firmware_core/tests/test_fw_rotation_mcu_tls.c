@@ -468,9 +468,7 @@ int main(void)
         cmocka_unit_test(test_ca_without_port_hook_refused),
         cmocka_unit_test(test_port_without_set_ca_keeps_factory_ca),
     };
-    if (access("certs/out/rotated/ca.pem", R_OK) != 0) {
-        fprintf(stderr, "certs/out missing: run bash certs/gen.sh (make test does)\n");
+    if (!tls_certs_ready("certs/out/rotated/ca.pem"))
         return 1;
-    }
     return cmocka_run_group_tests_name("fw_rotation_mcu_tls", tests, NULL, NULL);
 }

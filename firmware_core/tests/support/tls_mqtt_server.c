@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <openssl/err.h>
@@ -92,6 +93,14 @@ size_t test_read_file(const char *path, uint8_t *buf, size_t cap)
     fclose(f);
     assert_true(n > 0 && n < cap);
     return n;
+}
+
+bool tls_certs_ready(const char *path)
+{
+    if (access(path, R_OK) == 0)
+        return true;
+    fprintf(stderr, "certs/out missing: run bash certs/gen.sh (make test does)\n");
+    return false;
 }
 
 /* ---- the server: TLS over memory BIOs, a small MQTT broker inside --------- */

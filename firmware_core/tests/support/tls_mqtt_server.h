@@ -36,6 +36,10 @@ SSL *tls_mem_server_new(SSL_CTX *ctx, BIO **in, BIO **out);
  * or does not fit. Returns its length. */
 size_t test_read_file(const char *path, uint8_t *buf, size_t cap);
 
+/* True if the certificate file at path (from certs/gen.sh) is readable;
+ * otherwise says on stderr how to make certs/out and returns false. */
+bool tls_certs_ready(const char *path);
+
 /* The MQTT side of the server: what it received, how it answers. */
 struct tls_mqtt_broker {
     uint8_t in[16384];            /* decrypted bytes not yet parsed */
