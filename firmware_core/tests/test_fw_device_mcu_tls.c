@@ -181,7 +181,8 @@ static void rig_init(struct rig *r, size_t chunk, bool gcp, const char *first_ev
     r->tls.files[FW_LINUX_TLS_CERT] = "certs/out/devices/bus-1/cert.pem";
     r->tls.files[FW_LINUX_TLS_KEY] = "certs/out/devices/bus-1/key.pem";
     /* a client certificate is optional */
-    r->sctx = tls_server_ctx_new("certs/out/server-chain.pem", "certs/out/server.key", SSL_VERIFY_PEER);
+    r->sctx = tls_server_ctx_new("certs/out/server-chain.pem", "certs/out/server.key",
+                                 SSL_VERIFY_PEER);
     tls_mqtt_server_init(&r->srv, &r->fake);
     FAKE_SIM7600_INIT(r, on_message, r);
     assert_int_equal(fw_queue_init(&r->queue, &r->fake.port, 1, r->queue_buf, sizeof(r->queue_buf)),
@@ -312,7 +313,9 @@ static void test_overdue_puback_and_ping_are_losses(void **state)
     assert_int_equal(fw_mcu_tls_failure(&r.mcu), FW_MCU_TLS_FAIL_MQTT);
     assert_true(r.closes >= 1); /* the socket closed before backing off */
     r.srv.b.withhold_puback = false;
-    RUN_UNTIL(&r, device_online_and_drained(&r.dev, &r.queue) && fw_device_stats(&r.dev)->published == 1, 80000u);
+    RUN_UNTIL(&r,
+              device_online_and_drained(&r.dev, &r.queue) && fw_device_stats(&r.dev)->published == 1,
+              80000u);
     assert_int_equal(r.srv.b.n_published, 2);
     assert_string_equal(r.srv.b.published[1], "/bus/events late");
     /* keep-alive: idle for 60 s gives a PINGREQ; no PINGRESP is a loss */
@@ -495,8 +498,10 @@ static void test_bus_app_events_over_mcu_tls(void **state)
         assert_int_equal(r.messages, 2);
         assert_int_equal(r.srv.b.n_published, before); /* neither gave an event */
         before = r.srv.b.n_published;
-        tls_mqtt_server_publish(&r.srv, "/bus/bus-1/commands", "{\"cmd\":\"location\",\"id\":\"q1\"}");
-        RUN_UNTIL(&r, r.srv.b.n_published > before && device_online_and_drained(&r.dev, &r.queue), 40000u);
+        tls_mqtt_server_publish(&r.srv, "/bus/bus-1/commands",
+                                "{\"cmd\":\"location\",\"id\":\"q1\"}");
+        RUN_UNTIL(&r, r.srv.b.n_published > before && device_online_and_drained(&r.dev, &r.queue),
+                  40000u);
         assert_non_null(strstr(r.srv.b.published[r.srv.b.n_published - 1], "\"request\":\"q1\""));
         assert_non_null(strstr(r.srv.b.published[r.srv.b.n_published - 1], "\"route\":\"42\""));
         rig_free(&r);

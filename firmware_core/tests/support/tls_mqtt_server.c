@@ -343,8 +343,9 @@ bool tls_mqtt_modem_answer(struct tls_mqtt_server *s, const char *line)
     if (answer_plain(s, line))
         return true;
     if (strcmp(line, "AT+NETOPEN") == 0) {
-        fake_port_push_str(f, s->net_open ? "\r\n+IP ERROR: Network is already opened\r\n\r\nERROR\r\n"
-                                          : "\r\nOK\r\n\r\n+NETOPEN: 0\r\n");
+        fake_port_push_str(f, s->net_open
+                                  ? "\r\n+IP ERROR: Network is already opened\r\n\r\nERROR\r\n"
+                                  : "\r\nOK\r\n\r\n+NETOPEN: 0\r\n");
         s->net_open = true;
     } else if (strcmp(line, "AT+CIPCLOSE=0") == 0) {
         fake_port_push_str(f, s->closed || s->ssl == NULL ? "\r\n+CIPCLOSE: 0,4\r\n\r\nERROR\r\n"
