@@ -29,6 +29,7 @@
 #include "fake_port.h"
 #include "fw_mcu_tls.h"
 #include "fw_port_linux_tls.h"
+#include "tls_mqtt_server.h"
 
 /* An OpenSSL server whose network side is two memory BIOs. */
 struct server {
@@ -61,46 +62,11 @@ struct rig {
     uint16_t acked;
 };
 
-static int32_t hook_open(void *ctx, const char *name, uint32_t ca, uint32_t cert, uint32_t key)
-{
-    return fw_linux_tls_open(&((struct rig *)ctx)->tls, name, ca, cert, key);
-}
-static int32_t hook_feed(void *ctx, const uint8_t *in, size_t len)
-{
-    return fw_linux_tls_feed(&((struct rig *)ctx)->tls, in, len);
-}
-static int32_t hook_take(void *ctx, uint8_t *out, size_t cap)
-{
-    return fw_linux_tls_take(&((struct rig *)ctx)->tls, out, cap);
-}
-static int32_t hook_write(void *ctx, const uint8_t *buf, size_t len)
-{
-    return fw_linux_tls_write(&((struct rig *)ctx)->tls, buf, len);
-}
-static int32_t hook_read(void *ctx, uint8_t *buf, size_t cap)
-{
-    return fw_linux_tls_read(&((struct rig *)ctx)->tls, buf, cap);
-}
-static void hook_close(void *ctx)
-{
-    fw_linux_tls_close(&((struct rig *)ctx)->tls);
-}
-
 static void server_init(struct server *s, const char *chain, const char *key)
 {
     memset(s, 0, sizeof(*s));
-    s->ctx = SSL_CTX_new(TLS_server_method());
-    assert_non_null(s->ctx);
-    assert_int_equal(SSL_CTX_use_certificate_chain_file(s->ctx, chain), 1);
-    assert_int_equal(SSL_CTX_use_PrivateKey_file(s->ctx, key, SSL_FILETYPE_PEM), 1);
-    assert_int_equal(SSL_CTX_load_verify_locations(s->ctx, "certs/out/ca.pem", NULL), 1);
-    SSL_CTX_set_verify(s->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
-    s->ssl = SSL_new(s->ctx);
-    s->in = BIO_new(BIO_s_mem());
-    s->out = BIO_new(BIO_s_mem());
-    BIO_set_mem_eof_return(s->in, -1);
-    SSL_set_bio(s->ssl, s->in, s->out);
-    SSL_set_accept_state(s->ssl);
+    s->ctx = tls_server_ctx_new(chain, key, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT);
+    s->ssl = tls_mem_server_new(s->ctx, &s->in, &s->out);
 }
 
 static void server_free(struct server *s)
@@ -133,7 +99,6 @@ static void modem_step(struct rig *r)
     for (;;) {
         size_t avail = f->tx_len - f->tx_checked;
         const uint8_t *p = f->tx + f->tx_checked;
-        const uint8_t *cr;
         size_t cap = 0;
         if (r->send_pending > 0) {
             if (avail < r->send_pending)
@@ -146,13 +111,8 @@ static void modem_step(struct rig *r)
             fake_port_push_str(f, reply);
             continue;
         }
-        cr = memchr(p, '\r', avail);
-        if (cr == NULL)
+        if (!fake_port_take_line(f, line, sizeof(line)))
             return;
-        assert_true((size_t)(cr - p) < sizeof(line));
-        memcpy(line, p, (size_t)(cr - p));
-        line[cr - p] = '\0';
-        f->tx_checked += (size_t)(cr - p) + 1;
         if (strcmp(line, "AT+CIPRXGET=1") == 0) {
             fake_port_push_str(f, "\r\nOK\r\n");
         } else if (strcmp(line, "AT+NETOPEN") == 0) {
@@ -205,12 +165,7 @@ static void rig_init(struct rig *r, size_t chunk, const char *server_chain, cons
     struct fw_mcu_tls_config c;
     memset(r, 0, sizeof(*r));
     fake_port_init(&r->fake, chunk, 0);
-    r->fake.port.tls_open = hook_open;
-    r->fake.port.tls_feed_ciphertext = hook_feed;
-    r->fake.port.tls_take_ciphertext = hook_take;
-    r->fake.port.tls_write_plain = hook_write;
-    r->fake.port.tls_read_plain = hook_read;
-    r->fake.port.tls_close = hook_close;
+    fake_port_use_linux_tls(&r->fake, &r->tls);
     r->tls.files[FW_LINUX_TLS_CA] = "certs/out/ca.pem";
     r->tls.files[FW_LINUX_TLS_CERT] = "certs/out/devices/bus-1/cert.pem";
     r->tls.files[FW_LINUX_TLS_KEY] = "certs/out/devices/bus-1/key.pem";
@@ -400,7 +355,7 @@ static void test_port_without_tls_is_refused(void **state)
     rig_free(&r);
     r.fake.port.tls_read_plain = NULL;
     assert_false(fw_mcu_tls_start(&r.mcu, &c));
-    r.fake.port.tls_read_plain = hook_read;
+    fake_port_use_linux_tls(&r.fake, &r.tls);
     c.link = 10;
     assert_false(fw_mcu_tls_start(&r.mcu, &c));
     assert_string_equal(fw_mcu_tls_state_str(FW_MCU_TLS_ONLINE), "online");
@@ -445,9 +400,7 @@ int main(void)
         cmocka_unit_test(test_port_without_tls_is_refused),
         cmocka_unit_test(test_stack_without_tls_port_does_not_build),
     };
-    if (access("certs/out/ca.pem", R_OK) != 0) {
-        fprintf(stderr, "certs/out missing: run bash certs/gen.sh (make test does)\n");
+    if (!tls_certs_ready("certs/out/ca.pem"))
         return 1;
-    }
     return cmocka_run_group_tests_name("fw_mcu_tls", tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@
 #include <openssl/ssl.h>
 
 #include "fw_port_linux_tls.h"
+#include "tls_mqtt_server.h"
 
 #define ROTATED "certs/out/rotated/"
 
@@ -36,12 +37,7 @@ static void server_start(struct server *s)
     assert_non_null(s->ctx);
     assert_int_equal(SSL_CTX_use_certificate_file(s->ctx, ROTATED "server.pem", SSL_FILETYPE_PEM), 1);
     assert_int_equal(SSL_CTX_use_PrivateKey_file(s->ctx, ROTATED "server.key", SSL_FILETYPE_PEM), 1);
-    s->ssl = SSL_new(s->ctx);
-    s->in = BIO_new(BIO_s_mem());
-    s->out = BIO_new(BIO_s_mem());
-    BIO_set_mem_eof_return(s->in, -1);
-    SSL_set_bio(s->ssl, s->in, s->out);
-    SSL_set_accept_state(s->ssl);
+    s->ssl = tls_mem_server_new(s->ctx, &s->in, &s->out);
 }
 
 static void server_stop(struct server *s)
@@ -70,17 +66,6 @@ static int handshake(struct fw_linux_tls *t, struct server *s)
     return 0;
 }
 
-static size_t read_file(const char *path, uint8_t *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    size_t n;
-    assert_non_null(f);
-    n = fread(buf, 1, cap, f);
-    fclose(f);
-    assert_true(n > 0 && n < cap);
-    return n;
-}
-
 /* Open with the CA from memory (pem, len) or, with pem NULL, from file. */
 static int try_ca(const uint8_t *pem, size_t len, const char *file, char *error, size_t cap)
 {
@@ -107,8 +92,8 @@ static void test_ca_from_memory(void **state)
 {
     static uint8_t rotated[8192], first[8192];
     char error[256];
-    size_t n_rot = read_file(ROTATED "ca.pem", rotated, sizeof(rotated));
-    size_t n_first = read_file("certs/out/ca.pem", first, sizeof(first));
+    size_t n_rot = test_read_file(ROTATED "ca.pem", rotated, sizeof(rotated));
+    size_t n_first = test_read_file("certs/out/ca.pem", first, sizeof(first));
     (void)state;
     assert_int_equal(try_ca(rotated, n_rot, NULL, error, sizeof(error)), 1);
     /* the first CA, even with the rotated one as the slot's file: memory wins */
@@ -149,7 +134,7 @@ static void test_set_ca_copies_and_refuses_bad_input(void **state)
     static const uint8_t junk[] = "-----BEGIN CERTIFICATE-----\nQUFB\n-----END CERTIFICATE-----\n";
     static uint8_t pem[8192], big[FW_LINUX_TLS_CA_MAX + 1];
     static struct fw_linux_tls t;
-    size_t n = read_file(ROTATED "ca.pem", pem, sizeof(pem));
+    size_t n = test_read_file(ROTATED "ca.pem", pem, sizeof(pem));
     (void)state;
     memset(&t, 0, sizeof(t));
     t.files[FW_LINUX_TLS_CA] = "certs/out/ca.pem"; /* the first CA: replaced below */

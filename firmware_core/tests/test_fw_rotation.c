@@ -228,14 +228,9 @@ static void modem_serve(struct rig *r)
                 modem_data_done(r);
             continue;
         }
-        const uint8_t *cr = memchr(p, '\r', avail);
         char line[1024];
-        if (cr == NULL)
+        if (!fake_port_take_line(f, line, sizeof(line)))
             return;
-        assert_true((size_t)(cr - p) < sizeof(line));
-        memcpy(line, p, (size_t)(cr - p));
-        line[cr - p] = '\0';
-        f->tx_checked += (size_t)(cr - p) + 1;
         modem_line(r, line);
     }
 }
@@ -265,7 +260,6 @@ static void rotation_config(struct rig *r, struct fw_rotation_config *rc)
  * survives (a reboot). */
 static void rig_init(struct rig *r, size_t chunk, bool keep_store)
 {
-    struct fw_sim7600_config mcfg;
     struct fw_device_config cfg;
     struct fw_rotation_config rc;
     static uint8_t store[4][8192];
@@ -281,17 +275,7 @@ static void rig_init(struct rig *r, size_t chunk, bool keep_store)
         memcpy(r->fake.store_len, store_len, sizeof(store_len));
     }
     broker_serves(r, "tcp://broker.example:8883", PEM_A);
-    memset(&mcfg, 0, sizeof(mcfg));
-    mcfg.port = &r->fake.port;
-    mcfg.line_buf = r->line_buf;
-    mcfg.line_cap = sizeof(r->line_buf);
-    mcfg.tx_buf = r->tx_buf;
-    mcfg.tx_cap = sizeof(r->tx_buf);
-    mcfg.topic_buf = r->topic_buf;
-    mcfg.topic_cap = sizeof(r->topic_buf);
-    mcfg.payload_buf = r->payload_buf;
-    mcfg.payload_cap = sizeof(r->payload_buf);
-    assert_int_equal(fw_sim7600_init(&r->modem, &mcfg), FW_AT_IDLE);
+    FAKE_SIM7600_INIT(r, NULL, NULL);
     assert_int_equal(fw_queue_init(&r->queue, &r->fake.port, 1, r->queue_buf, sizeof(r->queue_buf)),
                      FW_QUEUE_OK);
     rotation_config(r, &rc);

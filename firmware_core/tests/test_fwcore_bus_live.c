@@ -175,19 +175,6 @@ static void control(const struct rig *r, const char *verb, const char *want)
         fail_msg("control '%s' answered: %s", verb, reply);
 }
 
-/* Publish text as the cloud on topic (mosquitto_pub on the admin listener). */
-static void cloud_publish(const struct rig *r, const char *topic, const char *text)
-{
-    char *argv[] = {"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", (char *)r->admin, "-u", "cloud",
-                    "-P", (char *)r->pw, "-t", (char *)topic, "-q", "1", "-m", (char *)text, NULL};
-    struct live_child pub;
-    int status;
-    live_spawn(&pub, argv);
-    assert_int_equal(waitpid(pub.pid, &status, 0), pub.pid);
-    close(pub.out);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
-
 /* Read c's output until needle shows up after byte from of what it has seen. */
 static bool wait_after(struct live_child *c, size_t from, const char *needle)
 {
@@ -255,7 +242,7 @@ static void test_aws_location_reaches_the_cloud(void **state)
     rig_start(&r, false);
     first_location(&r);
     /* the cloud asks: the answer names the request */
-    cloud_publish(&r, "/bus/bus-1/commands", "{\"cmd\":\"location\",\"id\":\"live-1\"}");
+    live_cloud_publish(r.admin, r.pw, "/bus/bus-1/commands", "{\"cmd\":\"location\",\"id\":\"live-1\"}");
     if (!live_wait_for(&children[SUB], "\"request\":\"live-1\"", GUARD_MS))
         fail_msg("no answer to the query; subscriber saw:\n%s", children[SUB].seen);
     /* a jump past the report interval (30 s) brings the next periodic report */
@@ -296,7 +283,7 @@ static void test_gcp_event_and_command(void **state)
     if (!live_wait_for(&children[SUB], "pubsub/bus-events {\"attributes\":{\"deviceId\":\"bus-1\"", GUARD_MS))
         fail_msg("no Pub/Sub notification; subscriber saw:\n%s", children[SUB].seen);
     /* a command while connected: the answer names the request */
-    cloud_publish(&r, "cloud/gcp/devices/bus-1/commands/send/bus-commands", "{\"cmd\":\"location\",\"id\":\"live-gcp\"}");
+    live_cloud_publish(r.admin, r.pw, "cloud/gcp/devices/bus-1/commands/send/bus-commands", "{\"cmd\":\"location\",\"id\":\"live-gcp\"}");
     if (!live_wait_for(&children[SUB], "\"request\":\"live-gcp\"", GUARD_MS))
         fail_msg("no answer to the command; subscriber saw:\n%s\nfwcore said:\n%s", children[SUB].seen,
                  children[FW].seen);

@@ -89,19 +89,6 @@ struct cloud_case {
     const char *profile, *registry, *stack, *events, *presence, *private_topic, *commands;
 };
 
-/* The cloud sends a command through the broker's admin listener. */
-static void send_command(const char *admin, const char *pw, const char *topic, const char *body)
-{
-    char *argv[] = {"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", (char *)admin, "-u", "cloud",
-                    "-P", (char *)pw, "-t", (char *)topic, "-q", "1", "-m", (char *)body, NULL};
-    struct live_child pub;
-    int status;
-    live_spawn(&pub, argv);
-    assert_int_equal(waitpid(pub.pid, &status, 0), pub.pid);
-    close(pub.out);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-}
-
 static void control_ok(const char *ctl, const char *verb, const char *want)
 {
     char reply[256];
@@ -147,7 +134,7 @@ static void check_trip_events(const struct cloud_case *cc, const char *ctl, cons
     assert_true(ident < loc); /* identification is the first event */
     assert_non_null(strstr(loc, "\"lat\":50.5"));
     assert_non_null(strstr(loc, "\"bus\":\"bus-1\""));
-    send_command(admin, pw, cc->commands, "{\"cmd\":\"location\",\"id\":\"live-1\"}");
+    live_cloud_publish(admin, pw, cc->commands, "{\"cmd\":\"location\",\"id\":\"live-1\"}");
     if (!wait_after(sub, 0, "\"request\":\"live-1\"", GUARD_MS))
         fail_msg("no answer to the command; subscriber saw:\n%s\nfwcore said:\n%s", sub->seen,
                  fw->seen);
@@ -170,7 +157,7 @@ static void check_jwt_renewal(const struct cloud_case *cc, struct vclock *clock,
     if (!wait_after(fw, from, "info device: online", GUARD_MS))
         fail_msg("not online again after the renewal; fwcore said:\n%s", fw->seen);
     assert_null(strstr(fw->seen + from, "starting over"));
-    send_command(admin, pw, cc->commands, "{\"cmd\":\"location\",\"id\":\"live-jwt\"}");
+    live_cloud_publish(admin, pw, cc->commands, "{\"cmd\":\"location\",\"id\":\"live-jwt\"}");
     if (!wait_after(sub, sub_from, "\"request\":\"live-jwt\"", GUARD_MS))
         fail_msg("no answer after the renewal; subscriber saw:\n%s\nfwcore said:\n%s", sub->seen,
                  fw->seen);
@@ -213,7 +200,7 @@ static void check_modem_restart(const struct cloud_case *cc, const char *ctl, co
     if (!wait_after(fw, from, "info device: online", GUARD_MS))
         fail_msg("no reconnect after the reset; fwcore said:\n%s", fw->seen);
     control_ok(ctl, "gnss fix 50.5 30.5 120 36\n", "ok gnss fix");
-    send_command(admin, pw, cc->commands, "{\"cmd\":\"location\",\"id\":\"live-2\"}");
+    live_cloud_publish(admin, pw, cc->commands, "{\"cmd\":\"location\",\"id\":\"live-2\"}");
     if (!wait_after(sub, sub_from, "\"request\":\"live-2\"", GUARD_MS))
         fail_msg("no answer after the reset; subscriber saw:\n%s\nfwcore said:\n%s", sub->seen,
                  fw->seen);

@@ -202,3 +202,16 @@ void fake_sim7600_init(struct fw_sim7600 *modem, struct fake_port *f, char *line
     cfg.ctx = ctx;
     assert_int_equal(fw_sim7600_init(modem, &cfg), FW_AT_IDLE);
 }
+
+bool fake_port_take_line(struct fake_port *f, char *line, size_t cap)
+{
+    const uint8_t *p = f->tx + f->tx_checked;
+    const uint8_t *cr = memchr(p, '\r', f->tx_len - f->tx_checked);
+    if (cr == NULL)
+        return false;
+    assert_true((size_t)(cr - p) < cap);
+    memcpy(line, p, (size_t)(cr - p));
+    line[cr - p] = '\0';
+    f->tx_checked += (size_t)(cr - p) + 1;
+    return true;
+}

@@ -14,6 +14,8 @@
 #include "fw_port.h"
 #include "fw_sim7600.h"
 
+struct fw_linux_tls;
+
 #define FAKE_TX_CAP 65536
 #define FAKE_RX_CAP 65536
 
@@ -41,6 +43,8 @@ struct fake_port {
     int32_t (*signer)(void *ctx, enum fw_sign_alg alg, const uint8_t *msg, size_t len,
                       uint8_t *sig, size_t cap, size_t *sig_len);
     void *signer_ctx;
+    /* the TLS behind the port's hooks (see fake_port_use_linux_tls) */
+    struct fw_linux_tls *linux_tls;
 };
 
 /* Reset f; reads deliver at most read_chunk bytes, writes accept write_cap. */
@@ -62,6 +66,11 @@ void fake_port_deliver(struct fake_port *f, struct fw_at *at);
 
 /* Move the virtual clock forward. */
 void fake_port_advance(struct fake_port *f, uint32_t ms);
+
+/* Take the next whole command line the core wrote (up to its '\r', which
+ * is consumed but not copied) into line, NUL-terminated; false if no whole
+ * line is waiting. Fails the test if it does not fit in cap - 1 bytes. */
+bool fake_port_take_line(struct fake_port *f, char *line, size_t cap);
 
 /* One step of an AT transcript: what the core must have written by now, then
  * what the modem answers (rx_len 0 means strlen(rx)). */

@@ -125,3 +125,17 @@ void live_control(const char *path, const char *verb, char *reply, size_t cap)
     reply[got] = '\0';
     close(fd);
 }
+
+void live_cloud_publish(const char *admin_port, const char *password, const char *topic,
+                        const char *text)
+{
+    char *argv[] = {"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", (char *)admin_port,
+                    "-u", "cloud", "-P", (char *)password, "-t", (char *)topic, "-q", "1",
+                    "-m", (char *)text, NULL};
+    struct live_child pub;
+    int status;
+    live_spawn(&pub, argv);
+    assert_int_equal(waitpid(pub.pid, &status, 0), pub.pid);
+    close(pub.out);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}

@@ -31,5 +31,10 @@ bool live_wait_for(struct live_child *c, const char *needle, int64_t guard_ms);
 void live_stop_children(struct live_child *children, size_t count);
 /** Send one control verb to the simulator's socket at path and read its reply line. */
 void live_control(const char *path, const char *verb, char *reply, size_t cap);
+/** Publish text on topic at QoS 1 as the cloud, through the broker's admin
+ *  listener on 127.0.0.1:admin_port (mosquitto_pub, user "cloud" with
+ *  password); fails the test unless mosquitto_pub succeeds. */
+void live_cloud_publish(const char *admin_port, const char *password, const char *topic,
+                        const char *text);
 
 #endif /* FW_TEST_LIVE_H */
