@@ -826,43 +826,37 @@ static enum sim_at_status unsubtopic_data(struct sim_modem *m, void *ctx, const 
 {
     (void)m;
     struct mqtt_client *c = ctx;
+    c->prompt_qos = 0; /* an unsubscription carries no QoS */
     return queue_topic(c, "+CMQTTUNSUBTOPIC", c->unsub_queue, &c->unsub_count, data, len);
+}
+
+/* AT+<name>=<client>,<len>: a prompt for len bytes (at most max) handed to data_fn. */
+static enum sim_at_status plain_prompt(struct sim_modem *m, const struct sim_at_cmd *cmd, const char *name, int max,
+                                       sim_prompt_fn data_fn)
+{
+    if (cmd->kind == SIM_AT_TEST) {
+        sim_info(m, "%s: (0-1),(1-%d)", name, max);
+        return SIM_AT_OK;
+    }
+    long len;
+    enum sim_at_status st;
+    struct mqtt_client *c = prompt_client(m, cmd, name, 2, 2, max, &len, &st);
+    return c == NULL ? st : sim_prompt(m, (size_t)len, data_fn, c);
 }
 
 static enum sim_at_status cmd_topic(struct sim_modem *m, const struct sim_at_cmd *cmd)
 {
-    if (cmd->kind == SIM_AT_TEST) {
-        sim_info(m, "+CMQTTTOPIC: (0-1),(1-%d)", MQTT_TOPIC_MAX);
-        return SIM_AT_OK;
-    }
-    long len;
-    enum sim_at_status st;
-    struct mqtt_client *c = prompt_client(m, cmd, "+CMQTTTOPIC", 2, 2, MQTT_TOPIC_MAX, &len, &st);
-    return c == NULL ? st : sim_prompt(m, (size_t)len, topic_data, c);
+    return plain_prompt(m, cmd, "+CMQTTTOPIC", MQTT_TOPIC_MAX, topic_data);
 }
 
 static enum sim_at_status cmd_payload(struct sim_modem *m, const struct sim_at_cmd *cmd)
 {
-    if (cmd->kind == SIM_AT_TEST) {
-        sim_info(m, "+CMQTTPAYLOAD: (0-1),(1-%d)", MQTT_PAYLOAD_MAX);
-        return SIM_AT_OK;
-    }
-    long len;
-    enum sim_at_status st;
-    struct mqtt_client *c = prompt_client(m, cmd, "+CMQTTPAYLOAD", 2, 2, MQTT_PAYLOAD_MAX, &len, &st);
-    return c == NULL ? st : sim_prompt(m, (size_t)len, payload_data, c);
+    return plain_prompt(m, cmd, "+CMQTTPAYLOAD", MQTT_PAYLOAD_MAX, payload_data);
 }
 
 static enum sim_at_status cmd_will_topic(struct sim_modem *m, const struct sim_at_cmd *cmd)
 {
-    if (cmd->kind == SIM_AT_TEST) {
-        sim_info(m, "+CMQTTWILLTOPIC: (0-1),(1-%d)", MQTT_TOPIC_MAX);
-        return SIM_AT_OK;
-    }
-    long len;
-    enum sim_at_status st;
-    struct mqtt_client *c = prompt_client(m, cmd, "+CMQTTWILLTOPIC", 2, 2, MQTT_TOPIC_MAX, &len, &st);
-    return c == NULL ? st : sim_prompt(m, (size_t)len, will_topic_data, c);
+    return plain_prompt(m, cmd, "+CMQTTWILLTOPIC", MQTT_TOPIC_MAX, will_topic_data);
 }
 
 /* Parse the qos argument at position i into c->prompt_qos; false answers error 12. */
@@ -908,18 +902,7 @@ static enum sim_at_status cmd_subtopic(struct sim_modem *m, const struct sim_at_
 
 static enum sim_at_status cmd_unsubtopic(struct sim_modem *m, const struct sim_at_cmd *cmd)
 {
-    if (cmd->kind == SIM_AT_TEST) {
-        sim_info(m, "+CMQTTUNSUBTOPIC: (0-1),(1-%d)", MQTT_TOPIC_MAX);
-        return SIM_AT_OK;
-    }
-    long len;
-    enum sim_at_status st;
-    struct mqtt_client *c = prompt_client(m, cmd, "+CMQTTUNSUBTOPIC", 2, 2, MQTT_TOPIC_MAX, &len, &st);
-    if (c == NULL) {
-        return st;
-    }
-    c->prompt_qos = 0;
-    return sim_prompt(m, (size_t)len, unsubtopic_data, c);
+    return plain_prompt(m, cmd, "+CMQTTUNSUBTOPIC", MQTT_TOPIC_MAX, unsubtopic_data);
 }
 
 /* ------------------------------------------------------------- AT+CMQTTCONNECT */
